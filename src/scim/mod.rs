@@ -1,0 +1,8 @@
+//! SCIM vocabulary shared by the server and the harness: schemas, errors, filter and PATCH-path
+//! parsing, PATCH application.
+
+pub mod error;
+pub mod filter;
+pub mod patch;
+pub mod resource;
+pub mod schema;
