@@ -288,7 +288,12 @@ impl Parser {
         let at = self.offset();
         let word = match self.next() {
             Some(Tok::Word(w)) => w,
-            _ => return Err((at, "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)".into())),
+            _ => {
+                return Err((
+                    at,
+                    "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)".into(),
+                ))
+            }
         };
         if word.eq_ignore_ascii_case("pr") {
             return Ok(None);
@@ -413,7 +418,9 @@ pub struct PatchPath {
 impl PatchPath {
     /// The sub-attribute the path ends on, wherever it was written.
     pub fn sub(&self) -> Option<&str> {
-        self.sub_after_filter.as_deref().or(self.attr.sub.as_deref())
+        self.sub_after_filter
+            .as_deref()
+            .or(self.attr.sub.as_deref())
     }
 }
 
@@ -467,8 +474,11 @@ pub fn parse_path(input: &str) -> Result<PatchPath, ScimError> {
 /// RFC 7643 §2.1).
 pub fn get_ci<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
     let map = obj.as_object()?;
-    map.get(key)
-        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 /// The value(s) at the top-level attribute of `path` (before any sub-attribute).
@@ -494,7 +504,9 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn def(&self, path: &AttrPath) -> Option<&crate::scim::schema::AttrDef> {
         let r = match self.parent {
-            None => self.rt.resolve(path.urn.as_deref(), &path.name, path.sub.as_deref()),
+            None => self
+                .rt
+                .resolve(path.urn.as_deref(), &path.name, path.sub.as_deref()),
             Some(p) => self.rt.resolve(p.urn.as_deref(), &p.name, Some(&path.name)),
         };
         match r {
@@ -511,8 +523,19 @@ impl Filter {
     }
 
     /// Matches one element of a multi-valued attribute against a `[...]` filter of `parent`.
-    pub fn matches_element(&self, element: &Value, rt: &ResourceTypeDef, parent: &AttrPath) -> bool {
-        self.eval(element, Ctx { rt, parent: Some(parent) })
+    pub fn matches_element(
+        &self,
+        element: &Value,
+        rt: &ResourceTypeDef,
+        parent: &AttrPath,
+    ) -> bool {
+        self.eval(
+            element,
+            Ctx {
+                rt,
+                parent: Some(parent),
+            },
+        )
     }
 
     fn eval(&self, v: &Value, ctx: Ctx<'_>) -> bool {
@@ -527,7 +550,9 @@ impl Filter {
                 let ty = def.map(|d| d.ty);
                 let vals = values_at(v, path, ctx, true);
                 match op {
-                    CompareOp::Ne => !vals.iter().any(|x| compare(x, CompareOp::Eq, value, exact, ty)),
+                    CompareOp::Ne => !vals
+                        .iter()
+                        .any(|x| compare(x, CompareOp::Eq, value, exact, ty)),
                     CompareOp::Eq if value.is_null() => !vals.iter().any(|x| present(x)),
                     _ => vals.iter().any(|x| compare(x, *op, value, exact, ty)),
                 }
@@ -539,14 +564,26 @@ impl Filter {
                 }) else {
                     return false;
                 };
-                let inner = Ctx { rt: ctx.rt, parent: Some(attr) };
+                let inner = Ctx {
+                    rt: ctx.rt,
+                    parent: Some(attr),
+                };
                 elements(top).any(|el| {
                     filter.eval(el, inner)
                         && match then {
                             None => true,
                             Some((sub, op, lit)) => {
-                                let p = AttrPath { urn: None, name: sub.clone(), sub: None };
-                                Filter::Compare { path: p, op: *op, value: lit.clone() }.eval(el, inner)
+                                let p = AttrPath {
+                                    urn: None,
+                                    name: sub.clone(),
+                                    sub: None,
+                                };
+                                Filter::Compare {
+                                    path: p,
+                                    op: *op,
+                                    value: lit.clone(),
+                                }
+                                .eval(el, inner)
                             }
                         }
                 })
@@ -670,9 +707,14 @@ pub fn validate(filter: &Filter, rt: &ResourceTypeDef) -> Result<(), ScimError> 
             Filter::Present(_) => Ok(()),
             Filter::Compare { path, op, value } => {
                 let ty = ctx.def(path).map(|d| d.ty);
-                let ordering = matches!(op, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le);
+                let ordering = matches!(
+                    op,
+                    CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+                );
                 let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
-                if (ordering || substring) && matches!(ty, Some(AttrType::Boolean) | Some(AttrType::Binary)) {
+                if (ordering || substring)
+                    && matches!(ty, Some(AttrType::Boolean) | Some(AttrType::Binary))
+                {
                     return Err(ScimError::invalid_filter(format!(
                         "operator {op:?} is not defined for attribute '{path}' of type {ty:?}"
                     )));
@@ -685,11 +727,25 @@ pub fn validate(filter: &Filter, rt: &ResourceTypeDef) -> Result<(), ScimError> 
                 Ok(())
             }
             Filter::ValuePath { attr, filter, then } => {
-                let inner = Ctx { rt: ctx.rt, parent: Some(attr) };
+                let inner = Ctx {
+                    rt: ctx.rt,
+                    parent: Some(attr),
+                };
                 walk(filter, inner)?;
                 if let Some((sub, op, v)) = then {
-                    let p = AttrPath { urn: None, name: sub.clone(), sub: None };
-                    walk(&Filter::Compare { path: p, op: *op, value: v.clone() }, inner)?;
+                    let p = AttrPath {
+                        urn: None,
+                        name: sub.clone(),
+                        sub: None,
+                    };
+                    walk(
+                        &Filter::Compare {
+                            path: p,
+                            op: *op,
+                            value: v.clone(),
+                        },
+                        inner,
+                    )?;
                 }
                 Ok(())
             }
@@ -722,7 +778,10 @@ mod tests {
 
     #[test]
     fn operators_and_case_rules() {
-        assert!(m(r#"userName eq "alice@contoso.com""#), "userName is caseExact=false");
+        assert!(
+            m(r#"userName eq "alice@contoso.com""#),
+            "userName is caseExact=false"
+        );
         assert!(m(r#"USERNAME EQ "ALICE@CONTOSO.COM""#));
         assert!(!m(r#"externalId eq "ext-1""#), "externalId is caseExact");
         assert!(m(r#"externalId eq "Ext-1""#));
@@ -734,14 +793,21 @@ mod tests {
         assert!(m("title ne \"x\""), "ne matches an absent attribute");
         assert!(m("userName pr"));
         assert!(!m("title pr"));
-        assert!(m("name pr"), "a complex attribute without `value` is present");
-        assert!(m("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager pr"));
+        assert!(
+            m("name pr"),
+            "a complex attribute without `value` is present"
+        );
+        assert!(m(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager pr"
+        ));
         assert!(m("active eq false"));
         assert!(m(r#"meta.created lt "2024-02-01T00:00:00Z""#));
         assert!(m(r#"meta.lastModified ge "2024-05-01T00:00:00+00:00""#));
         assert!(m(r#"name.givenName gt "Aa""#));
         assert!(m("not (active eq true)"));
-        assert!(m(r#"(userName eq "x" or name.familyName le "smith") and active eq false"#));
+        assert!(m(
+            r#"(userName eq "x" or name.familyName le "smith") and active eq false"#
+        ));
     }
 
     #[test]
@@ -751,10 +817,18 @@ mod tests {
         assert!(m(r#"emails co "home.example""#));
         assert!(m(r#"emails.value eq "alice@home.example""#));
         assert!(m(r#"emails[type eq "work"].value eq "alice@contoso.com""#));
-        assert!(m(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "r&d""#));
-        assert!(m(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1""#));
-        assert!(m(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice@contoso.com""#));
-        assert!(m(r#"urn:ietf:params:scim:schemas:extension:ciscoumbrella:2.0:User:nativeObjectId eq "N-1""#));
+        assert!(m(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "r&d""#
+        ));
+        assert!(m(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1""#
+        ));
+        assert!(m(
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice@contoso.com""#
+        ));
+        assert!(m(
+            r#"urn:ietf:params:scim:schemas:extension:ciscoumbrella:2.0:User:nativeObjectId eq "N-1""#
+        ));
     }
 
     #[test]
@@ -762,19 +836,35 @@ mod tests {
         let g = json!({"displayName": "IT-Admins", "members": [{"value": "u1"}, {"value": "u2"}]});
         let f = parse_filter(r#"members[value eq "u2"]"#).unwrap();
         assert!(f.matches(&g, &GROUP_TYPE));
-        assert!(parse_filter(r#"displayName eq "it-admins""#).unwrap().matches(&g, &GROUP_TYPE));
+        assert!(parse_filter(r#"displayName eq "it-admins""#)
+            .unwrap()
+            .matches(&g, &GROUP_TYPE));
     }
 
     #[test]
     fn bad_filters_are_invalid_filter() {
         for bad in [
-            "", "userName", "userName eq", r#"userName xx "a""#, r#"userName eq "a"#, "(userName pr",
-            r#"emails[type eq "work""#, r#"emails[type[x eq "y"] eq "a"]"#, "userName eq bare",
-            "not userName pr", r#"userName eq "a" extra"#, "a eq 1 or", "\u{1F600}",
+            "",
+            "userName",
+            "userName eq",
+            r#"userName xx "a""#,
+            r#"userName eq "a"#,
+            "(userName pr",
+            r#"emails[type eq "work""#,
+            r#"emails[type[x eq "y"] eq "a"]"#,
+            "userName eq bare",
+            "not userName pr",
+            r#"userName eq "a" extra"#,
+            "a eq 1 or",
+            "\u{1F600}",
         ] {
             let e = parse_filter(bad).unwrap_err();
             assert_eq!(e.status, 400, "{bad}");
-            assert_eq!(e.scim_type, Some(crate::scim::error::ScimType::InvalidFilter), "{bad}");
+            assert_eq!(
+                e.scim_type,
+                Some(crate::scim::error::ScimType::InvalidFilter),
+                "{bad}"
+            );
         }
         let f = parse_filter("active gt true").unwrap();
         assert!(validate(&f, &USER_TYPE).is_err());
@@ -787,12 +877,26 @@ mod tests {
         assert_eq!(p.sub(), Some("value"));
         let p = parse_path(r#"members[value eq "2819c223"]"#).unwrap();
         assert!(p.filter.is_some() && p.sub().is_none());
-        let p = parse_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager").unwrap();
-        assert_eq!(p.attr.urn.as_deref(), Some(crate::scim::schema::ENTERPRISE_URN));
+        let p = parse_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager")
+            .unwrap();
+        assert_eq!(
+            p.attr.urn.as_deref(),
+            Some(crate::scim::schema::ENTERPRISE_URN)
+        );
         let p = parse_path("name.givenName").unwrap();
         assert_eq!(p.sub(), Some("givenName"));
-        for bad in ["", "emails[", "emails[type eq \"work\"]x", "a b", "name.givenName[type eq \"x\"]"] {
-            assert_eq!(parse_path(bad).unwrap_err().scim_type, Some(crate::scim::error::ScimType::InvalidPath), "{bad}");
+        for bad in [
+            "",
+            "emails[",
+            "emails[type eq \"work\"]x",
+            "a b",
+            "name.givenName[type eq \"x\"]",
+        ] {
+            assert_eq!(
+                parse_path(bad).unwrap_err().scim_type,
+                Some(crate::scim::error::ScimType::InvalidPath),
+                "{bad}"
+            );
         }
     }
 }

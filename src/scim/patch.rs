@@ -36,16 +36,27 @@ pub enum Op {
 
 /// Applies every operation of a PatchOp body to `resource` (an object), all or nothing: the
 /// caller keeps its copy if this fails.
-pub fn apply_patch(resource: &mut Value, body: &Value, rt: &ResourceTypeDef) -> Result<(), ScimError> {
+pub fn apply_patch(
+    resource: &mut Value,
+    body: &Value,
+    rt: &ResourceTypeDef,
+) -> Result<(), ScimError> {
     let Some(obj) = body.as_object() else {
-        return Err(ScimError::invalid_syntax("a PATCH body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "a PATCH body must be a JSON object",
+        ));
     };
     if let Some(schemas) = get_ci(body, "schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_URN))));
+        let ok = schemas.as_array().is_some_and(|a| {
+            a.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_URN))
+            })
+        });
         if !ok {
-            return Err(ScimError::invalid_syntax(format!("'schemas' must list {PATCH_URN}")));
+            return Err(ScimError::invalid_syntax(format!(
+                "'schemas' must list {PATCH_URN}"
+            )));
         }
     }
     let ops = obj
@@ -74,20 +85,51 @@ fn apply_one(resource: &mut Value, op: &Value, rt: &ResourceTypeDef) -> Result<(
         "add" => Op::Add,
         "replace" => Op::Replace,
         "remove" => Op::Remove,
-        _ => return Err(ScimError::invalid_syntax(format!("unknown op '{name}' (add, replace, remove)"))),
+        _ => {
+            return Err(ScimError::invalid_syntax(format!(
+                "unknown op '{name}' (add, replace, remove)"
+            )))
+        }
     };
     let value = get_ci(op, "value");
     let path = match get_ci(op, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if p.trim().is_empty() => None,
+        // The path names a whole extension schema: `urn:…:enterprise:2.0:User`.
+        Some(Value::String(p)) if is_schema_urn(p, &Value::Object(Map::new()), rt) => {
+            return match (kind, value) {
+                (Op::Remove, _) => {
+                    if let Some(root) = resource.as_object_mut() {
+                        root.retain(|k, _| !k.eq_ignore_ascii_case(p));
+                    }
+                    Ok(())
+                }
+                (_, Some(v @ Value::Object(_))) => {
+                    if kind == Op::Replace {
+                        // The path names the extension object itself: what the value leaves out goes.
+                        if let Some(root) = resource.as_object_mut() {
+                            root.retain(|k, _| !k.eq_ignore_ascii_case(p));
+                        }
+                    }
+                    apply_pathless_key(resource, kind, p, v, rt)
+                }
+                _ => Err(ScimError::invalid_value(format!(
+                    "'{p}' needs an object 'value'"
+                ))),
+            };
+        }
         Some(Value::String(p)) => Some(parse_path(p)?),
         Some(_) => return Err(ScimError::invalid_path("'path' must be a string")),
     };
     match (path, kind) {
-        (None, Op::Remove) => Err(ScimError::no_target("remove needs a 'path' (RFC 7644 §3.5.2.2)")),
+        (None, Op::Remove) => Err(ScimError::no_target(
+            "remove needs a 'path' (RFC 7644 §3.5.2.2)",
+        )),
         (None, _) => {
             let Some(Value::Object(map)) = value else {
-                return Err(ScimError::invalid_value("an operation without 'path' needs an object 'value'"));
+                return Err(ScimError::invalid_value(
+                    "an operation without 'path' needs an object 'value'",
+                ));
             };
             for (k, v) in map {
                 apply_pathless_key(resource, kind, k, v, rt)?;
@@ -96,13 +138,20 @@ fn apply_one(resource: &mut Value, op: &Value, rt: &ResourceTypeDef) -> Result<(
         }
         (Some(p), Op::Remove) => remove(resource, &p, value, rt),
         (Some(p), _) => {
-            let v = value.ok_or_else(|| ScimError::invalid_value(format!("{kind:?} needs a 'value'")))?;
+            let v = value
+                .ok_or_else(|| ScimError::invalid_value(format!("{kind:?} needs a 'value'")))?;
             set(resource, kind, &p, v, rt)
         }
     }
 }
 
-fn apply_pathless_key(resource: &mut Value, kind: Op, key: &str, v: &Value, rt: &ResourceTypeDef) -> Result<(), ScimError> {
+fn apply_pathless_key(
+    resource: &mut Value,
+    kind: Op,
+    key: &str,
+    v: &Value,
+    rt: &ResourceTypeDef,
+) -> Result<(), ScimError> {
     if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("meta") {
         return Ok(());
     }
@@ -115,10 +164,19 @@ fn apply_pathless_key(resource: &mut Value, kind: Op, key: &str, v: &Value, rt: 
         };
     }
     if is_schema_urn(key, v, rt) {
-        let Value::Object(inner) = v else { unreachable!() };
+        let Value::Object(inner) = v else {
+            unreachable!()
+        };
         for (k, x) in inner {
+            if k.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
             let path = PatchPath {
-                attr: AttrPath { urn: Some(key.to_string()), name: k.clone(), sub: None },
+                attr: AttrPath {
+                    urn: Some(key.to_string()),
+                    name: k.clone(),
+                    sub: None,
+                },
                 filter: None,
                 sub_after_filter: None,
             };
@@ -136,7 +194,10 @@ pub fn is_schema_urn(key: &str, v: &Value, rt: &ResourceTypeDef) -> bool {
         && key[..4].eq_ignore_ascii_case("urn:")
         && v.is_object()
         && (rt.is_extension(key)
-            || key.rsplit(':').next().is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase())))
+            || key
+                .rsplit(':')
+                .next()
+                .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase())))
 }
 
 /// Definition of the top-level attribute `path` names.
@@ -146,7 +207,12 @@ fn top_def<'a>(rt: &'a ResourceTypeDef, attr: &AttrPath) -> Option<&'a AttrDef> 
 
 /// The object that holds `attr`: the resource itself, or its extension object (created when
 /// `create` is set).
-fn container<'a>(resource: &'a mut Value, rt: &ResourceTypeDef, attr: &AttrPath, create: bool) -> Option<&'a mut Map<String, Value>> {
+fn container<'a>(
+    resource: &'a mut Value,
+    rt: &ResourceTypeDef,
+    attr: &AttrPath,
+    create: bool,
+) -> Option<&'a mut Map<String, Value>> {
     let root = resource.as_object_mut()?;
     match &attr.urn {
         Some(u) if !u.eq_ignore_ascii_case(rt.schema.id) => {
@@ -180,7 +246,10 @@ fn key_for(map: &Map<String, Value>, name: &str, def: Option<&AttrDef>) -> Strin
 
 fn check_writable(def: Option<&AttrDef>, path: &PatchPath) -> Result<(), ScimError> {
     if def.is_some_and(|d| d.mutability == Mutability::ReadOnly) {
-        return Err(ScimError::mutability(format!("'{}' is readOnly", path.attr)));
+        return Err(ScimError::mutability(format!(
+            "'{}' is readOnly",
+            path.attr
+        )));
     }
     Ok(())
 }
@@ -205,7 +274,11 @@ fn merge(into: &mut Value, from: &Value) {
     match (into, from) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, v) in b {
-                let key = a.keys().find(|x| x.eq_ignore_ascii_case(k)).cloned().unwrap_or(k.clone());
+                let key = a
+                    .keys()
+                    .find(|x| x.eq_ignore_ascii_case(k))
+                    .cloned()
+                    .unwrap_or(k.clone());
                 a.insert(key, v.clone());
             }
         }
@@ -213,13 +286,22 @@ fn merge(into: &mut Value, from: &Value) {
     }
 }
 
-fn set(resource: &mut Value, kind: Op, path: &PatchPath, value: &Value, rt: &ResourceTypeDef) -> Result<(), ScimError> {
+fn set(
+    resource: &mut Value,
+    kind: Op,
+    path: &PatchPath,
+    value: &Value,
+    rt: &ResourceTypeDef,
+) -> Result<(), ScimError> {
     let def = top_def(rt, &path.attr);
     check_writable(def, path)?;
     if let Some(sub) = path.sub() {
         if let Some(sd) = def.and_then(|d| d.sub_attr(sub)) {
             if sd.mutability == Mutability::ReadOnly {
-                return Err(ScimError::mutability(format!("'{}.{sub}' is readOnly", path.attr.name)));
+                return Err(ScimError::mutability(format!(
+                    "'{}.{sub}' is readOnly",
+                    path.attr.name
+                )));
             }
         }
     }
@@ -248,10 +330,13 @@ fn set(resource: &mut Value, kind: Op, path: &PatchPath, value: &Value, rt: &Res
         if matched == 0 {
             // Entra expects Add/Replace on `emails[type eq "work"].value` to create the entry.
             let mut entry = entry_from_filter(filter).ok_or_else(|| {
-                ScimError::no_target(format!("no value of '{}' matches the filter", path.attr.name))
+                ScimError::no_target(format!(
+                    "no value of '{}' matches the filter",
+                    path.attr.name
+                ))
             })?;
             write_element(&mut entry, Op::Add, path.sub(), value);
-            let multi = def.map_or(true, |d| d.multi);
+            let multi = def.is_none_or(|d| d.multi);
             match map.get_mut(&key) {
                 Some(Value::Array(items)) => items.push(entry),
                 _ if multi => {
@@ -322,7 +407,11 @@ fn write_element(el: &mut Value, kind: Op, sub: Option<&str>, value: &Value) {
                 *el = Value::Object(Map::new());
             }
             let m = el.as_object_mut().expect("object");
-            let key = m.keys().find(|k| k.eq_ignore_ascii_case(s)).cloned().unwrap_or(s.to_string());
+            let key = m
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(s))
+                .cloned()
+                .unwrap_or(s.to_string());
             m.insert(key, value.clone());
         }
         None if kind == Op::Replace => {
@@ -331,7 +420,9 @@ fn write_element(el: &mut Value, kind: Op, sub: Option<&str>, value: &Value) {
             *el = value.clone();
             if let (Value::Object(new), Value::Object(old)) = (el, keep) {
                 for (k, v) in old {
-                    if !new.keys().any(|x| x.eq_ignore_ascii_case(&k)) && k.eq_ignore_ascii_case("type") {
+                    if !new.keys().any(|x| x.eq_ignore_ascii_case(&k))
+                        && k.eq_ignore_ascii_case("type")
+                    {
                         new.insert(k, v);
                     }
                 }
@@ -347,7 +438,11 @@ fn entry_from_filter(f: &Filter) -> Option<Value> {
     fn walk(f: &Filter, m: &mut Map<String, Value>) -> bool {
         match f {
             Filter::And(a, b) => walk(a, m) && walk(b, m),
-            Filter::Compare { path, op: CompareOp::Eq, value } if path.sub.is_none() && path.urn.is_none() && !value.is_null() => {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value,
+            } if path.sub.is_none() && path.urn.is_none() && !value.is_null() => {
                 m.insert(path.name.clone(), value.clone());
                 true
             }
@@ -358,16 +453,28 @@ fn entry_from_filter(f: &Filter) -> Option<Value> {
     walk(f, &mut m).then_some(Value::Object(m))
 }
 
-fn remove(resource: &mut Value, path: &PatchPath, value: Option<&Value>, rt: &ResourceTypeDef) -> Result<(), ScimError> {
+fn remove(
+    resource: &mut Value,
+    path: &PatchPath,
+    value: Option<&Value>,
+    rt: &ResourceTypeDef,
+) -> Result<(), ScimError> {
     let def = top_def(rt, &path.attr);
     check_writable(def, path)?;
     if def.is_some_and(|d| d.required) && path.sub().is_none() && path.filter.is_none() {
-        return Err(ScimError::mutability(format!("'{}' is required and cannot be removed", path.attr)));
+        return Err(ScimError::mutability(format!(
+            "'{}' is required and cannot be removed",
+            path.attr
+        )));
     }
     let Some(map) = container(resource, rt, &path.attr, false) else {
         return Ok(());
     };
-    let Some(key) = map.keys().find(|k| k.eq_ignore_ascii_case(&path.attr.name)).cloned() else {
+    let Some(key) = map
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(&path.attr.name))
+        .cloned()
+    else {
         return Ok(());
     };
     let sub = path.sub().map(str::to_string);

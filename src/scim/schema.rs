@@ -322,32 +322,71 @@ impl ResourceTypeDef {
 use AttrType as T;
 use Mutability as M;
 
-fn multi_complex(name: &'static str, desc: &'static str, types: &'static [&'static str]) -> AttrDef {
+fn multi_complex(
+    name: &'static str,
+    desc: &'static str,
+    types: &'static [&'static str],
+) -> AttrDef {
     AttrDef::new(name, T::Complex, desc).multi().sub(vec![
         AttrDef::new("value", T::String, "The attribute's value."),
-        AttrDef::new("display", T::String, "A human-readable name, primarily used for display purposes."),
-        AttrDef::new("type", T::String, "A label indicating the attribute's function.").canonical(types),
-        AttrDef::new("primary", T::Boolean, "A Boolean value indicating the 'primary' or preferred attribute value."),
+        AttrDef::new(
+            "display",
+            T::String,
+            "A human-readable name, primarily used for display purposes.",
+        ),
+        AttrDef::new(
+            "type",
+            T::String,
+            "A label indicating the attribute's function.",
+        )
+        .canonical(types),
+        AttrDef::new(
+            "primary",
+            T::Boolean,
+            "A Boolean value indicating the 'primary' or preferred attribute value.",
+        ),
     ])
 }
 
 /// `id`, `externalId` and `meta`: common to every resource (RFC 7643 §3.1).
 pub static COMMON: LazyLock<Vec<AttrDef>> = LazyLock::new(|| {
     vec![
-        AttrDef::new("id", T::String, "Unique identifier assigned by the service provider.")
-            .exact()
-            .mutability(M::ReadOnly)
-            .returned(Returned::Always)
-            .unique(),
-        AttrDef::new("externalId", T::String, "Identifier defined by the provisioning client.").exact(),
+        AttrDef::new(
+            "id",
+            T::String,
+            "Unique identifier assigned by the service provider.",
+        )
+        .exact()
+        .mutability(M::ReadOnly)
+        .returned(Returned::Always)
+        .unique(),
+        AttrDef::new(
+            "externalId",
+            T::String,
+            "Identifier defined by the provisioning client.",
+        )
+        .exact(),
         AttrDef::new("meta", T::Complex, "Resource metadata.")
             .mutability(M::ReadOnly)
             .sub(vec![
-                AttrDef::new("resourceType", T::String, "The resource type.").exact().mutability(M::ReadOnly),
-                AttrDef::new("created", T::DateTime, "When the resource was added.").mutability(M::ReadOnly),
-                AttrDef::new("lastModified", T::DateTime, "When the resource was last updated.").mutability(M::ReadOnly),
-                AttrDef::new("location", T::Reference, "The URI of the resource.").exact().mutability(M::ReadOnly).refs(&["uri"]),
-                AttrDef::new("version", T::String, "The version (ETag) of the resource.").exact().mutability(M::ReadOnly),
+                AttrDef::new("resourceType", T::String, "The resource type.")
+                    .exact()
+                    .mutability(M::ReadOnly),
+                AttrDef::new("created", T::DateTime, "When the resource was added.")
+                    .mutability(M::ReadOnly),
+                AttrDef::new(
+                    "lastModified",
+                    T::DateTime,
+                    "When the resource was last updated.",
+                )
+                .mutability(M::ReadOnly),
+                AttrDef::new("location", T::Reference, "The URI of the resource.")
+                    .exact()
+                    .mutability(M::ReadOnly)
+                    .refs(&["uri"]),
+                AttrDef::new("version", T::String, "The version (ETag) of the resource.")
+                    .exact()
+                    .mutability(M::ReadOnly),
             ]),
     ]
 });
@@ -357,64 +396,200 @@ pub static USER_SCHEMA: LazyLock<SchemaDef> = LazyLock::new(|| SchemaDef {
     name: "User",
     description: "User Account",
     attributes: vec![
-        AttrDef::new("userName", T::String, "Unique identifier for the User, typically used to authenticate.")
-            .required()
-            .unique(),
-        AttrDef::new("name", T::Complex, "The components of the user's real name.").sub(vec![
-            AttrDef::new("formatted", T::String, "The full name, formatted for display."),
+        AttrDef::new(
+            "userName",
+            T::String,
+            "Unique identifier for the User, typically used to authenticate.",
+        )
+        .required()
+        .unique(),
+        AttrDef::new(
+            "name",
+            T::Complex,
+            "The components of the user's real name.",
+        )
+        .sub(vec![
+            AttrDef::new(
+                "formatted",
+                T::String,
+                "The full name, formatted for display.",
+            ),
             AttrDef::new("familyName", T::String, "The family name of the User."),
             AttrDef::new("givenName", T::String, "The given name of the User."),
             AttrDef::new("middleName", T::String, "The middle name(s) of the User."),
-            AttrDef::new("honorificPrefix", T::String, "The honorific prefix(es) of the User."),
-            AttrDef::new("honorificSuffix", T::String, "The honorific suffix(es) of the User."),
+            AttrDef::new(
+                "honorificPrefix",
+                T::String,
+                "The honorific prefix(es) of the User.",
+            ),
+            AttrDef::new(
+                "honorificSuffix",
+                T::String,
+                "The honorific suffix(es) of the User.",
+            ),
         ]),
-        AttrDef::new("displayName", T::String, "The name of the User, suitable for display."),
+        AttrDef::new(
+            "displayName",
+            T::String,
+            "The name of the User, suitable for display.",
+        ),
         AttrDef::new("nickName", T::String, "The casual way to address the user."),
-        AttrDef::new("profileUrl", T::Reference, "A fully qualified URL pointing to the User's online profile.").refs(&["external"]),
-        AttrDef::new("title", T::String, "The user's title, such as \"Vice President\"."),
-        AttrDef::new("userType", T::String, "The relationship between the organization and the user."),
-        AttrDef::new("preferredLanguage", T::String, "The User's preferred written or spoken language."),
+        AttrDef::new(
+            "profileUrl",
+            T::Reference,
+            "A fully qualified URL pointing to the User's online profile.",
+        )
+        .refs(&["external"]),
+        AttrDef::new(
+            "title",
+            T::String,
+            "The user's title, such as \"Vice President\".",
+        ),
+        AttrDef::new(
+            "userType",
+            T::String,
+            "The relationship between the organization and the user.",
+        ),
+        AttrDef::new(
+            "preferredLanguage",
+            T::String,
+            "The User's preferred written or spoken language.",
+        ),
         AttrDef::new("locale", T::String, "The User's default location."),
-        AttrDef::new("timezone", T::String, "The User's time zone in the 'Olson' time zone database format."),
+        AttrDef::new(
+            "timezone",
+            T::String,
+            "The User's time zone in the 'Olson' time zone database format.",
+        ),
         AttrDef::new("active", T::Boolean, "The User's administrative status."),
         AttrDef::new("password", T::String, "The User's cleartext password.")
             .mutability(M::WriteOnly)
             .returned(Returned::Never),
-        multi_complex("emails", "Email addresses for the user.", &["work", "home", "other"]),
-        multi_complex("phoneNumbers", "Phone numbers for the User.", &["work", "home", "mobile", "fax", "pager", "other"]),
-        multi_complex("ims", "Instant messaging addresses for the User.", &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]),
-        AttrDef::new("photos", T::Complex, "URLs of photos of the User.").multi().sub(vec![
-            AttrDef::new("value", T::Reference, "URL of a photo of the User.").refs(&["external"]),
-            AttrDef::new("display", T::String, "A human-readable name, primarily used for display purposes."),
-            AttrDef::new("type", T::String, "A label indicating the attribute's function.").canonical(&["photo", "thumbnail"]),
-            AttrDef::new("primary", T::Boolean, "A Boolean value indicating the 'primary' or preferred attribute value."),
-        ]),
-        AttrDef::new("addresses", T::Complex, "A physical mailing address for this User.").multi().sub(vec![
-            AttrDef::new("formatted", T::String, "The full mailing address, formatted for display."),
-            AttrDef::new("streetAddress", T::String, "The full street address component."),
+        multi_complex(
+            "emails",
+            "Email addresses for the user.",
+            &["work", "home", "other"],
+        ),
+        multi_complex(
+            "phoneNumbers",
+            "Phone numbers for the User.",
+            &["work", "home", "mobile", "fax", "pager", "other"],
+        ),
+        multi_complex(
+            "ims",
+            "Instant messaging addresses for the User.",
+            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
+        ),
+        AttrDef::new("photos", T::Complex, "URLs of photos of the User.")
+            .multi()
+            .sub(vec![
+                AttrDef::new("value", T::Reference, "URL of a photo of the User.")
+                    .refs(&["external"]),
+                AttrDef::new(
+                    "display",
+                    T::String,
+                    "A human-readable name, primarily used for display purposes.",
+                ),
+                AttrDef::new(
+                    "type",
+                    T::String,
+                    "A label indicating the attribute's function.",
+                )
+                .canonical(&["photo", "thumbnail"]),
+                AttrDef::new(
+                    "primary",
+                    T::Boolean,
+                    "A Boolean value indicating the 'primary' or preferred attribute value.",
+                ),
+            ]),
+        AttrDef::new(
+            "addresses",
+            T::Complex,
+            "A physical mailing address for this User.",
+        )
+        .multi()
+        .sub(vec![
+            AttrDef::new(
+                "formatted",
+                T::String,
+                "The full mailing address, formatted for display.",
+            ),
+            AttrDef::new(
+                "streetAddress",
+                T::String,
+                "The full street address component.",
+            ),
             AttrDef::new("locality", T::String, "The city or locality component."),
             AttrDef::new("region", T::String, "The state or region component."),
-            AttrDef::new("postalCode", T::String, "The zip code or postal code component."),
+            AttrDef::new(
+                "postalCode",
+                T::String,
+                "The zip code or postal code component.",
+            ),
             AttrDef::new("country", T::String, "The country name component."),
-            AttrDef::new("type", T::String, "A label indicating the attribute's function.").canonical(&["work", "home", "other"]),
-            AttrDef::new("primary", T::Boolean, "A Boolean value indicating the 'primary' or preferred attribute value."),
+            AttrDef::new(
+                "type",
+                T::String,
+                "A label indicating the attribute's function.",
+            )
+            .canonical(&["work", "home", "other"]),
+            AttrDef::new(
+                "primary",
+                T::Boolean,
+                "A Boolean value indicating the 'primary' or preferred attribute value.",
+            ),
         ]),
-        AttrDef::new("groups", T::Complex, "A list of groups to which the user belongs.")
-            .multi()
-            .mutability(M::ReadOnly)
-            .sub(vec![
-                AttrDef::new("value", T::String, "The identifier of the User's group.").mutability(M::ReadOnly),
-                AttrDef::new("$ref", T::Reference, "The URI of the corresponding 'Group' resource.").refs(&["User", "Group"]).mutability(M::ReadOnly),
-                AttrDef::new("display", T::String, "A human-readable name.").mutability(M::ReadOnly),
-                AttrDef::new("type", T::String, "A label indicating the membership's function.").canonical(&["direct", "indirect"]).mutability(M::ReadOnly),
-            ]),
+        AttrDef::new(
+            "groups",
+            T::Complex,
+            "A list of groups to which the user belongs.",
+        )
+        .multi()
+        .mutability(M::ReadOnly)
+        .sub(vec![
+            AttrDef::new("value", T::String, "The identifier of the User's group.")
+                .mutability(M::ReadOnly),
+            AttrDef::new(
+                "$ref",
+                T::Reference,
+                "The URI of the corresponding 'Group' resource.",
+            )
+            .refs(&["User", "Group"])
+            .mutability(M::ReadOnly),
+            AttrDef::new("display", T::String, "A human-readable name.").mutability(M::ReadOnly),
+            AttrDef::new(
+                "type",
+                T::String,
+                "A label indicating the membership's function.",
+            )
+            .canonical(&["direct", "indirect"])
+            .mutability(M::ReadOnly),
+        ]),
         multi_complex("entitlements", "A list of entitlements for the User.", &[]),
         multi_complex("roles", "A list of roles for the User.", &[]),
-        AttrDef::new("x509Certificates", T::Complex, "A list of certificates issued to the User.").multi().sub(vec![
+        AttrDef::new(
+            "x509Certificates",
+            T::Complex,
+            "A list of certificates issued to the User.",
+        )
+        .multi()
+        .sub(vec![
             AttrDef::new("value", T::Binary, "The value of an X.509 certificate."),
-            AttrDef::new("display", T::String, "A human-readable name, primarily used for display purposes."),
-            AttrDef::new("type", T::String, "A label indicating the attribute's function."),
-            AttrDef::new("primary", T::Boolean, "A Boolean value indicating the 'primary' or preferred attribute value."),
+            AttrDef::new(
+                "display",
+                T::String,
+                "A human-readable name, primarily used for display purposes.",
+            ),
+            AttrDef::new(
+                "type",
+                T::String,
+                "A label indicating the attribute's function.",
+            ),
+            AttrDef::new(
+                "primary",
+                T::Boolean,
+                "A Boolean value indicating the 'primary' or preferred attribute value.",
+            ),
         ]),
     ],
 });
@@ -424,15 +599,45 @@ pub static ENTERPRISE_SCHEMA: LazyLock<SchemaDef> = LazyLock::new(|| SchemaDef {
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: vec![
-        AttrDef::new("employeeNumber", T::String, "Numeric or alphanumeric identifier assigned to a person."),
-        AttrDef::new("costCenter", T::String, "Identifies the name of a cost center."),
-        AttrDef::new("organization", T::String, "Identifies the name of an organization."),
+        AttrDef::new(
+            "employeeNumber",
+            T::String,
+            "Numeric or alphanumeric identifier assigned to a person.",
+        ),
+        AttrDef::new(
+            "costCenter",
+            T::String,
+            "Identifies the name of a cost center.",
+        ),
+        AttrDef::new(
+            "organization",
+            T::String,
+            "Identifies the name of an organization.",
+        ),
         AttrDef::new("division", T::String, "Identifies the name of a division."),
-        AttrDef::new("department", T::String, "Identifies the name of a department."),
+        AttrDef::new(
+            "department",
+            T::String,
+            "Identifies the name of a department.",
+        ),
         AttrDef::new("manager", T::Complex, "The User's manager.").sub(vec![
-            AttrDef::new("value", T::String, "The id of the SCIM resource representing the User's manager."),
-            AttrDef::new("$ref", T::Reference, "The URI of the SCIM resource representing the User's manager.").refs(&["User"]),
-            AttrDef::new("displayName", T::String, "The displayName of the User's manager.").mutability(M::ReadOnly),
+            AttrDef::new(
+                "value",
+                T::String,
+                "The id of the SCIM resource representing the User's manager.",
+            ),
+            AttrDef::new(
+                "$ref",
+                T::Reference,
+                "The URI of the SCIM resource representing the User's manager.",
+            )
+            .refs(&["User"]),
+            AttrDef::new(
+                "displayName",
+                T::String,
+                "The displayName of the User's manager.",
+            )
+            .mutability(M::ReadOnly),
         ]),
     ],
 });
@@ -442,17 +647,42 @@ pub static GROUP_SCHEMA: LazyLock<SchemaDef> = LazyLock::new(|| SchemaDef {
     name: "Group",
     description: "Group",
     attributes: vec![
-        AttrDef::new("displayName", T::String, "A human-readable name for the Group.").unique(),
-        AttrDef::new("members", T::Complex, "A list of members of the Group.").multi().sub(vec![
-            AttrDef::new("value", T::String, "Identifier of the member of this Group.").mutability(M::Immutable),
-            AttrDef::new("$ref", T::Reference, "The URI corresponding to a SCIM resource that is a member of this Group.")
+        AttrDef::new(
+            "displayName",
+            T::String,
+            "A human-readable name for the Group.",
+        )
+        .unique(),
+        AttrDef::new("members", T::Complex, "A list of members of the Group.")
+            .multi()
+            .sub(vec![
+                AttrDef::new(
+                    "value",
+                    T::String,
+                    "Identifier of the member of this Group.",
+                )
+                .mutability(M::Immutable),
+                AttrDef::new(
+                    "$ref",
+                    T::Reference,
+                    "The URI corresponding to a SCIM resource that is a member of this Group.",
+                )
                 .refs(&["User", "Group"])
                 .mutability(M::Immutable),
-            AttrDef::new("type", T::String, "A label indicating the type of resource.")
+                AttrDef::new(
+                    "type",
+                    T::String,
+                    "A label indicating the type of resource.",
+                )
                 .canonical(&["User", "Group"])
                 .mutability(M::Immutable),
-            AttrDef::new("display", T::String, "A human-readable name for the member.").mutability(M::ReadOnly),
-        ]),
+                AttrDef::new(
+                    "display",
+                    T::String,
+                    "A human-readable name for the member.",
+                )
+                .mutability(M::ReadOnly),
+            ]),
     ],
 });
 
@@ -502,10 +732,15 @@ mod tests {
     #[test]
     fn split_keeps_the_dot_inside_a_urn() {
         assert_eq!(
-            split_attr_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+            split_attr_path(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+            ),
             (Some(ENTERPRISE_URN), "manager", Some("value"))
         );
-        assert_eq!(split_attr_path("name.givenName"), (None, "name", Some("givenName")));
+        assert_eq!(
+            split_attr_path("name.givenName"),
+            (None, "name", Some("givenName"))
+        );
         assert_eq!(split_attr_path("userName"), (None, "userName", None));
     }
 
@@ -516,7 +751,12 @@ mod tests {
         assert!(u.attr(Some(ENTERPRISE_URN), "department").is_some());
         assert!(u.attr(Some(USER_URN), "userName").is_some());
         assert!(u.attr(None, "id").unwrap().case_exact);
-        assert!(matches!(u.resolve(None, "emails", Some("TYPE")), Resolved::Known(a) if a.name == "type"));
-        assert!(matches!(u.resolve(Some("urn:x:y"), "nativeObjectId", None), Resolved::Unknown));
+        assert!(
+            matches!(u.resolve(None, "emails", Some("TYPE")), Resolved::Known(a) if a.name == "type")
+        );
+        assert!(matches!(
+            u.resolve(Some("urn:x:y"), "nativeObjectId", None),
+            Resolved::Unknown
+        ));
     }
 }
