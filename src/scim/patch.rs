@@ -24,7 +24,7 @@
 
 use crate::scim::error::ScimError;
 use crate::scim::filter::{get_ci, parse_path, AttrPath, CompareOp, Filter, PatchPath};
-use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceTypeDef, PATCH_URN};
+use crate::scim::schema::{is_urn, AttrDef, AttrType, Mutability, ResourceTypeDef, PATCH_URN};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,8 +190,7 @@ fn apply_pathless_key(
 /// `urn:…:enterprise:2.0:User` (a schema) as opposed to `urn:…:User:department` (an attribute).
 /// Schema names end in a capitalised resource name; attribute names are camelCase.
 pub fn is_schema_urn(key: &str, v: &Value, rt: &ResourceTypeDef) -> bool {
-    key.len() > 4
-        && key[..4].eq_ignore_ascii_case("urn:")
+    is_urn(key)
         && v.is_object()
         && (rt.is_extension(key)
             || key

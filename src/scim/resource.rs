@@ -12,7 +12,7 @@
 use crate::scim::error::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::patch::is_schema_urn;
-use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceTypeDef, SchemaDef};
+use crate::scim::schema::{is_urn, AttrDef, AttrType, Mutability, ResourceTypeDef, SchemaDef};
 use serde_json::{Map, Value};
 
 /// A client body made ready to store: readOnly attributes dropped, types coerced, password apart.
@@ -68,7 +68,7 @@ pub fn normalize(input: &Value, rt: &ResourceTypeDef) -> Result<Normalized, Scim
             }
             continue;
         }
-        if k.len() > 4 && k[..4].eq_ignore_ascii_case("urn:") {
+        if is_urn(k) {
             // `urn:…:User:attr` at top level: file it under its schema.
             if let Some(p) = AttrPath::parse(k).filter(|p| p.urn.is_some() && p.sub.is_none()) {
                 let urn = p.urn.clone().expect("urn");
@@ -269,8 +269,7 @@ impl Projection {
                 .filter(|p| !p.is_empty())
             {
                 // A bare schema URN (`urn:…:enterprise:2.0:User`) names the whole extension.
-                let p = if part.len() > 4
-                    && part[..4].eq_ignore_ascii_case("urn:")
+                let p = if is_urn(part)
                     && part
                         .rsplit(':')
                         .next()

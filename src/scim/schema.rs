@@ -707,11 +707,16 @@ pub fn all_schemas() -> [&'static SchemaDef; 3] {
     [&USER_SCHEMA, &GROUP_SCHEMA, &ENTERPRISE_SCHEMA]
 }
 
+/// Does `s` start with `urn:` (any case)? Safe on any UTF-8.
+pub fn is_urn(s: &str) -> bool {
+    s.len() > 4 && s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+}
+
 /// Splits `urn:…:User:manager.value` into (`Some(urn)`, `manager`, `Some(value)`), and
 /// `name.givenName` into (`None`, `name`, `Some(givenName)`). The URN is everything before the
 /// last `:`, so the `2.0` inside a URN never reads as a sub-attribute.
 pub fn split_attr_path(path: &str) -> (Option<&str>, &str, Option<&str>) {
-    let (urn, rest) = if path.len() > 4 && path[..4].eq_ignore_ascii_case("urn:") {
+    let (urn, rest) = if is_urn(path) {
         match path.rfind(':') {
             Some(i) => (Some(&path[..i]), &path[i + 1..]),
             None => (None, path),

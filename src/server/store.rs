@@ -12,7 +12,7 @@
 use crate::scim::error::ScimError;
 use crate::scim::filter::{get_ci, top_value, AttrPath, CompareOp, Filter};
 use crate::scim::resource::Normalized;
-use crate::scim::schema::{ResourceTypeDef, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
+use crate::scim::schema::{is_urn, ResourceTypeDef, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -842,7 +842,7 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
     let mut schemas = vec![json!(rt.schema.id)];
     let body = e.body.as_object().expect("stored bodies are objects");
     for (k, v) in body {
-        if k.len() > 4 && k[..4].eq_ignore_ascii_case("urn:") && v.is_object() {
+        if is_urn(k) && v.is_object() {
             schemas.push(json!(k));
         }
     }
