@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod exit_code;
+pub mod report;
+pub mod scenario;
 pub mod scim;
 pub mod secret;
 pub mod server;

@@ -1,15 +1,14 @@
 //! The command line: one file per subcommand.
 
+pub mod list;
+pub mod run;
+pub mod schema;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "scimulator",
-    version,
-    about = "Identity-provider simulator and SCIM 2.0 conformance harness"
-)]
+#[command(name = "scimulator", version, about = "Identity-provider simulator and SCIM 2.0 conformance harness")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -17,6 +16,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run scenarios against a SCIM server (default: every bundled scenario, built-in server).
+    Run(run::RunArgs),
+    /// List the bundled scenarios with their IdP and description.
+    List(list::ListArgs),
+    /// Print the JSON Schema of scenario files or of report.json.
+    Schema(schema::SchemaArgs),
     /// Run the built-in reference SCIM 2.0 server until Ctrl-C.
     Serve(serve::ServeArgs),
 }
@@ -24,6 +29,9 @@ pub enum Command {
 /// Runs the parsed command and returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::List(args) => list::run(args),
+        Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run(args).await,
     }
 }

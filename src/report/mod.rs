@@ -1,0 +1,3 @@
+//! Report writers, all folding the same [`model::RunReport`].
+
+pub mod model;

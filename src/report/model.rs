@@ -1,0 +1,195 @@
+//! The result model every writer folds: the terminal summary, `report.json` and `junit.xml`
+//! read the same `RunReport`, so they never disagree. `report.json` is this model serialised;
+//! its JSON Schema (`fixtures/report.schema.json`) is generated from these types.
+//!
+//! ```json
+//! {"format_version":1,"tool":"scimulator 0.1.0","run_id":"r3f9a1c","target":{"url":"http://127.0.0.1:41235/scim/v2","builtin":true},
+//!  "scenarios":[{"name":"entra-cisco-guide","idp":"entra","outcome":"passed","steps":[…],"exchanges":[…],"provisioning_log":[…],"findings":[]}],
+//!  "summary":{"scenarios":1,"passed":1,"failed":0,"errors":0,"requests":14}}
+//! ```
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Version of the `report.json` format; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RunReport {
+    pub format_version: u32,
+    /// `scimulator <version>`.
+    pub tool: String,
+    /// The id scoping every name this run created (`r3f9a1c`).
+    pub run_id: String,
+    pub target: TargetInfo,
+    /// RFC 3339.
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub scenarios: Vec<ScenarioReport>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TargetInfo {
+    /// The SCIM base URL (never with credentials).
+    pub url: String,
+    /// The built-in reference server, started in-process.
+    pub builtin: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub scenarios: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub requests: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    /// An expectation was not met.
+    Failed,
+    /// The step could not run: transport problem, unusable target.
+    Error,
+    /// Not run (an earlier error stopped the scenario).
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub description: String,
+    /// Path of the scenario file.
+    pub file: String,
+    /// `entra`, `okta`, ...
+    pub idp: String,
+    /// The profile settings in force, defaults filled in.
+    pub settings: Value,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+    pub steps: Vec<StepReport>,
+    /// Every request and response, in order, secrets redacted.
+    pub exchanges: Vec<Exchange>,
+    /// What the IdP would show its admin.
+    pub provisioning_log: Vec<LogEntry>,
+    /// Problems found, each naming the IdP behaviour or RFC section it rests on.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StepReport {
+    /// 1-based position in the scenario.
+    pub index: usize,
+    /// Line of the step in the scenario file.
+    pub line: u32,
+    /// `cycle initial`, `assign`, `expect`, ...
+    pub kind: String,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+    /// Ids of the exchanges this step sent.
+    pub exchanges: Vec<u64>,
+    /// One per expectation checked in this step (`state`, `log`, `trace`), or the step's own
+    /// check (a test connection's result).
+    pub checks: Vec<CheckReport>,
+    /// Why the step errored, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CheckReport {
+    /// `state`, `log`, `trace`, `test_connection`.
+    pub name: String,
+    pub outcome: Outcome,
+    /// One line saying what was compared and the result.
+    pub message: String,
+    /// A human diff (expected vs actual), unified format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// The RFC 6902 patch turning the actual into the expected document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Value>,
+    /// Exchanges that explain the failure (the request that went wrong).
+    #[serde(default)]
+    pub exchanges: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Exchange {
+    /// Unique within the scenario, in send order.
+    pub id: u64,
+    /// Index of the step that sent it.
+    pub step: usize,
+    pub method: String,
+    /// Path relative to the base URL, with the query string as sent (`/Users?filter=…`).
+    pub path: String,
+    /// Request headers as sent; `Authorization` shows `Bearer ***`.
+    pub request_headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<Value>,
+    /// `None` when no answer arrived (transport error, dropped response).
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<Value>,
+    pub duration_ms: f64,
+    /// Transport error as the IdP would see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The injected fault, if one applied (`drop-response`, `status 500`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}
+
+/// One line of the IdP's provisioning log (Entra's provisioning logs, Okta's system log, ...).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LogEntry {
+    /// RFC 3339.
+    pub date: String,
+    /// The source object's display name.
+    pub identity: String,
+    /// `User` or `Group`.
+    pub object_type: String,
+    /// Entra: Create, Update, Disable, Delete, Skip, Other.
+    pub action: String,
+    /// Success, Failure, Skipped.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// The IdP's explanation, or why it skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Target attributes the action wrote.
+    #[serde(default)]
+    pub modified_properties: Vec<String>,
+    /// Exchanges behind this entry.
+    pub exchanges: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Must,
+    Should,
+    May,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    pub severity: Severity,
+    /// The behaviour that broke, named as a user would look it up:
+    /// `Entra ID: group lookup by displayName (GET /Groups?excludedAttributes=members&filter=...)`.
+    pub behaviour: String,
+    /// Public source of the behaviour (URL or RFC section).
+    pub source: String,
+    /// True when no public source shows the behaviour and the simulator infers it.
+    pub inferred: bool,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<u64>,
+    /// Step index.
+    pub step: usize,
+}

@@ -1,0 +1,3 @@
+//! Scenarios: the model and the loader.
+
+pub mod model;

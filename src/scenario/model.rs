@@ -1,0 +1,318 @@
+//! The scenario file format: what a scenario says, as data. The loader (`loader.rs`) reads it
+//! from YAML with positions; the runner executes it. A sample:
+//!
+//! ```yaml
+//! name: entra-cisco-guide
+//! description: First cycle of the Cisco Secure Access guide.
+//! idp: entra
+//! settings: { dialect: default, mapping: entra-default }
+//! directory:
+//!   users:
+//!     - { id: test-user, userPrincipalName: test.user@contoso.com, displayName: Test User }
+//!   groups:
+//!     - { id: it-admins, displayName: IT-Admins, members: [test-user] }
+//! steps:
+//!   - assign: { groups: [it-admins] }
+//!   - cycle: initial
+//!   - expect:
+//!       state: derived
+//!       log:
+//!         - { identity: Test User, action: Create }
+//!         - { identity: IT-Admins, action: Create }
+//!         - { identity: IT-Admins, action: Update }
+//! ```
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short unique name, shown in reports (`entra-cisco-guide`).
+    pub name: String,
+    /// One line saying what the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// The identity provider simulated: `entra` (later `okta`, `okta-aiw`, `duo`).
+    pub idp: String,
+    /// Profile settings, checked by the profile (Entra: `dialect`, `mapping`, `matching`,
+    /// `skip_out_of_scope_deletions`, `actions`).
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+    /// The IdP's own directory at the start.
+    #[serde(default)]
+    pub directory: Directory,
+    /// What happens, in order.
+    pub steps: Vec<Step>,
+    /// Where the file came from and where each step starts (1-based line), set by the loader.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// The file a scenario was read from, and the line of each step, for messages and reports.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub file: std::path::PathBuf,
+    pub step_lines: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Directory {
+    #[serde(default)]
+    pub users: Vec<SourceUser>,
+    #[serde(default)]
+    pub groups: Vec<SourceGroup>,
+}
+
+/// A user of the IdP's directory: an `id` for the scenario to refer to it, and the IdP's own
+/// attributes (for Entra: `userPrincipalName`, `displayName`, `givenName`, `surname`, `mail`,
+/// `jobTitle`, `department`, `employeeId`, `manager` (another user's `id`), `accountEnabled`, ...).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct SourceUser {
+    pub id: String,
+    #[serde(flatten)]
+    pub attributes: Map<String, Value>,
+}
+
+/// A group of the IdP's directory; `members` lists user ids.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct SourceGroup {
+    pub id: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(flatten)]
+    pub attributes: Map<String, Value>,
+}
+
+/// Users and groups a step applies to, by id.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    #[serde(default)]
+    pub users: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// One step. Each is a one-key map in YAML: `- cycle: initial`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Assign users or groups to the app (they come into scope).
+    Assign(Targets),
+    /// Remove assignments (users leave scope: Entra disables them).
+    Unassign(Targets),
+    /// Change attributes of one user or group; `null` clears an attribute.
+    Update(UpdateStep),
+    /// `accountEnabled: false`.
+    Disable(Targets),
+    /// `accountEnabled: true`.
+    Enable(Targets),
+    /// Move to the recycle bin (Entra `IsSoftDeleted`).
+    SoftDelete(Targets),
+    /// Restore from the recycle bin.
+    Restore(Targets),
+    /// Delete for good (users and groups).
+    HardDelete(Targets),
+    /// Add users to a group.
+    AddMember(Membership),
+    /// Remove users from a group.
+    RemoveMember(Membership),
+    /// Rename a group.
+    RenameGroup(Rename),
+    /// A new user appears in the directory (not yet assigned).
+    AddUser(SourceUser),
+    /// A new group appears in the directory (not yet assigned).
+    AddGroup(SourceGroup),
+    /// The admin clicks "Test Connection".
+    TestConnection(TestConnection),
+    /// One provisioning cycle.
+    Cycle(CycleKind),
+    /// "Restart provisioning" with a scope.
+    Restart(Restart),
+    /// Provision one user, or one group with its members, on demand.
+    ProvisionOnDemand(OnDemand),
+    /// Inject a fault into the requests that follow.
+    Fault(Fault),
+    /// Remove every fault still armed.
+    ClearFaults(Empty),
+    /// Check the target's state, the provisioning log, the request trace.
+    Expect(Expectation),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStep {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    pub set: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    pub group: String,
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    pub group: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestConnection {
+    /// What the admin should see: `success` (default) or `failure`.
+    #[serde(default)]
+    pub expect: Option<Outcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CycleKind {
+    /// Everything in scope is evaluated (the first cycle, or the one after a restart).
+    Initial,
+    /// Only what changed since the watermark, plus escrowed retries.
+    Incremental,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    pub scope: RestartScope,
+}
+
+/// What a restart clears (https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationjobrestartcriteria).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartScope {
+    /// The portal's "Restart provisioning": escrows, watermark, quarantine; links are kept.
+    Portal,
+    /// Graph `resetScope: Full`: also the connector data store, so every object is matched again.
+    Full,
+    Escrows,
+    Watermark,
+    QuarantineState,
+    ConnectorDataStore,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnDemand {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    /// For a group: the members to provision with it (Entra takes up to 5).
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// Client-side fault injection, applied to matching requests after this step.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// `METHOD /Path`, with `*` matching one path segment or the rest: `PATCH /Groups/*`.
+    #[serde(rename = "match")]
+    pub matches: String,
+    /// Only the Nth matching request (1-based).
+    #[serde(default)]
+    pub nth: Option<u32>,
+    /// The first K matching requests (default 1; with `nth`, K requests from the Nth on).
+    #[serde(default)]
+    pub times: Option<u32>,
+    pub effect: FaultEffect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FaultEffect {
+    Named(FaultKind),
+    /// Answer with this status instead of sending (`429` may carry `retry_after` seconds).
+    Status {
+        status: u16,
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// The request fails before it is sent (connection refused as the IdP sees it).
+    Fail,
+    /// The server gets and applies the request; the IdP never sees the answer (a timeout).
+    DropResponse,
+}
+
+/// Checks at this point of the scenario.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The target's directory: `derived` (what the IdP should have left there), or overrides.
+    #[serde(default)]
+    pub state: Option<StateExpectation>,
+    /// The provisioning log entries written since the previous `expect`, in order.
+    #[serde(default)]
+    pub log: Option<Vec<LogExpectation>>,
+    /// The requests sent since the previous `expect`, in order: `METHOD /path` patterns.
+    #[serde(default)]
+    pub trace: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StateExpectation {
+    /// `derived`.
+    Keyword(StateKeyword),
+    /// The derived state with some objects changed: `{users: {josue: {absent: true}}}` or
+    /// attribute overrides in SCIM terms: `{users: {josue: {title: CEO}}}`.
+    Overrides {
+        #[serde(default)]
+        users: Map<String, Value>,
+        #[serde(default)]
+        groups: Map<String, Value>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKeyword {
+    Derived,
+}
+
+/// One expected provisioning-log line.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogExpectation {
+    /// The source object's display name, as the IdP shows it.
+    pub identity: String,
+    /// Entra: Create, Update, Disable, Delete, Skip.
+    pub action: String,
+    /// Success (default), Failure, Skipped.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The error code, when the entry failed (`EntryConflict`, `Timeout`, ...).
+    #[serde(default)]
+    pub error: Option<String>,
+}
