@@ -19,8 +19,8 @@
 //!   https://github.com/sourcegraph/sourcegraph-public-snapshot/pull/49200);
 //! - a path-less replace carrying the resource's own `id` ignores it (Okta's group rename,
 //!   https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/);
-//! - `manager[value eq "id"]` filters a single-valued complex attribute
-//!   (https://github.com/thomaspoignant/scim-patch/issues/453).
+//! - `manager[value eq "id"]` filters a single-valued complex attribute, and an unprefixed
+//!   `manager` names the enterprise extension's (https://github.com/thomaspoignant/scim-patch/issues/453).
 
 use crate::scim::error::ScimError;
 use crate::scim::filter::{get_ci, parse_path, AttrPath, CompareOp, Filter, PatchPath};
@@ -118,7 +118,7 @@ fn apply_one(resource: &mut Value, op: &Value, rt: &ResourceTypeDef) -> Result<(
                 ))),
             };
         }
-        Some(Value::String(p)) => Some(parse_path(p)?),
+        Some(Value::String(p)) => Some(qualify(parse_path(p)?, rt)),
         Some(_) => return Err(ScimError::invalid_path("'path' must be a string")),
     };
     match (path, kind) {
@@ -185,6 +185,24 @@ fn apply_pathless_key(
         return Ok(());
     }
     set(resource, kind, &parse_path(key)?, v, rt)
+}
+
+/// Gives an unprefixed path that names no core attribute the URN of the one known extension
+/// that defines it. RFC 7644 §3.10 only asks clients to qualify extension attributes (SHOULD),
+/// and Entra sends `manager[value eq "id"]` and `"path":"manager"` without the enterprise URN
+/// (https://github.com/thomaspoignant/scim-patch/issues/453,
+/// https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+fn qualify(mut p: PatchPath, rt: &ResourceTypeDef) -> PatchPath {
+    if p.attr.urn.is_none() && rt.attr(None, &p.attr.name).is_none() {
+        let mut owners = rt
+            .extensions
+            .iter()
+            .filter(|s| s.attr(&p.attr.name).is_some());
+        if let (Some(s), None) = (owners.next(), owners.next()) {
+            p.attr.urn = Some(s.id.to_string());
+        }
+    }
+    p
 }
 
 /// `urn:…:enterprise:2.0:User` (a schema) as opposed to `urn:…:User:department` (an attribute).
@@ -528,4 +546,44 @@ fn remove_key(el: &mut Value, key: &str) {
             m.remove(&k);
         }
     }
+}
+
+/// Sets `value` at a PATCH path (`emails[type eq "work"].value`, `name.givenName`,
+/// `urn:…:enterprise:2.0:User:department`) with `add` semantics: what a mapping writes into a
+/// resource it builds.
+pub fn put_path(
+    resource: &mut Value,
+    path: &str,
+    value: &Value,
+    rt: &ResourceTypeDef,
+) -> Result<(), ScimError> {
+    if !resource.is_object() {
+        *resource = Value::Object(Map::new());
+    }
+    set(resource, Op::Add, &parse_path(path)?, value, rt)
+}
+
+/// The value a PATCH path designates in `resource`: for a value filter, the first matching
+/// element (or its sub-attribute). `None` when unassigned.
+pub fn get_path(resource: &Value, path: &str, rt: &ResourceTypeDef) -> Option<Value> {
+    let p = parse_path(path).ok()?;
+    let top = crate::scim::filter::top_value(resource, rt, p.attr.urn.as_deref(), &p.attr.name)?;
+    let el = match &p.filter {
+        Some(f) => match top {
+            Value::Array(items) => items.iter().find(|el| f.matches_element(el, rt, &p.attr))?,
+            one @ Value::Object(_) if f.matches_element(one, rt, &p.attr) => one,
+            _ => return None,
+        },
+        None => top,
+    };
+    let out = match p.sub() {
+        Some(s) => match el {
+            Value::Array(items) => {
+                Value::Array(items.iter().filter_map(|x| get_ci(x, s).cloned()).collect())
+            }
+            other => get_ci(other, s)?.clone(),
+        },
+        None => el.clone(),
+    };
+    (!out.is_null()).then_some(out)
 }

@@ -174,6 +174,12 @@ fn coerce(v: &Value, def: Option<&AttrDef>, name: &str) -> Result<Option<Value>,
 }
 
 fn coerce_single(v: &Value, def: &AttrDef, name: &str) -> Result<Option<Value>, ScimError> {
+    // RFC 7643 §2.5: null is unassigned, whatever the type. Entra adds members as
+    // `{"$ref":null,"value":"id"}` (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)
+    // and Okta PUTs members with `"display":null` (https://github.com/jelhub/scimgateway/issues/95).
+    if v.is_null() {
+        return Ok(None);
+    }
     Ok(Some(match def.ty {
         AttrType::Boolean => match v {
             Value::Bool(_) => v.clone(),
@@ -219,6 +225,12 @@ fn coerce_single(v: &Value, def: &AttrDef, name: &str) -> Result<Option<Value>, 
                     return Ok(None);
                 }
                 serde_json::json!({"value": s})
+            }
+            // The Entra tutorial's manager update sends a one-element array:
+            // `{"op":"Add","path":"manager","value":[{"$ref":"…","value":"id"}]}`
+            // (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+            Value::Array(a) if def.name == "manager" && a.len() == 1 => {
+                return coerce_single(&a[0], def, name)
             }
             _ => {
                 return Err(ScimError::invalid_value(format!(
@@ -572,9 +584,12 @@ mod tests {
             r,
             json!([{"op":"remove","path":"manager[value eq \"m1\"]"}]),
             &USER_TYPE,
-        );
-        // `manager` without URN is not a core attribute: nothing to remove, and no error.
-        assert!(r.is_ok());
+        )
+        .unwrap();
+        // `manager` without URN is not a core attribute: it names the enterprise one.
+        assert!(r
+            .get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+            .is_none());
         let r = patched(json!({"userName":"u","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m1"}}}),
             json!([{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"m1\"]"}]), &USER_TYPE).unwrap();
         assert!(r

@@ -119,12 +119,16 @@ fn json_body(bytes: &Bytes) -> Result<Value, ScimError> {
         .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
 }
 
-fn method_not_allowed(allowed: &str) -> ScimError {
-    ScimError::new(
+/// 405, with the `Allow` header RFC 9110 §15.5.6 requires of it.
+fn method_not_allowed(allowed: &'static str) -> Response {
+    let mut r = error(&ScimError::new(
         405,
         None,
         format!("method not allowed here; allowed: {allowed}"),
-    )
+    ));
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allowed));
+    r
 }
 
 async fn respond(
@@ -167,41 +171,51 @@ async fn respond(
     };
     match segs.as_slice() {
         ["ServiceProviderConfig"] => {
-            read_only(m)?;
+            if let Some(r) = read_only(m) {
+                return Ok(r);
+            }
             Ok(scim(
                 StatusCode::OK,
                 &discovery::service_provider_config(&base_url, app.token.is_some()),
             ))
         }
         ["ResourceTypes"] => {
-            read_only(m)?;
+            if let Some(r) = read_only(m) {
+                return Ok(r);
+            }
             Ok(scim(
                 StatusCode::OK,
                 &discovery::list(discovery::resource_types(&base_url)),
             ))
         }
         ["ResourceTypes", id] => {
-            read_only(m)?;
+            if let Some(r) = read_only(m) {
+                return Ok(r);
+            }
             discovery::resource_type(&base_url, id)
                 .map(|v| scim(StatusCode::OK, &v))
                 .ok_or_else(|| ScimError::not_found(format!("no resource type {id}")))
         }
         ["Schemas"] => {
-            read_only(m)?;
+            if let Some(r) = read_only(m) {
+                return Ok(r);
+            }
             Ok(scim(
                 StatusCode::OK,
                 &discovery::list(discovery::schemas(&base_url)),
             ))
         }
         ["Schemas", id] => {
-            read_only(m)?;
+            if let Some(r) = read_only(m) {
+                return Ok(r);
+            }
             discovery::schema(&base_url, id)
                 .map(|v| scim(StatusCode::OK, &v))
                 .ok_or_else(|| ScimError::not_found(format!("no schema {id}")))
         }
         [".search"] => {
             if m != Method::POST {
-                return Err(method_not_allowed("POST"));
+                return Ok(method_not_allowed("POST"));
             }
             let b = json_body(&read_body(app, &parts.headers, body).await?)?;
             search(
@@ -236,12 +250,12 @@ async fn respond(
                     }
                     Ok(r)
                 }
-                _ => Err(method_not_allowed("GET, POST")),
+                _ => Ok(method_not_allowed("GET, POST")),
             }
         }
         [t, ".search"] if kind_of(t).is_some() => {
             if m != Method::POST {
-                return Err(method_not_allowed("POST"));
+                return Ok(method_not_allowed("POST"));
             }
             let b = json_body(&read_body(app, &parts.headers, body).await?)?;
             search(
@@ -301,7 +315,7 @@ async fn respond(
                     app.store.delete(kind, id, if_match)?;
                     Ok(StatusCode::NO_CONTENT.into_response())
                 }
-                _ => Err(method_not_allowed("GET, PUT, PATCH, DELETE")),
+                _ => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
             }
         }
         _ => Err(ScimError::not_found(format!(
@@ -311,11 +325,12 @@ async fn respond(
     }
 }
 
-fn read_only(m: &Method) -> Result<(), ScimError> {
+/// The 405 answer to anything but a read of a discovery document.
+fn read_only(m: &Method) -> Option<Response> {
     if m == Method::GET || m == Method::HEAD {
-        Ok(())
+        None
     } else {
-        Err(method_not_allowed("GET"))
+        Some(method_not_allowed("GET, HEAD"))
     }
 }
 

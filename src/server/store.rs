@@ -257,7 +257,11 @@ impl Journal {
 
     /// Writes the whole directory to the state file atomically, then empties the journal.
     fn compact(&mut self, inner: &Inner) -> std::io::Result<()> {
-        let tmp = self.state.with_extension("tmp");
+        // `FILE.tmp`: `with_extension("tmp")` would name the state file itself when it is
+        // called `something.tmp`, and truncate it before the snapshot is safely written.
+        let mut tmp = self.state.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
         {
             let mut f = File::create(&tmp)?;
             serde_json::to_writer(&mut f, &inner.snapshot())?;
