@@ -8,7 +8,11 @@ pub mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "scimulator", version, about = "Identity-provider simulator and SCIM 2.0 conformance harness")]
+#[command(
+    name = "scimulator",
+    version,
+    about = "Identity-provider simulator and SCIM 2.0 conformance harness"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

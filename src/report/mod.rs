@@ -1,3 +1,334 @@
-//! Report writers, all folding the same [`model::RunReport`].
+//! Report writers, all folding the same [`model::RunReport`]: the terminal summary
+//! ([`terminal::render_terminal`]), `report.json` ([`json::write_json`], with its JSON Schema
+//! [`json::report_schema`]) and `junit.xml` ([`junit::write_junit`]). None of them computes a
+//! verdict of its own; each reads `outcome` fields, so they cannot disagree.
+//!
+//! `scimulator run --report reports/` leaves:
+//!
+//! ```text
+//! reports/report.json   the model, serialised (fixtures/report.schema.json)
+//! reports/junit.xml     one <testsuite> per scenario, one <testcase> per step and per check
+//! ```
 
+pub mod json;
+pub mod junit;
 pub mod model;
+pub mod terminal;
+
+use std::io;
+use std::path::Path;
+
+/// Writes every file report into `dir` (created if missing): `report.json` and `junit.xml`.
+pub fn write_all(report: &model::RunReport, dir: &Path) -> io::Result<()> {
+    json::write_json(report, dir)?;
+    junit::write_junit(report, dir)?;
+    Ok(())
+}
+
+/// A small but realistic run shared by the writers' tests: one passing scenario, one failing
+/// with a state diff, a dropped response and an errored step.
+#[cfg(test)]
+pub(crate) mod sample {
+    use super::model::*;
+    use serde_json::json;
+
+    fn exchange(
+        id: u64,
+        step: usize,
+        method: &str,
+        path: &str,
+        request_body: Option<serde_json::Value>,
+        status: Option<u16>,
+        response_body: Option<serde_json::Value>,
+    ) -> Exchange {
+        let mut request_headers = vec![
+            ("Authorization".to_owned(), "Bearer ***".to_owned()),
+            ("Accept".to_owned(), "application/scim+json".to_owned()),
+        ];
+        if request_body.is_some() {
+            request_headers.push((
+                "Content-Type".to_owned(),
+                "application/scim+json".to_owned(),
+            ));
+        }
+        Exchange {
+            id,
+            step,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            request_headers,
+            request_body,
+            status,
+            response_body,
+            duration_ms: 3.2,
+            error: None,
+            fault: None,
+        }
+    }
+
+    fn check(name: &str, outcome: Outcome, message: &str) -> CheckReport {
+        CheckReport {
+            name: name.to_owned(),
+            outcome,
+            message: message.to_owned(),
+            diff: None,
+            patch: None,
+            exchanges: vec![],
+        }
+    }
+
+    fn step(
+        index: usize,
+        line: u32,
+        kind: &str,
+        outcome: Outcome,
+        exchanges: Vec<u64>,
+    ) -> StepReport {
+        StepReport {
+            index,
+            line,
+            kind: kind.to_owned(),
+            outcome,
+            duration_ms: 10 * index as u64,
+            exchanges,
+            checks: vec![],
+            error: None,
+        }
+    }
+
+    fn log(
+        identity: &str,
+        object_type: &str,
+        action: &str,
+        status: &str,
+        exchanges: Vec<u64>,
+    ) -> LogEntry {
+        LogEntry {
+            date: "2026-11-22T20:44:13Z".to_owned(),
+            identity: identity.to_owned(),
+            object_type: object_type.to_owned(),
+            action: action.to_owned(),
+            status: status.to_owned(),
+            error_code: None,
+            detail: None,
+            modified_properties: vec![],
+            exchanges,
+        }
+    }
+
+    const USER: &str = "test.user-r3f9a1c@contoso.com";
+    const USER_FILTER: &str = "/Users?filter=userName+eq+%22test.user-r3f9a1c%40contoso.com%22";
+    const GROUP_FILTER: &str =
+        "/Groups?excludedAttributes=members&filter=displayName+eq+%22IT-Admins-r3f9a1c%22";
+
+    fn user_post() -> serde_json::Value {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId": "test-user",
+               "userName": USER, "active": true, "displayName": "Test User",
+               "name": {"givenName": "Test", "familyName": "User"}})
+    }
+
+    fn members_patch() -> serde_json::Value {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "Add", "path": "members", "value": [{"value": "u-1"}]}]})
+    }
+
+    fn passing() -> ScenarioReport {
+        let mut expect = step(3, 14, "expect", Outcome::Passed, vec![]);
+        expect.checks = vec![
+            check(
+                "state",
+                Outcome::Passed,
+                "state: 1 user, 1 group as derived",
+            ),
+            check("log", Outcome::Passed, "log: 3 entries as expected"),
+        ];
+        ScenarioReport {
+            name: "entra-cisco-guide".to_owned(),
+            description: "First cycle of the Cisco Secure Access guide".to_owned(),
+            file: "scenarios/entra/01-cisco-guide.yaml".to_owned(),
+            idp: "entra".to_owned(),
+            settings: json!({"dialect": "default", "mapping": "entra-default"}),
+            outcome: Outcome::Passed,
+            duration_ms: 41,
+            steps: vec![
+                step(1, 12, "assign", Outcome::Passed, vec![]),
+                step(2, 13, "cycle initial", Outcome::Passed, vec![1, 2, 3, 4, 5]),
+                expect,
+            ],
+            exchanges: vec![
+                exchange(
+                    1,
+                    2,
+                    "GET",
+                    USER_FILTER,
+                    None,
+                    Some(200),
+                    Some(json!({"totalResults": 0})),
+                ),
+                exchange(
+                    2,
+                    2,
+                    "POST",
+                    "/Users",
+                    Some(user_post()),
+                    Some(201),
+                    Some(json!({"id": "u-1"})),
+                ),
+                exchange(
+                    3,
+                    2,
+                    "GET",
+                    GROUP_FILTER,
+                    None,
+                    Some(200),
+                    Some(json!({"totalResults": 0})),
+                ),
+                exchange(
+                    4,
+                    2,
+                    "POST",
+                    "/Groups",
+                    Some(json!({"displayName": "IT-Admins-r3f9a1c"})),
+                    Some(201),
+                    None,
+                ),
+                exchange(
+                    5,
+                    2,
+                    "PATCH",
+                    "/Groups/g-1",
+                    Some(members_patch()),
+                    Some(204),
+                    None,
+                ),
+            ],
+            provisioning_log: vec![
+                log("Test User", "User", "Create", "Success", vec![1, 2]),
+                log("IT-Admins", "Group", "Create", "Success", vec![3, 4]),
+                log("IT-Admins", "Group", "Update", "Success", vec![5]),
+            ],
+            findings: vec![],
+        }
+    }
+
+    /// The support engineer's story against a server that empties a group when asked to add a
+    /// member it already holds: the dropped PATCH was applied, the retry after Restart wipes it.
+    fn failing() -> ScenarioReport {
+        let mut dropped = exchange(
+            5,
+            3,
+            "PATCH",
+            "/Groups/g-1",
+            Some(members_patch()),
+            None,
+            None,
+        );
+        dropped.fault = Some("drop-response".to_owned());
+        dropped.error = Some("timed out after 30 s (the server applied the request)".to_owned());
+        dropped.duration_ms = 30000.0;
+        let mut refused = exchange(9, 8, "GET", "/Groups/g-1", None, None, None);
+        refused.error = Some("connection refused (127.0.0.1:41235)".to_owned());
+
+        let mut log_check = step(4, 15, "expect", Outcome::Passed, vec![]);
+        log_check.checks = vec![check("log", Outcome::Passed, "log: 3 entries as expected")];
+        let mut state_check = step(7, 19, "expect", Outcome::Failed, vec![]);
+        state_check.checks = vec![CheckReport {
+            diff: Some(
+                "--- expected\n+++ actual\n@@ -3,5 +3,3 @@\n   \"displayName\": \"IT-Admins-r3f9a1c\",\n-  \"members\": [\n-    {\"display\": \"Test User\"}\n-  ]\n+  \"members\": []\n }\n"
+                    .to_owned(),
+            ),
+            patch: Some(json!([{"op": "add", "path": "/Groups/IT-Admins-r3f9a1c/members/0",
+                                "value": {"display": "Test User"}}])),
+            exchanges: vec![5, 8],
+            ..check("state", Outcome::Failed, "state: Group IT-Admins-r3f9a1c differs from derived (1 member missing)")
+        }];
+        let mut errored = step(8, 20, "cycle incremental", Outcome::Error, vec![9]);
+        errored.error = Some("target unreachable: connection refused (127.0.0.1:41235)".to_owned());
+
+        ScenarioReport {
+            name: "entra-initial-cycle-failed".to_owned(),
+            description: "The first group PATCH's response is dropped; Restart provisioning converges".to_owned(),
+            file: "scenarios/entra/06-initial-cycle-failed.yaml".to_owned(),
+            idp: "entra".to_owned(),
+            settings: json!({"dialect": "default", "mapping": "entra-default"}),
+            outcome: Outcome::Failed,
+            duration_ms: 30120,
+            steps: vec![
+                step(1, 12, "assign", Outcome::Passed, vec![]),
+                step(2, 13, "fault", Outcome::Passed, vec![]),
+                step(3, 14, "cycle initial", Outcome::Passed, vec![1, 2, 3, 4, 5]),
+                log_check,
+                step(5, 17, "restart full", Outcome::Passed, vec![]),
+                step(6, 18, "cycle initial", Outcome::Passed, vec![6, 7, 8]),
+                state_check,
+                errored,
+                step(9, 21, "expect", Outcome::Skipped, vec![]),
+            ],
+            exchanges: vec![
+                exchange(1, 3, "GET", USER_FILTER, None, Some(200), Some(json!({"totalResults": 0}))),
+                exchange(2, 3, "POST", "/Users", Some(user_post()), Some(201), Some(json!({"id": "u-1"}))),
+                exchange(3, 3, "GET", GROUP_FILTER, None, Some(200), Some(json!({"totalResults": 0}))),
+                exchange(4, 3, "POST", "/Groups", Some(json!({"displayName": "IT-Admins-r3f9a1c"})), Some(201), None),
+                dropped,
+                exchange(6, 6, "GET", USER_FILTER, None, Some(200), Some(json!({"totalResults": 1}))),
+                exchange(7, 6, "GET", GROUP_FILTER, None, Some(200), Some(json!({"totalResults": 1}))),
+                exchange(8, 6, "PATCH", "/Groups/g-1", Some(members_patch()), Some(204), None),
+                refused,
+            ],
+            provisioning_log: vec![
+                log("Test User", "User", "Create", "Success", vec![1, 2]),
+                log("IT-Admins", "Group", "Create", "Success", vec![3, 4]),
+                LogEntry {
+                    error_code: Some("SystemForCrossDomainIdentityManagementServiceIncompatible".to_owned()),
+                    detail: Some("timed out; escrowed for the next cycle".to_owned()),
+                    ..log("IT-Admins", "Group", "Update", "Failure", vec![5])
+                },
+                log("IT-Admins", "Group", "Update", "Success", vec![8]),
+            ],
+            findings: vec![
+                Finding {
+                    severity: Severity::Must,
+                    behaviour: "Entra ID: group membership PATCH (\"op\": \"Add\", \"path\": \"members\") re-sent after Restart provisioning".to_owned(),
+                    source: "RFC 7644 §3.5.2.1".to_owned(),
+                    inferred: false,
+                    message: "adding a member the group already holds emptied the group (204, then members: [])".to_owned(),
+                    exchange: Some(8),
+                    step: 6,
+                },
+                Finding {
+                    severity: Severity::Should,
+                    behaviour: "Entra ID: a group PATCH whose response timed out is escrowed and retried whole".to_owned(),
+                    source: "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/how-provisioning-works".to_owned(),
+                    inferred: true,
+                    message: "the server applied the PATCH whose response was dropped; the retry must be idempotent".to_owned(),
+                    exchange: Some(5),
+                    step: 3,
+                },
+            ],
+        }
+    }
+
+    pub(crate) fn run_report() -> RunReport {
+        let scenarios = vec![passing(), failing()];
+        let requests = scenarios.iter().map(|s| s.exchanges.len()).sum();
+        RunReport {
+            format_version: FORMAT_VERSION,
+            tool: "scimulator 0.1.0".to_owned(),
+            run_id: "r3f9a1c".to_owned(),
+            target: TargetInfo {
+                url: "http://127.0.0.1:41235/scim/v2".to_owned(),
+                builtin: true,
+            },
+            started_at: "2026-11-22T20:44:13.655Z".to_owned(),
+            duration_ms: 30161,
+            scenarios,
+            summary: Summary {
+                scenarios: 2,
+                passed: 1,
+                failed: 1,
+                errors: 0,
+                requests,
+            },
+        }
+    }
+}

@@ -15,6 +15,8 @@ use serde_json::Value;
 /// Version of the `report.json` format; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// One `scimulator run`: every scenario with its steps, exchanges, provisioning log and
+/// findings (`report.json`). `format_version` says which version of this format it is.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RunReport {
     pub format_version: u32,

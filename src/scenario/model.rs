@@ -244,8 +244,10 @@ pub struct Fault {
     pub effect: FaultEffect,
 }
 
+// `deny_unknown_fields` applies to the `Status` variant: `{ status: 500, retry: 3 }` is an
+// error instead of a silently ignored key.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 pub enum FaultEffect {
     Named(FaultKind),
     /// Answer with this status instead of sending (`429` may carry `retry_after` seconds).
@@ -280,8 +282,10 @@ pub struct Expectation {
     pub trace: Option<Vec<String>>,
 }
 
+// `deny_unknown_fields` applies to `Overrides`: `{ user: {...} }` (for `users`) would otherwise
+// be ignored and the expectation would check less than it says.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 pub enum StateExpectation {
     /// `derived`.
     Keyword(StateKeyword),

@@ -1,0 +1,326 @@
+//! The target's state read back and compared with the expected state: normalised (attribute
+//! names case-insensitive, multi-valued attributes unordered, server-assigned fields masked,
+//! references as identities), then diffed both ways: a unified diff for people and an RFC 6902
+//! patch for machines.
+//!
+//! ```text
+//!  "users": {
+//!    "josue.r3f9a1c01@contoso.com": {
+//! -    "active": false,
+//! +    "active": true,
+//! ```
+//! (`-` expected, `+` found on the server.)
+
+use crate::check::expected::ExpectedState;
+use crate::scim::patch::{get_path, put_path};
+use crate::scim::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Resources read back from the target, by id.
+#[derive(Debug, Clone, Default)]
+pub struct ActualState {
+    pub users: BTreeMap<String, Value>,
+    pub groups: BTreeMap<String, Value>,
+}
+
+/// One object that differs, with the target ids involved.
+#[derive(Debug, Clone)]
+pub struct ObjectDiff {
+    pub kind: &'static str,
+    pub identity: String,
+    /// The source object's key, when one should be there.
+    pub key: Option<String>,
+    /// Top-level attributes that differ (`*`: the whole object).
+    pub fields: Vec<String>,
+    pub problem: String,
+    pub target_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateDiff {
+    pub expected: Value,
+    pub actual: Value,
+    pub objects: Vec<ObjectDiff>,
+    pub text: String,
+    pub patch: Value,
+}
+
+fn sort_multi(v: &mut Value) {
+    match v {
+        Value::Array(a) => {
+            a.iter_mut().for_each(sort_multi);
+            a.sort_by_key(|x| x.to_string());
+        }
+        Value::Object(m) => m.values_mut().for_each(sort_multi),
+        _ => {}
+    }
+}
+
+/// Projects `resource` onto the compared paths, in the schema's spelling.
+pub fn project(resource: &Value, paths: &[String], rt: &ResourceTypeDef) -> Value {
+    let mut out = json!({});
+    for p in paths {
+        if let Some(v) = get_path(resource, p, rt) {
+            let _ = put_path(&mut out, p, &v, rt);
+        }
+    }
+    out
+}
+
+fn str_at(v: &Value, path: &str, rt: &ResourceTypeDef) -> Option<String> {
+    get_path(v, path, rt).and_then(|x| x.as_str().map(str::to_string))
+}
+
+/// One half of the comparison: section name, object kind, expected objects, resources read
+/// back, compared paths, identity path, resource type.
+type Section<'a> = (
+    &'static str,
+    &'static str,
+    &'a Vec<crate::check::expected::Expected>,
+    &'a BTreeMap<String, Value>,
+    &'a Vec<String>,
+    &'a str,
+    &'static ResourceTypeDef,
+);
+
+/// Compares. `user_id_path`/`group_id_path` name the identity attributes (the matching ones).
+pub fn compare(
+    expected: &ExpectedState,
+    actual: &ActualState,
+    user_id_path: &str,
+    group_id_path: &str,
+    manager_path: Option<&str>,
+) -> Option<StateDiff> {
+    // Target id → identity, to show references (members, manager) the way the expectation does.
+    let id_to_identity: BTreeMap<&str, String> =
+        actual
+            .users
+            .iter()
+            .filter_map(|(id, r)| str_at(r, user_id_path, &USER_TYPE).map(|n| (id.as_str(), n)))
+            .chain(actual.groups.iter().filter_map(|(id, r)| {
+                str_at(r, group_id_path, &GROUP_TYPE).map(|n| (id.as_str(), n))
+            }))
+            .collect();
+    let ref_name = |id: &str| {
+        id_to_identity
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("<unknown id {id}>"))
+    };
+
+    let mut exp = json!({"users": {}, "groups": {}});
+    let mut act = json!({"users": {}, "groups": {}});
+    let mut objects = Vec::new();
+
+    let sections: [Section<'_>; 2] = [
+        (
+            "users",
+            "user",
+            &expected.users,
+            &actual.users,
+            &expected.user_paths,
+            user_id_path,
+            &USER_TYPE,
+        ),
+        (
+            "groups",
+            "group",
+            &expected.groups,
+            &actual.groups,
+            &expected.group_paths,
+            group_id_path,
+            &GROUP_TYPE,
+        ),
+    ];
+    for (section, kind, exp_list, act_map, paths, id_path, rt) in sections {
+        let mut by_identity: BTreeMap<String, Vec<(&String, &Value)>> = BTreeMap::new();
+        for (id, r) in act_map {
+            let ident = str_at(r, id_path, rt).unwrap_or_else(|| format!("<no {id_path}> {id}"));
+            by_identity.entry(ident).or_default().push((id, r));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for e in exp_list {
+            seen.insert(e.identity.clone());
+            let found = by_identity.get(&e.identity).cloned().unwrap_or_default();
+            let ids: Vec<String> = found.iter().map(|(id, _)| (*id).clone()).collect();
+            if !e.present {
+                if !found.is_empty() {
+                    act[section][&e.identity] = json!("present");
+                    exp[section][&e.identity] = json!("absent");
+                    objects.push(ObjectDiff {
+                        key: Some(e.key.clone()),
+                        kind,
+                        identity: e.identity.clone(),
+                        problem:
+                            "should be absent (deleted, or never created) but is on the server"
+                                .into(),
+                        fields: vec!["*".into()],
+                        target_ids: ids,
+                    });
+                }
+                continue;
+            }
+            let mut want = e.attrs.clone();
+            sort_multi(&mut want);
+            exp[section][&e.identity] = want.clone();
+            match found.as_slice() {
+                [] => {
+                    act[section][&e.identity] = json!("missing");
+                    objects.push(ObjectDiff {
+                        key: Some(e.key.clone()),
+                        kind,
+                        identity: e.identity.clone(),
+                        problem: "missing on the server".into(),
+                        fields: vec!["*".into()],
+                        target_ids: ids,
+                    });
+                }
+                [(_, r)] => {
+                    let mut have = project(r, paths, rt);
+                    if section == "groups" && want.get("members").is_some() {
+                        let mut ms: Vec<String> = r
+                            .get("members")
+                            .and_then(Value::as_array)
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|m| m.get("value").and_then(Value::as_str))
+                                    .map(ref_name)
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        ms.sort();
+                        have["members"] = json!(ms);
+                    }
+                    if let (Some(mp), "users") = (manager_path, section) {
+                        if let Some(Value::String(m)) = get_path(r, &format!("{mp}.value"), rt)
+                            .or_else(|| get_path(r, mp, rt).filter(Value::is_string))
+                        {
+                            let _ = put_path(
+                                &mut have,
+                                &format!("{mp}.value"),
+                                &json!(ref_name(&m)),
+                                rt,
+                            );
+                        }
+                    }
+                    // Compare only what the expectation defines: the IdP never clears an
+                    // attribute it has no value for, and servers may add their own.
+                    let have = restrict(&have, &want);
+                    let mut have = have;
+                    sort_multi(&mut have);
+                    if have != want {
+                        let segments: Vec<Vec<String>> =
+                            json_patch::diff(&have, &want).iter().map(op_path).collect();
+                        // `members`, not `members.0`: multi-valued attributes are unordered.
+                        let mut fields: Vec<String> = segments
+                            .iter()
+                            .map(|s| {
+                                s.iter()
+                                    .filter(|x| x.parse::<usize>().is_err())
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join(".")
+                            })
+                            .collect();
+                        fields.dedup();
+                        let mut tops: Vec<String> =
+                            segments.iter().filter_map(|s| s.first().cloned()).collect();
+                        tops.dedup();
+                        objects.push(ObjectDiff {
+                            key: Some(e.key.clone()),
+                            kind,
+                            identity: e.identity.clone(),
+                            problem: format!("differs at {}", fields.join(", ")),
+                            fields: tops,
+                            target_ids: ids,
+                        });
+                    }
+                    act[section][&e.identity] = have;
+                }
+                many => {
+                    act[section][&e.identity] = json!(format!("{} objects", many.len()));
+                    objects.push(ObjectDiff {
+                        key: Some(e.key.clone()),
+                        kind,
+                        identity: e.identity.clone(),
+                        problem: format!(
+                            "{} objects on the server have this identity (duplicates)",
+                            many.len()
+                        ),
+                        fields: vec!["*".into()],
+                        target_ids: ids,
+                    });
+                }
+            }
+        }
+        for (ident, found) in &by_identity {
+            if !seen.contains(ident) {
+                act[section][ident] = json!("present");
+                exp[section][ident] = json!("absent");
+                objects.push(ObjectDiff {
+                    key: None,
+                    kind,
+                    identity: ident.clone(),
+                    problem: "on the server but no source object should have left it there".into(),
+                    fields: vec!["*".into()],
+                    target_ids: found.iter().map(|(id, _)| (*id).clone()).collect(),
+                });
+            }
+        }
+    }
+    if objects.is_empty() {
+        return None;
+    }
+    let e_text = serde_json::to_string_pretty(&exp).unwrap_or_default() + "\n";
+    let a_text = serde_json::to_string_pretty(&act).unwrap_or_default() + "\n";
+    let text = similar::TextDiff::from_lines(&e_text, &a_text)
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "found on the server")
+        .to_string();
+    let patch = serde_json::to_value(json_patch::diff(&act, &exp)).unwrap_or(Value::Null);
+    Some(StateDiff {
+        expected: exp,
+        actual: act,
+        objects,
+        text,
+        patch,
+    })
+}
+
+/// The JSON Pointer of a patch operation, as unescaped segments.
+fn op_path(op: &json_patch::PatchOperation) -> Vec<String> {
+    let p = match op {
+        json_patch::PatchOperation::Add(x) => x.path.to_string(),
+        json_patch::PatchOperation::Remove(x) => x.path.to_string(),
+        json_patch::PatchOperation::Replace(x) => x.path.to_string(),
+        json_patch::PatchOperation::Move(x) => x.path.to_string(),
+        json_patch::PatchOperation::Copy(x) => x.path.to_string(),
+        json_patch::PatchOperation::Test(x) => x.path.to_string(),
+    };
+    p.trim_start_matches('/')
+        .split('/')
+        .map(|x| x.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// `have` restricted to the keys `want` has (recursively for objects).
+fn restrict(have: &Value, want: &Value) -> Value {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => {
+            let mut out = Map::new();
+            for (k, wv) in w {
+                if let Some(hv) = h
+                    .iter()
+                    .find(|(hk, _)| hk.eq_ignore_ascii_case(k))
+                    .map(|(_, v)| v)
+                {
+                    out.insert(k.clone(), restrict(hv, wv));
+                }
+            }
+            Value::Object(out)
+        }
+        (h, _) => h.clone(),
+    }
+}

@@ -1,0 +1,242 @@
+//! The expected target directory, derived from the source directory and the mapping: what the
+//! IdP should have left in the target. It never looks at the requests the harness sent; the two
+//! paths meet only in the diff.
+//!
+//! An expected user, canonical form (the key is its identity: userName, or a group's displayName):
+//!
+//! ```json
+//! {"users":{"josue.r3f9a1c01@contoso.com":{"userName":"josue.r3f9a1c01@contoso.com","active":true,"displayName":"Josue r3f9a1c01"}},
+//!  "groups":{"IT-Admins r3f9a1c01":{"displayName":"IT-Admins r3f9a1c01","members":["josue.r3f9a1c01@contoso.com"]}}}
+//! ```
+
+use crate::idp::mapping::{build_view, Entry, Mapping};
+use crate::runner::directory::{SourceDirectory, User};
+use crate::scim::patch::{get_path, put_path};
+use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// What an IdP does to a user that leaves scope, is disabled, or is deleted; and to a group
+/// that leaves scope. The differences between IdPs are data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deprovision {
+    /// `active: false`.
+    Disable,
+    /// The object is deleted.
+    Delete,
+    /// Nothing is sent; the target keeps the object as it was.
+    Nothing,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub out_of_scope_user: Deprovision,
+    pub disabled_user: Deprovision,
+    /// A user hard-deleted while still managed.
+    pub deleted_user: Deprovision,
+    pub out_of_scope_group: Deprovision,
+}
+
+/// One expected object: present with these attributes, or absent.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub key: String,
+    pub identity: String,
+    pub present: bool,
+    /// Canonical attributes (members and manager as identities).
+    pub attrs: Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExpectedState {
+    pub users: Vec<Expected>,
+    pub groups: Vec<Expected>,
+    /// Mapped target paths compared for users and groups.
+    pub user_paths: Vec<String>,
+    pub group_paths: Vec<String>,
+}
+
+fn identity_path(entries: &[Entry], fallback: &str) -> String {
+    let mut m: Vec<&Entry> = entries.iter().filter(|e| e.matching.is_some()).collect();
+    m.sort_by_key(|e| e.matching);
+    m.first().map_or(fallback.to_string(), |e| e.target.clone())
+}
+
+fn user_view(dir: &SourceDirectory, mapping: &Mapping, u: &User, soft: bool) -> Value {
+    let look = |k: &str| match k {
+        "IsSoftDeleted" => Some(Value::Bool(soft)),
+        "objectId" => Some(Value::String(u.object_id.clone())),
+        _ => u.attrs.get(k).cloned(),
+    };
+    let _ = dir;
+    let view =
+        build_view(&mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}));
+    // Only mapped values are compared, not the sibling values sent with them (`primary`).
+    let paths: Vec<String> = mapping
+        .users
+        .iter()
+        .filter(|e| e.reference.is_none())
+        .map(|e| e.target.clone())
+        .collect();
+    crate::check::diff::project(&view, &paths, &USER_TYPE)
+}
+
+/// Derives the expected state from the directory as it stands.
+pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> ExpectedState {
+    let uid_path = identity_path(&mapping.users, "userName");
+    let gid_path = identity_path(&mapping.groups, "displayName");
+    let mut out = ExpectedState {
+        user_paths: mapping
+            .users
+            .iter()
+            .filter(|e| e.reference.is_none())
+            .map(|e| e.target.clone())
+            .collect(),
+        group_paths: mapping
+            .groups
+            .iter()
+            .filter(|e| e.reference.is_none())
+            .map(|e| e.target.clone())
+            .collect(),
+        ..Default::default()
+    };
+    let mut present_users: BTreeMap<String, String> = BTreeMap::new();
+    for u in &dir.users {
+        let in_scope = dir.user_in_scope(u);
+        let disabled = u.attrs.get("accountEnabled") == Some(&Value::Bool(false)) || u.soft_deleted;
+        let soft = dir.is_soft_deleted(u);
+        let view = user_view(dir, mapping, u, soft);
+        let identity = get_path(&view, &uid_path, &USER_TYPE)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| u.key.clone());
+        let (present, mut attrs) = if !u.provisioned {
+            (false, Value::Null)
+        } else if u.hard_deleted && !u.released {
+            (rules.deleted_user != Deprovision::Delete, view)
+        } else if u.released || (!in_scope && !u.hard_deleted && !disabled) {
+            match rules.out_of_scope_user {
+                Deprovision::Delete => (false, Value::Null),
+                _ => (true, view),
+            }
+        } else if disabled && rules.disabled_user == Deprovision::Delete {
+            (false, Value::Null)
+        } else {
+            (true, view)
+        };
+        if present && (u.released || !in_scope) && rules.out_of_scope_user == Deprovision::Nothing {
+            // The IdP sent nothing when the user left scope: its `active` stays as it was.
+            if let Value::Object(m) = &mut attrs {
+                m.remove("active");
+            }
+        }
+        if present {
+            present_users.insert(u.key.clone(), identity.clone());
+        }
+        out.users.push(Expected {
+            key: u.key.clone(),
+            identity,
+            present,
+            attrs,
+        });
+    }
+    // The manager, once both exist in the target (the IdP's reference pass).
+    if let Some(entry) = mapping.user_reference("User") {
+        for (e, u) in out.users.iter_mut().zip(&dir.users) {
+            if !e.present || !dir.user_in_scope(u) {
+                continue;
+            }
+            if let Some(mgr) = u
+                .attrs
+                .get("manager")
+                .and_then(Value::as_str)
+                .and_then(|m| present_users.get(m))
+            {
+                let _ = put_path(
+                    &mut e.attrs,
+                    &format!("{}.value", entry.target),
+                    &json!(mgr),
+                    &USER_TYPE,
+                );
+            }
+        }
+    }
+    for g in &dir.groups {
+        let look = |k: &str| match k {
+            "objectId" => Some(Value::String(g.object_id.clone())),
+            _ => g.attrs.get(k).cloned(),
+        };
+        let view = build_view(&mapping.groups, &look, &|_| None, &GROUP_TYPE)
+            .unwrap_or_else(|_| json!({}));
+        let mut view = crate::check::diff::project(&view, &out.group_paths, &GROUP_TYPE);
+        let identity = get_path(&view, &gid_path, &GROUP_TYPE)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| g.key.clone());
+        let in_scope = dir.group_in_scope(g);
+        let present =
+            g.provisioned && (in_scope || rules.out_of_scope_group != Deprovision::Delete);
+        if present
+            && mapping
+                .groups
+                .iter()
+                .any(|e| e.reference.as_deref() == Some("members"))
+        {
+            let mut members: Vec<String> = g
+                .members
+                .iter()
+                .filter(|m| dir.user(m).is_some_and(|u| dir.user_in_scope(u)))
+                .filter_map(|m| present_users.get(m).cloned())
+                .collect();
+            members.sort();
+            members.dedup();
+            if let Value::Object(o) = &mut view {
+                o.insert("members".into(), json!(members));
+            }
+        }
+        out.groups.push(Expected {
+            key: g.key.clone(),
+            identity,
+            present,
+            attrs: if present { view } else { Value::Null },
+        });
+    }
+    out
+}
+
+/// Applies a scenario's overrides: `{josue: {absent: true}}` or `{josue: {title: CEO}}`.
+pub fn apply_overrides(
+    list: &mut [Expected],
+    overrides: &Map<String, Value>,
+    group: bool,
+) -> Result<(), String> {
+    let rt = if group { &*GROUP_TYPE } else { &*USER_TYPE };
+    for (key, o) in overrides {
+        let e = list.iter_mut().find(|e| &e.key == key).ok_or_else(|| {
+            format!(
+                "override for unknown {} '{key}'",
+                if group { "group" } else { "user" }
+            )
+        })?;
+        let Value::Object(m) = o else {
+            return Err(format!("override for '{key}' must be a map"));
+        };
+        for (k, v) in m {
+            match k.as_str() {
+                "absent" => {
+                    e.present = !v.as_bool().unwrap_or(false);
+                    if !e.present {
+                        e.attrs = Value::Null;
+                    }
+                }
+                _ => {
+                    if !e.attrs.is_object() {
+                        e.attrs = json!({});
+                        e.present = true;
+                    }
+                    put_path(&mut e.attrs, k, v, rt)
+                        .map_err(|err| format!("override {key}.{k}: {}", err.detail))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! IdP profiles and the mechanism they share: the context a profile works in (client, source
+//! directory, sync state, provisioning log, findings), the safety ledger, and the behaviour
+//! names findings cite. One file per IdP: `entra.rs`.
+
+pub mod entra;
+pub mod mapping;
+
+use crate::client::{Client, Request, Response};
+use crate::report::model::{Finding, LogEntry, Severity};
+use crate::runner::directory::SourceDirectory;
+use crate::runner::sync::{ObjectKind, SyncState};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A named IdP behaviour with its public source: what a finding says broke.
+#[derive(Debug, Clone, Copy)]
+pub struct Behaviour {
+    pub name: &'static str,
+    pub source: &'static str,
+    /// No public source shows it; the simulator infers it.
+    pub inferred: bool,
+}
+
+/// Objects the run created or matched to its own source objects: the only ones it may PATCH,
+/// PUT or DELETE, and the ones read back and cleaned up.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    pub created: Vec<(ObjectKind, String)>,
+    pub touchable: BTreeSet<(ObjectKind, String)>,
+    /// Every write to each target id, in order: what a failed state check blames.
+    pub writes: BTreeMap<String, Vec<Write>>,
+}
+
+/// One write the IdP sent to an object, and the top-level attributes it touched (`*`: all).
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub exchange: u64,
+    pub behaviour: Behaviour,
+    pub fields: Vec<String>,
+}
+
+impl Ledger {
+    /// The last write to any of `ids` that touched one of `fields` (or everything), else the
+    /// last write at all.
+    pub fn blame(&self, ids: &[String], fields: &[String]) -> Option<&Write> {
+        let all: Vec<&Write> = ids
+            .iter()
+            .filter_map(|id| self.writes.get(id))
+            .flatten()
+            .collect();
+        let touches = |w: &&Write| {
+            w.fields
+                .iter()
+                .any(|f| f == "*" || fields.iter().any(|x| x == "*" || x.eq_ignore_ascii_case(f)))
+        };
+        all.iter()
+            .copied()
+            .filter(touches)
+            .max_by_key(|w| w.exchange)
+            .or_else(|| all.iter().copied().max_by_key(|w| w.exchange))
+    }
+}
+
+/// Top-level attributes a request body writes: PATCH op paths and path-less keys, or the keys
+/// of a POST/PUT body. Extension attributes count as their schema URN.
+fn touched_fields(method: &str, body: Option<&serde_json::Value>) -> Vec<String> {
+    use crate::scim::schema::split_attr_path;
+    let top = |path: &str| -> String {
+        let head = path.split('[').next().unwrap_or(path);
+        match split_attr_path(head) {
+            (Some(urn), _, _) if !urn.to_ascii_lowercase().contains(":core:") => urn.to_string(),
+            (_, name, _) => name.to_string(),
+        }
+    };
+    match (method, body) {
+        ("DELETE", _) | (_, None) => vec!["*".into()],
+        ("PATCH", Some(b)) => {
+            let mut out = Vec::new();
+            for op in b
+                .get("Operations")
+                .and_then(|o| o.as_array())
+                .into_iter()
+                .flatten()
+            {
+                match op.get("path").and_then(|p| p.as_str()) {
+                    Some(p) => out.push(top(p)),
+                    None => out.extend(
+                        op.get("value")
+                            .and_then(|v| v.as_object())
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, _)| top(k)),
+                    ),
+                }
+            }
+            out
+        }
+        (_, Some(b)) => b
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// Everything a profile works with while a step runs.
+pub struct Ctx<'a> {
+    pub client: &'a mut Client,
+    pub dir: &'a mut SourceDirectory,
+    pub sync: &'a mut SyncState,
+    pub log: &'a mut Vec<LogEntry>,
+    pub findings: &'a mut Vec<Finding>,
+    pub ledger: &'a mut Ledger,
+    pub step: usize,
+    /// The IdP's display name for findings: `Entra ID`.
+    pub idp_name: &'static str,
+}
+
+/// Splits `/Users/{id}?…` into kind and id.
+fn target_of(path: &str) -> Option<(ObjectKind, String)> {
+    let p = path.split('?').next()?;
+    let mut it = p.trim_start_matches('/').splitn(2, '/');
+    let kind = match it.next()? {
+        "Users" => ObjectKind::User,
+        "Groups" => ObjectKind::Group,
+        _ => return None,
+    };
+    let id = it.next().filter(|s| !s.is_empty() && !s.contains('/'))?;
+    Some((
+        kind,
+        percent_encoding::percent_decode_str(id)
+            .decode_utf8_lossy()
+            .into_owned(),
+    ))
+}
+
+impl Ctx<'_> {
+    /// Sends a request for `behaviour`. A write to an object the run does not own is refused
+    /// before it leaves; a failed answer becomes a finding naming the behaviour (unless the
+    /// scenario injected the failure).
+    pub async fn send(&mut self, req: Request, behaviour: Behaviour) -> Response {
+        let write = matches!(req.method.as_str(), "PATCH" | "PUT" | "DELETE");
+        if write {
+            if let Some(t) = target_of(&req.path) {
+                if !self.ledger.touchable.contains(&t) {
+                    self.findings.push(Finding {
+                        severity: Severity::Must,
+                        behaviour:
+                            "scimulator safety: writes only to objects this run created or matched"
+                                .into(),
+                        source: "shared/DESIGN.md".into(),
+                        inferred: false,
+                        message: format!(
+                            "refused {} {}: the run did not create or match {}",
+                            req.method, req.path, t.1
+                        ),
+                        exchange: None,
+                        step: self.step,
+                    });
+                    return Response {
+                        exchange: 0,
+                        status: None,
+                        body: None,
+                        text: None,
+                        retry_after: None,
+                        error: Some(crate::client::TransportError::Other(
+                            "refused by the safety ledger".into(),
+                        )),
+                    };
+                }
+            }
+        }
+        self.client.step = self.step;
+        let resp = self.client.send(req.clone()).await;
+        let written = match target_of(&req.path) {
+            Some((_, id)) if write => Some(id),
+            _ if req.method == reqwest::Method::POST => resp
+                .body
+                .as_ref()
+                .and_then(|b| b.get("id"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            _ => None,
+        };
+        if let Some(id) = written {
+            let fields = touched_fields(req.method.as_str(), req.body.as_ref());
+            self.ledger.writes.entry(id).or_default().push(Write {
+                exchange: resp.exchange,
+                behaviour,
+                fields,
+            });
+        }
+        let injected = self
+            .client
+            .exchanges()
+            .last()
+            .is_some_and(|e| e.fault.is_some());
+        if !resp.ok() && !injected {
+            self.findings.push(Finding {
+                severity: Severity::Must,
+                behaviour: format!("{}: {}", self.idp_name, behaviour.name),
+                source: behaviour.source.to_string(),
+                inferred: behaviour.inferred,
+                message: format!("{} {} answered {}", req.method, req.path, resp.describe()),
+                exchange: Some(resp.exchange),
+                step: self.step,
+            });
+        }
+        resp
+    }
+
+    /// Records an object this run created (or matched): it may now be written, and is read back.
+    pub fn own(&mut self, kind: ObjectKind, id: &str, created: bool) {
+        self.ledger.touchable.insert((kind, id.to_string()));
+        if created
+            && !self
+                .ledger
+                .created
+                .iter()
+                .any(|(k, x)| *k == kind && x == id)
+        {
+            self.ledger.created.push((kind, id.to_string()));
+        }
+    }
+
+    /// A finding about what came back, not about the status (missing `id`, wrong shape).
+    pub fn finding(&mut self, behaviour: Behaviour, message: String, exchange: Option<u64>) {
+        self.findings.push(Finding {
+            severity: Severity::Must,
+            behaviour: format!("{}: {}", self.idp_name, behaviour.name),
+            source: behaviour.source.to_string(),
+            inferred: behaviour.inferred,
+            message,
+            exchange,
+            step: self.step,
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn log(
+        &mut self,
+        identity: &str,
+        kind: ObjectKind,
+        action: &str,
+        status: &str,
+        error_code: Option<String>,
+        detail: Option<String>,
+        modified: Vec<String>,
+        exchanges: Vec<u64>,
+    ) {
+        self.log.push(LogEntry {
+            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            identity: identity.to_string(),
+            object_type: kind.name().to_string(),
+            action: action.to_string(),
+            status: status.to_string(),
+            error_code,
+            detail,
+            modified_properties: modified,
+            exchanges: exchanges.into_iter().filter(|e| *e != 0).collect(),
+        });
+    }
+}
+
+/// The profile a scenario runs, chosen by its `idp`.
+pub enum Profile {
+    Entra(entra::Entra),
+}
+
+impl Profile {
+    pub fn new(
+        idp: &str,
+        settings: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Profile, String> {
+        match idp {
+            "entra" => entra::Entra::new(settings).map(Profile::Entra),
+            other => Err(format!(
+                "IdP '{other}' is not simulated yet (available: entra)"
+            )),
+        }
+    }
+
+    /// The IdP's name in findings and reports.
+    pub fn display_name(&self) -> &'static str {
+        match self {
+            Profile::Entra(_) => "Entra ID",
+        }
+    }
+
+    /// The settings in force, defaults filled in (for reports).
+    pub fn settings_json(&self) -> serde_json::Value {
+        match self {
+            Profile::Entra(e) => e.settings_json(),
+        }
+    }
+
+    pub fn mapping(&self) -> &mapping::Mapping {
+        match self {
+            Profile::Entra(e) => &e.mapping,
+        }
+    }
+
+    /// What this IdP, with these settings, does to objects leaving scope or deleted.
+    pub fn rules(&self) -> crate::check::expected::Rules {
+        use crate::check::expected::{Deprovision, Rules};
+        match self {
+            Profile::Entra(e) => Rules {
+                out_of_scope_user: if e.settings.skip_out_of_scope_deletions {
+                    Deprovision::Nothing
+                } else {
+                    Deprovision::Disable
+                },
+                disabled_user: Deprovision::Disable,
+                deleted_user: if e.settings.actions.delete {
+                    Deprovision::Delete
+                } else {
+                    Deprovision::Nothing
+                },
+                out_of_scope_group: if e.settings.actions.delete
+                    && !e.settings.skip_out_of_scope_deletions
+                {
+                    Deprovision::Delete
+                } else {
+                    Deprovision::Nothing
+                },
+            },
+        }
+    }
+
+    pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        match self {
+            Profile::Entra(e) => e.test_connection(ctx).await,
+        }
+    }
+
+    pub async fn cycle(&self, ctx: &mut Ctx<'_>, kind: crate::scenario::model::CycleKind) {
+        match self {
+            Profile::Entra(e) => e.cycle(ctx, kind).await,
+        }
+    }
+
+    pub fn restart(&self, ctx: &mut Ctx<'_>, scope: crate::scenario::model::RestartScope) {
+        match self {
+            Profile::Entra(e) => e.restart(ctx, scope),
+        }
+    }
+
+    pub async fn provision_on_demand(
+        &self,
+        ctx: &mut Ctx<'_>,
+        od: &crate::scenario::model::OnDemand,
+    ) -> Result<(), String> {
+        match self {
+            Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
+        }
+    }
+}

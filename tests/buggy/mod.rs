@@ -1,0 +1,448 @@
+//! A small, deliberately buggy SCIM server for the harness's own tests: a reverse proxy on a
+//! loopback port in front of an in-process reference server, with one realistic bug switched
+//! on. The bugs are general (they look at the shape of a request or answer, never at test
+//! data), so the harness must find them the way it would find them in a real server.
+//!
+//! ```ignore
+//! let server = buggy::start(buggy::Bug::FalseStringIsTrue, "t").await;
+//! // run scenarios against server.url ...
+//! server.stop().await;
+//! ```
+
+// Each test crate uses a different subset of the bugs.
+#![allow(dead_code)]
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use scimulator::server::{start as start_reference, RunningServer, ServerConfig};
+use serde_json::{json, Map, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const SCIM_JSON: &str = "application/scim+json";
+/// Largest body the proxy reads: the reference server's own limit.
+const MAX_BODY: usize = scimulator::server::DEFAULT_MAX_BODY;
+
+/// The one thing the server gets wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bug {
+    /// A faithful proxy: the control.
+    None,
+    /// Only lowercase PATCH ops are known: `"op": "Add"` gets 400 invalidSyntax.
+    RejectPascalCaseOps,
+    /// `active` given as a string in a PATCH is read as `bool(value)`: "False" becomes `true`.
+    FalseStringIsTrue,
+    /// `GET /Groups?filter=...` is not implemented: 400 invalidFilter.
+    GroupFilterBadRequest,
+    /// `remove` of `members` with a value array ignores the value: every member is dropped.
+    RemoveValueArrayDropsAll,
+    /// A PATCH that sets `active` to false deletes the user (and answers 204).
+    DeactivateDeletes,
+}
+
+/// The buggy server, serving until dropped or stopped.
+pub struct BuggyServer {
+    /// Base URL, e.g. `http://127.0.0.1:41236/scim/v2`.
+    pub url: String,
+    /// The reference server behind the proxy.
+    pub upstream: RunningServer,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl BuggyServer {
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for BuggyServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+struct Proxy {
+    bug: Bug,
+    /// `http://127.0.0.1:PORT` of the reference server, no path.
+    upstream: String,
+    http: reqwest::Client,
+}
+
+/// Starts a reference server requiring `token` and the proxy in front of it, both on the current
+/// runtime; returns once both accept connections.
+pub async fn start(bug: Bug, token: &str) -> BuggyServer {
+    let upstream = start_reference(ServerConfig::local().with_token(token))
+        .await
+        .expect("reference server");
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind proxy");
+    let addr = listener.local_addr().expect("proxy address");
+    let proxy = Arc::new(Proxy {
+        bug,
+        upstream: format!("http://{}", upstream.addr),
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("reqwest client"),
+    });
+    let router = axum::Router::new().fallback(handle).with_state(proxy);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    // Same base path as the reference server: only the authority differs.
+    let base_path = upstream
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|at| rest[at..].to_owned()))
+        .unwrap_or_default();
+    BuggyServer {
+        url: format!("http://{addr}{base_path}"),
+        upstream,
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// One request as the proxy sees it, before forwarding.
+struct Incoming {
+    method: Method,
+    /// Path and query, as received.
+    path_and_query: String,
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Incoming {
+    fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    fn set_json(&mut self, value: &Value) {
+        self.body = serde_json::to_vec(value).expect("serialise body");
+    }
+
+    /// The resource type and id the path names: `("Users", Some(id))`, `("Groups", None)`.
+    fn resource(&self) -> Option<(String, Option<String>)> {
+        let segments: Vec<&str> = self.path.split('/').filter(|s| !s.is_empty()).collect();
+        let at = segments
+            .iter()
+            .rposition(|s| s.eq_ignore_ascii_case("Users") || s.eq_ignore_ascii_case("Groups"))?;
+        match &segments[at + 1..] {
+            [] => Some((segments[at].to_owned(), None)),
+            [id] => Some((segments[at].to_owned(), Some((*id).to_owned()))),
+            _ => None,
+        }
+    }
+
+    fn is_users(&self) -> bool {
+        self.resource()
+            .is_some_and(|(kind, _)| kind.eq_ignore_ascii_case("Users"))
+    }
+
+    fn is_groups(&self) -> bool {
+        self.resource()
+            .is_some_and(|(kind, _)| kind.eq_ignore_ascii_case("Groups"))
+    }
+
+    fn has_query_param(&self, name: &str) -> bool {
+        let Some(query) = &self.query else {
+            return false;
+        };
+        reqwest::Url::parse(&format!("http://x/?{query}"))
+            .map(|url| url.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .unwrap_or(false)
+    }
+}
+
+async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => return scim_error(StatusCode::PAYLOAD_TOO_LARGE, None, "body too large"),
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let mut req = Incoming {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        path_and_query,
+        headers: parts.headers,
+        body,
+    };
+    match proxy.bug {
+        Bug::None => {}
+        Bug::RejectPascalCaseOps => {
+            if let Some(op) = patch_ops(&req)
+                .iter()
+                .filter_map(|op| op_name(op))
+                .find(|name| name.chars().any(|c| c.is_ascii_uppercase()))
+            {
+                return scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidSyntax"),
+                    &format!("unknown op {op:?}"),
+                );
+            }
+        }
+        Bug::FalseStringIsTrue => {
+            if let Some(mut body) = patch_body(&req) {
+                if for_each_op(&mut body, string_active_is_truthy) {
+                    req.set_json(&body);
+                }
+            }
+        }
+        Bug::GroupFilterBadRequest => {
+            if req.method == Method::GET
+                && req.is_groups()
+                && req.resource().is_some_and(|(_, id)| id.is_none())
+                && req.has_query_param("filter")
+            {
+                return scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidFilter"),
+                    "filtering groups is not supported",
+                );
+            }
+        }
+        Bug::RemoveValueArrayDropsAll => {
+            if let Some(mut body) = patch_body(&req) {
+                if for_each_op(&mut body, drop_remove_value) {
+                    req.set_json(&body);
+                }
+            }
+        }
+        Bug::DeactivateDeletes => {
+            if req.is_users() && patch_ops(&req).iter().any(sets_active_false) {
+                let deleted = proxy.forward_as(&req, Method::DELETE, Vec::new()).await;
+                return if deleted.status().is_success() {
+                    Response::builder()
+                        .status(StatusCode::NO_CONTENT)
+                        .body(Body::empty())
+                        .expect("204 response")
+                } else {
+                    deleted
+                };
+            }
+        }
+    }
+    let body = std::mem::take(&mut req.body);
+    let method = req.method.clone();
+    proxy.forward_as(&req, method, body).await
+}
+
+impl Proxy {
+    /// Sends `req`'s path, query and headers upstream with `method` and `body`, and relays the
+    /// answer.
+    async fn forward_as(&self, req: &Incoming, method: Method, body: Vec<u8>) -> Response {
+        let url = format!("{}{}", self.upstream, req.path_and_query);
+        let mut headers = HeaderMap::new();
+        for (name, value) in &req.headers {
+            if !hop_by_hop(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        if body.is_empty() {
+            headers.remove(header::CONTENT_TYPE);
+        }
+        let sent = self
+            .http
+            .request(method, url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await;
+        let answer = match sent {
+            Ok(a) => a,
+            Err(e) => {
+                return scim_error(StatusCode::BAD_GATEWAY, None, &format!("upstream: {e}"));
+            }
+        };
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let bytes = answer.bytes().await.unwrap_or_default();
+        let mut out = Response::builder().status(status);
+        for (name, value) in &headers {
+            if !hop_by_hop(name) {
+                out = out.header(name, value);
+            }
+        }
+        out.body(Body::from(bytes)).expect("relayed response")
+    }
+}
+
+/// Headers that belong to one connection, or that the HTTP stack recomputes.
+fn hop_by_hop(name: &HeaderName) -> bool {
+    [
+        header::CONNECTION,
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+    ]
+    .contains(name)
+}
+
+fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+    let mut body = json!({
+        "schemas": [ERROR_URN],
+        "status": status.as_u16().to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = Value::String(t.to_owned());
+    }
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON))
+        .body(Body::from(body.to_string()))
+        .expect("error response")
+}
+
+/// The JSON body of a PATCH, if the request is one.
+fn patch_body(req: &Incoming) -> Option<Value> {
+    (req.method == Method::PATCH).then(|| req.json()).flatten()
+}
+
+/// The `Operations` of a PATCH (the member name matched case-insensitively, as servers do).
+fn patch_ops(req: &Incoming) -> Vec<Value> {
+    patch_body(req)
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|body| get_ci(body, "Operations"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Applies `f` to every operation of a PATCH body; true when any changed.
+fn for_each_op(body: &mut Value, f: fn(&mut Map<String, Value>) -> bool) -> bool {
+    let Some(ops) = body.as_object_mut().and_then(|b| {
+        let key = b
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case("Operations"))?
+            .clone();
+        b.get_mut(&key)?.as_array_mut()
+    }) else {
+        return false;
+    };
+    let mut changed = false;
+    for op in ops.iter_mut().filter_map(Value::as_object_mut) {
+        changed |= f(op);
+    }
+    changed
+}
+
+fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn get_ci_mut<'a>(map: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
+    map.iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn op_name(op: &Value) -> Option<&str> {
+    op.as_object()
+        .and_then(|o| get_ci(o, "op"))
+        .and_then(Value::as_str)
+}
+
+fn op_path(op: &Map<String, Value>) -> Option<&str> {
+    get_ci(op, "path").and_then(Value::as_str)
+}
+
+/// `bool(value)` for a string `active`: any non-empty string, "False" included, is true.
+fn string_active_is_truthy(op: &mut Map<String, Value>) -> bool {
+    let truthy = |v: &mut Value| match v {
+        Value::String(s) => {
+            *v = Value::Bool(!s.is_empty());
+            true
+        }
+        _ => false,
+    };
+    let path = op_path(op).map(str::to_owned);
+    let Some(value) = get_ci_mut(op, "value") else {
+        return false;
+    };
+    match path {
+        Some(p) if p.eq_ignore_ascii_case("active") => truthy(value),
+        Some(_) => false,
+        None => value
+            .as_object_mut()
+            .and_then(|v| get_ci_mut(v, "active"))
+            .is_some_and(truthy),
+    }
+}
+
+/// The spec-literal reading of `remove` on `members`: the value is ignored, all members go.
+fn drop_remove_value(op: &mut Map<String, Value>) -> bool {
+    let is_remove = get_ci(op, "op")
+        .and_then(Value::as_str)
+        .is_some_and(|o| o.eq_ignore_ascii_case("remove"));
+    let on_members = op_path(op).is_some_and(|p| p.eq_ignore_ascii_case("members"));
+    if !(is_remove && on_members) {
+        return false;
+    }
+    let Some(key) = op.keys().find(|k| k.eq_ignore_ascii_case("value")).cloned() else {
+        return false;
+    };
+    op.remove(&key);
+    true
+}
+
+/// An op that sets `active` to false: boolean false or the string "False"/"false", with the
+/// path `active` or path-less `{"active": ...}`.
+fn sets_active_false(op: &Value) -> bool {
+    let Some(op) = op.as_object() else {
+        return false;
+    };
+    let setting = get_ci(op, "op")
+        .and_then(Value::as_str)
+        .is_some_and(|o| o.eq_ignore_ascii_case("replace") || o.eq_ignore_ascii_case("add"));
+    let is_false = |v: &Value| match v {
+        Value::Bool(b) => !b,
+        Value::String(s) => s.eq_ignore_ascii_case("false"),
+        _ => false,
+    };
+    let Some(value) = get_ci(op, "value") else {
+        return false;
+    };
+    setting
+        && match op_path(op) {
+            Some(p) => p.eq_ignore_ascii_case("active") && is_false(value),
+            None => value
+                .as_object()
+                .and_then(|v| get_ci(v, "active"))
+                .is_some_and(is_false),
+        }
+}
