@@ -516,7 +516,11 @@ async fn discovery_endpoints_refuse_writes_with_405() {
     // And resources refuse methods they do not have.
     let r = s.send(s.request(Method::DELETE, "/Users")).await;
     r.assert_error(405, None);
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
+    // HEAD is GET without a body.
+    let r = s.send(s.request(Method::HEAD, "/Users")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.is_empty(), "HEAD answers carry no body");
 }
 
 // ---------------------------------------------------------------- errors

@@ -233,7 +233,9 @@ async fn respond(
         [t] if kind_of(t).is_some() => {
             let kind = kind_of(t).expect("kind");
             match *m {
-                Method::GET => search(app, &[kind], &SearchParams::from_query(&params)?, &base_url),
+                Method::GET | Method::HEAD => {
+                    search(app, &[kind], &SearchParams::from_query(&params)?, &base_url)
+                }
                 Method::POST => {
                     let b = json_body(&read_body(app, &parts.headers, body).await?)?;
                     let n = normalize(&b, kind.rt())?;
@@ -250,7 +252,7 @@ async fn respond(
                     }
                     Ok(r)
                 }
-                _ => Ok(method_not_allowed("GET, POST")),
+                _ => Ok(method_not_allowed("GET, HEAD, POST")),
             }
         }
         [t, ".search"] if kind_of(t).is_some() => {
@@ -278,7 +280,7 @@ async fn respond(
                 with_etag(scim(status, &v), e)
             };
             match *m {
-                Method::GET => {
+                Method::GET | Method::HEAD => {
                     let e = app
                         .store
                         .get(kind, id)
@@ -315,7 +317,7 @@ async fn respond(
                     app.store.delete(kind, id, if_match)?;
                     Ok(StatusCode::NO_CONTENT.into_response())
                 }
-                _ => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
+                _ => Ok(method_not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
             }
         }
         _ => Err(ScimError::not_found(format!(
