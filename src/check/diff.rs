@@ -305,22 +305,125 @@ fn op_path(op: &json_patch::PatchOperation) -> Vec<String> {
         .collect()
 }
 
-/// `have` restricted to the keys `want` has (recursively for objects).
+/// `have` restricted to the keys `want` has (recursively for objects). A `null` in `want`
+/// means "must be absent": an absent value shows as `null` too, so only a present one differs.
 fn restrict(have: &Value, want: &Value) -> Value {
     match (have, want) {
         (Value::Object(h), Value::Object(w)) => {
             let mut out = Map::new();
             for (k, wv) in w {
-                if let Some(hv) = h
+                match h
                     .iter()
                     .find(|(hk, _)| hk.eq_ignore_ascii_case(k))
                     .map(|(_, v)| v)
                 {
-                    out.insert(k.clone(), restrict(hv, wv));
+                    Some(hv) => {
+                        out.insert(k.clone(), restrict(hv, wv));
+                    }
+                    None if only_nulls(wv) => {
+                        out.insert(k.clone(), wv.clone());
+                    }
+                    None => {}
                 }
             }
             Value::Object(out)
         }
         (h, _) => h.clone(),
+    }
+}
+
+fn only_nulls(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.values().all(only_nulls),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::expected::{Expected, ExpectedState};
+    use serde_json::json;
+
+    const MGR: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+
+    fn expected(attrs: Value) -> ExpectedState {
+        ExpectedState {
+            users: vec![Expected {
+                key: "a".into(),
+                identity: "a@x".into(),
+                present: true,
+                attrs,
+            }],
+            groups: vec![],
+            user_paths: vec!["userName".into(), "active".into()],
+            group_paths: vec![],
+        }
+    }
+
+    fn actual(user: Value) -> ActualState {
+        let mut a = ActualState::default();
+        a.users.insert("1".into(), user);
+        a
+    }
+
+    #[test]
+    fn a_null_expectation_means_absent() {
+        let want = expected(
+            json!({"userName": "a@x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": null}}),
+        );
+        let clean = actual(json!({"id": "1", "userName": "a@x"}));
+        assert!(compare(&want, &clean, "userName", "displayName", Some(MGR)).is_none());
+        let stale = actual(
+            json!({"id": "1", "userName": "a@x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "9"}}}),
+        );
+        let d = compare(&want, &stale, "userName", "displayName", Some(MGR))
+            .expect("a manager left behind differs");
+        assert!(
+            d.objects[0].problem.contains("manager"),
+            "{}",
+            d.objects[0].problem
+        );
+    }
+
+    #[test]
+    fn extra_server_attributes_and_order_do_not_matter_but_values_do() {
+        let want = expected(json!({"userName": "a@x", "active": false}));
+        let ok = actual(
+            json!({"id": "1", "USERNAME": "a@x", "active": false, "nickName": "server default"}),
+        );
+        assert!(compare(&want, &ok, "userName", "displayName", None).is_none());
+        let bad = actual(json!({"id": "1", "userName": "a@x", "active": true}));
+        let d = compare(&want, &bad, "userName", "displayName", None).unwrap();
+        assert_eq!(d.objects[0].fields, vec!["active".to_string()]);
+        assert!(
+            d.text.contains("-      \"active\": false")
+                && d.text.contains("+      \"active\": true"),
+            "{}",
+            d.text
+        );
+    }
+
+    #[test]
+    fn missing_duplicate_and_unexpected_objects() {
+        let want = expected(json!({"userName": "a@x"}));
+        let none = ActualState::default();
+        assert!(compare(&want, &none, "userName", "displayName", None)
+            .unwrap()
+            .objects[0]
+            .problem
+            .contains("missing"));
+        let mut two = actual(json!({"id": "1", "userName": "a@x"}));
+        two.users
+            .insert("2".into(), json!({"id": "2", "userName": "a@x"}));
+        two.users
+            .insert("3".into(), json!({"id": "3", "userName": "stray@x"}));
+        let d = compare(&want, &two, "userName", "displayName", None).unwrap();
+        assert!(d.objects.iter().any(|o| o.problem.contains("duplicates")));
+        assert!(d
+            .objects
+            .iter()
+            .any(|o| o.identity == "stray@x" && o.problem.contains("no source object")));
     }
 }

@@ -157,6 +157,9 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
                     &json!(mgr),
                     &USER_TYPE,
                 );
+            } else if !u.attrs.contains_key("manager") {
+                // No manager in the source: none may be left in the target (`null` = absent).
+                let _ = put_path(&mut e.attrs, &entry.target, &Value::Null, &USER_TYPE);
             }
         }
     }

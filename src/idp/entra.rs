@@ -72,6 +72,11 @@ const USER_DELETE: Behaviour = Behaviour {
     source: H,
     inferred: false,
 };
+const MANAGER_REMOVE: Behaviour = Behaviour {
+    name: "remove manager (PATCH /Users/{id} remove manager[value eq \"id\"])",
+    source: "https://github.com/thomaspoignant/scim-patch/issues/453",
+    inferred: false,
+};
 const MANAGER: Behaviour = Behaviour {
     name: "set manager in the reference pass (PATCH …:enterprise:2.0:User:manager with a bare id)",
     source: "https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/686",
@@ -957,6 +962,37 @@ impl Entra {
             return;
         };
         let Some(mgr_key) = u.attrs.get("manager").and_then(Value::as_str) else {
+            // The manager was removed in Entra: observed as a filtered remove on the
+            // single-valued attribute (https://github.com/thomaspoignant/scim-patch/issues/453).
+            if let Some(old) = link.manager_sent.clone() {
+                let op = json!({"op": self.op("remove", pod), "path": format!("manager[value eq \"{old}\"]")});
+                let resp = self
+                    .call(
+                        ctx,
+                        Self::with_body(
+                            Method::PATCH,
+                            format!("/Users/{}", link.target_id),
+                            patch_body(vec![op]),
+                        ),
+                        MANAGER_REMOVE,
+                    )
+                    .await;
+                if resp.ok() {
+                    if let Some(l) = ctx.sync.users.get_mut(key) {
+                        l.manager_sent = None;
+                    }
+                }
+                self.record(
+                    ctx,
+                    &u.label,
+                    ObjectKind::User,
+                    key,
+                    "Update",
+                    &resp,
+                    vec![entry.target.clone()],
+                    "InvalidAnchor",
+                );
+            }
             return;
         };
         // A manager out of scope is never referenced until a restart (K).
