@@ -13,21 +13,20 @@
 //! server answered, never from the scenario.
 
 use crate::client::{form_encode, Request, Response, TransportError};
+use crate::idp::mapping::differences;
 use crate::idp::mapping::{build_view, Mapping};
-use crate::idp::{Behaviour, Ctx};
+use crate::idp::{filter_eq, list_resources, patch_body, Behaviour, Ctx};
 use crate::runner::directory::{Group, User};
 use crate::runner::sync::{Link, ObjectKind};
 use crate::scenario::model::{CycleKind, OnDemand, RestartScope};
 use crate::scim::patch::get_path;
 use crate::scim::schema::{
-    ResourceTypeDef, ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, PATCH_URN, USER_TYPE,
-    USER_URN,
+    ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN,
 };
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 const T: &str = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups";
 const C: &str = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility";
@@ -227,28 +226,6 @@ fn failure(resp: &Response, not_found: &str) -> Failure {
     }
 }
 
-fn patch_body(ops: Vec<Value>) -> Value {
-    json!({"schemas": [PATCH_URN], "Operations": ops})
-}
-
-/// The lookup value of a filter, quoted as Entra quotes it.
-fn filter_eq(attr: &str, value: &str) -> String {
-    format!(
-        "{attr} eq {}",
-        serde_json::to_string(value).unwrap_or_default()
-    )
-}
-
-fn list_resources(resp: &Response) -> Option<Vec<Value>> {
-    let b = resp.body.as_ref()?;
-    let list = b.get("Resources").or_else(|| b.get("resources"));
-    match list {
-        Some(Value::Array(a)) => Some(a.clone()),
-        None if b.get("totalResults").and_then(Value::as_u64) == Some(0) => Some(Vec::new()),
-        _ => None,
-    }
-}
-
 impl Entra {
     pub fn new(settings: &Map<String, Value>) -> Result<Entra, String> {
         let settings: EntraSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
@@ -293,21 +270,9 @@ impl Entra {
 
     /// Sends, retrying a 429 within the cycle as the 2025 Microsoft answer describes.
     async fn call(&self, ctx: &mut Ctx<'_>, req: Request, b: Behaviour) -> Response {
-        let mut tries = 0;
-        loop {
-            let resp = ctx.send(req.clone(), b).await;
-            if resp.status == Some(429) && self.settings.retry_429 == Retry429::InCycle && tries < 3
-            {
-                tries += 1;
-                let wait = resp
-                    .retry_after
-                    .unwrap_or(1)
-                    .min(self.settings.max_retry_wait_secs);
-                tokio::time::sleep(Duration::from_secs(wait)).await;
-                continue;
-            }
-            return resp;
-        }
+        let retry = (self.settings.retry_429 == Retry429::InCycle)
+            .then_some(self.settings.max_retry_wait_secs);
+        ctx.send_retrying(req, b, retry).await
     }
 
     fn get(path: String) -> Request {
@@ -347,36 +312,6 @@ impl Entra {
         };
         build_view(&self.mapping.groups, &look, &|_| None, &GROUP_TYPE)
             .unwrap_or_else(|_| json!({}))
-    }
-
-    /// `(target path, desired value, current value)` of each mapped attribute that differs.
-    /// Entra never sends nulls, so a value the source lacks is never cleared
-    /// (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues).
-    fn differences(
-        &self,
-        entries: &[crate::idp::mapping::Entry],
-        desired: &Value,
-        current: &Value,
-        rt: &ResourceTypeDef,
-    ) -> Vec<(String, Value, Option<Value>)> {
-        let mut out = Vec::new();
-        for e in entries.iter().filter(|e| e.reference.is_none()) {
-            let Some(want) = get_path(desired, &e.target, rt) else {
-                continue;
-            };
-            let have = get_path(current, &e.target, rt);
-            let same = match (&want, &have) {
-                (Value::Bool(b), Some(Value::String(s))) => {
-                    s.eq_ignore_ascii_case(if *b { "true" } else { "false" })
-                }
-                (w, Some(h)) => w == h,
-                _ => false,
-            };
-            if !same {
-                out.push((e.target.clone(), want, have));
-            }
-        }
-        out
     }
 
     /// PATCH operations for changed attributes in the job's dialect (table in
@@ -710,7 +645,7 @@ impl Entra {
             return;
         }
         let desired = self.desired_user(ctx, u);
-        let diffs = self.differences(&self.mapping.users, &desired, current, &USER_TYPE);
+        let diffs = differences(&self.mapping.users, &desired, current, &USER_TYPE);
         if diffs.is_empty() {
             ctx.sync.escrows.remove(&(ObjectKind::User, u.key.clone()));
             return;
@@ -1290,7 +1225,7 @@ impl Entra {
         if !self.settings.actions.update {
             return;
         }
-        let diffs = self.differences(&self.mapping.groups, desired, current, &GROUP_TYPE);
+        let diffs = differences(&self.mapping.groups, desired, current, &GROUP_TYPE);
         if diffs.is_empty() {
             return;
         }

@@ -10,7 +10,7 @@
 //! `[attr]`, `Not([attr])`, `Join("sep", [a], [b], ...)`, and `"literal"`.
 
 use crate::scim::error::ScimError;
-use crate::scim::patch::put_path;
+use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::ResourceTypeDef;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -335,4 +335,33 @@ mod tests {
             json!("D")
         );
     }
+}
+
+/// `(target path, desired value, current value)` of each mapped attribute that differs. A value
+/// the source lacks is never cleared: the IdPs send no nulls
+/// (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues).
+pub fn differences(
+    entries: &[Entry],
+    desired: &Value,
+    current: &Value,
+    rt: &ResourceTypeDef,
+) -> Vec<(String, Value, Option<Value>)> {
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| e.reference.is_none()) {
+        let Some(want) = get_path(desired, &e.target, rt) else {
+            continue;
+        };
+        let have = get_path(current, &e.target, rt);
+        let same = match (&want, &have) {
+            (Value::Bool(b), Some(Value::String(s))) => {
+                s.eq_ignore_ascii_case(if *b { "true" } else { "false" })
+            }
+            (w, Some(h)) => w == h,
+            _ => false,
+        };
+        if !same {
+            out.push((e.target.clone(), want, have));
+        }
+    }
+    out
 }

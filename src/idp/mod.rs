@@ -132,7 +132,54 @@ fn target_of(path: &str) -> Option<(ObjectKind, String)> {
     ))
 }
 
+/// A PatchOp body.
+pub fn patch_body(ops: Vec<serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({"schemas": [crate::scim::schema::PATCH_URN], "Operations": ops})
+}
+
+/// `attr eq "value"`, the value quoted as JSON.
+pub fn filter_eq(attr: &str, value: &str) -> String {
+    format!(
+        "{attr} eq {}",
+        serde_json::to_string(value).unwrap_or_default()
+    )
+}
+
+/// The resources of a ListResponse (`Resources`, or Okta-tolerated `resources`); `None` when
+/// the answer is not one.
+pub fn list_resources(resp: &Response) -> Option<Vec<serde_json::Value>> {
+    use serde_json::Value;
+    let b = resp.body.as_ref()?;
+    match b.get("Resources").or_else(|| b.get("resources")) {
+        Some(Value::Array(a)) => Some(a.clone()),
+        None if b.get("totalResults").and_then(Value::as_u64) == Some(0) => Some(Vec::new()),
+        _ => None,
+    }
+}
+
 impl Ctx<'_> {
+    /// Sends; a 429 is retried after its Retry-After (capped at `retry` seconds), up to three
+    /// times, when `retry` is set.
+    pub async fn send_retrying(
+        &mut self,
+        req: Request,
+        behaviour: Behaviour,
+        retry: Option<u64>,
+    ) -> Response {
+        let mut tries = 0;
+        loop {
+            let resp = self.send(req.clone(), behaviour).await;
+            match retry {
+                Some(max) if resp.status == Some(429) && tries < 3 => {
+                    tries += 1;
+                    let wait = resp.retry_after.unwrap_or(1).min(max);
+                    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                }
+                _ => return resp,
+            }
+        }
+    }
+
     /// Sends a request for `behaviour`. A write to an object the run does not own is refused
     /// before it leaves; a failed answer becomes a finding naming the behaviour (unless the
     /// scenario injected the failure).
