@@ -10,7 +10,7 @@
 //! ```
 
 use crate::idp::mapping::{build_view, Entry, Mapping};
-use crate::runner::directory::{SourceDirectory, User};
+use crate::runner::directory::{PushState, SourceDirectory, User};
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
 use serde_json::{json, Map, Value};
@@ -35,6 +35,8 @@ pub struct Rules {
     /// A user hard-deleted while still managed.
     pub deleted_user: Deprovision,
     pub out_of_scope_group: Deprovision,
+    /// Groups exist in the app while pushed (Okta Group Push), not while assigned (Entra).
+    pub groups_follow_push: bool,
 }
 
 /// One expected object: present with these attributes, or absent.
@@ -175,9 +177,15 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| g.key.clone());
         let in_scope = dir.group_in_scope(g);
-        let present =
-            g.provisioned && (in_scope || rules.out_of_scope_group != Deprovision::Delete);
+        let present = if rules.groups_follow_push {
+            matches!(g.push, PushState::Pushed | PushState::LeftInApp)
+        } else {
+            g.provisioned && (in_scope || rules.out_of_scope_group != Deprovision::Delete)
+        };
+        // A group left in the app after an unlink keeps whatever members it had.
+        let compare_members = !(rules.groups_follow_push && g.push == PushState::LeftInApp);
         if present
+            && compare_members
             && mapping
                 .groups
                 .iter()
@@ -186,7 +194,11 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
             let mut members: Vec<String> = g
                 .members
                 .iter()
-                .filter(|m| dir.user(m).is_some_and(|u| dir.user_in_scope(u)))
+                // Entra adds members in scope; Okta keeps pushed members even when they leave
+                // the app's assignments (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/).
+                .filter(|m| {
+                    rules.groups_follow_push || dir.user(m).is_some_and(|u| dir.user_in_scope(u))
+                })
                 .filter_map(|m| present_users.get(m).cloned())
                 .collect();
             members.sort();

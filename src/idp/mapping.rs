@@ -82,6 +82,10 @@ const BUNDLED: &[(&str, &str)] = &[
         "cisco-secure-access-entra",
         include_str!("../../fixtures/mappings/cisco-secure-access-entra.json"),
     ),
+    (
+        "okta-default",
+        include_str!("../../fixtures/mappings/okta-default.json"),
+    ),
 ];
 
 impl Mapping {
@@ -277,6 +281,35 @@ pub fn build_view(
     Ok(out)
 }
 
+/// `(target path, desired value, current value)` of each mapped attribute that differs. A value
+/// the source lacks is never cleared: the IdPs send no nulls
+/// (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues).
+pub fn differences(
+    entries: &[Entry],
+    desired: &Value,
+    current: &Value,
+    rt: &ResourceTypeDef,
+) -> Vec<(String, Value, Option<Value>)> {
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| e.reference.is_none()) {
+        let Some(want) = get_path(desired, &e.target, rt) else {
+            continue;
+        };
+        let have = get_path(current, &e.target, rt);
+        let same = match (&want, &have) {
+            (Value::Bool(b), Some(Value::String(s))) => {
+                s.eq_ignore_ascii_case(if *b { "true" } else { "false" })
+            }
+            (w, Some(h)) => w == h,
+            _ => false,
+        };
+        if !same {
+            out.push((e.target.clone(), want, have));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,33 +368,4 @@ mod tests {
             json!("D")
         );
     }
-}
-
-/// `(target path, desired value, current value)` of each mapped attribute that differs. A value
-/// the source lacks is never cleared: the IdPs send no nulls
-/// (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues).
-pub fn differences(
-    entries: &[Entry],
-    desired: &Value,
-    current: &Value,
-    rt: &ResourceTypeDef,
-) -> Vec<(String, Value, Option<Value>)> {
-    let mut out = Vec::new();
-    for e in entries.iter().filter(|e| e.reference.is_none()) {
-        let Some(want) = get_path(desired, &e.target, rt) else {
-            continue;
-        };
-        let have = get_path(current, &e.target, rt);
-        let same = match (&want, &have) {
-            (Value::Bool(b), Some(Value::String(s))) => {
-                s.eq_ignore_ascii_case(if *b { "true" } else { "false" })
-            }
-            (w, Some(h)) => w == h,
-            _ => false,
-        };
-        if !same {
-            out.push((e.target.clone(), want, have));
-        }
-    }
-    out
 }

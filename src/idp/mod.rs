@@ -4,6 +4,7 @@
 
 pub mod entra;
 pub mod mapping;
+pub mod okta;
 
 use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
@@ -310,6 +311,7 @@ impl Ctx<'_> {
 /// The profile a scenario runs, chosen by its `idp`.
 pub enum Profile {
     Entra(entra::Entra),
+    Okta(okta::Okta),
 }
 
 impl Profile {
@@ -319,8 +321,10 @@ impl Profile {
     ) -> Result<Profile, String> {
         match idp {
             "entra" => entra::Entra::new(settings).map(Profile::Entra),
+            "okta" => okta::Okta::new(false, settings).map(Profile::Okta),
+            "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
             other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: entra)"
+                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw)"
             )),
         }
     }
@@ -329,6 +333,8 @@ impl Profile {
     pub fn display_name(&self) -> &'static str {
         match self {
             Profile::Entra(_) => "Entra ID",
+            Profile::Okta(o) if o.aiw => "Okta (AIW)",
+            Profile::Okta(_) => "Okta",
         }
     }
 
@@ -336,12 +342,14 @@ impl Profile {
     pub fn settings_json(&self) -> serde_json::Value {
         match self {
             Profile::Entra(e) => e.settings_json(),
+            Profile::Okta(o) => o.settings_json(),
         }
     }
 
     pub fn mapping(&self) -> &mapping::Mapping {
         match self {
             Profile::Entra(e) => &e.mapping,
+            Profile::Okta(o) => &o.mapping,
         }
     }
 
@@ -368,6 +376,28 @@ impl Profile {
                 } else {
                     Deprovision::Nothing
                 },
+                groups_follow_push: false,
+            },
+            // Okta deactivates users and never deletes them (S1, S5); groups live in the app
+            // while pushed, or after an unlink that leaves them there.
+            Profile::Okta(o) => Rules {
+                out_of_scope_user: if o.settings.deactivate_users {
+                    Deprovision::Disable
+                } else {
+                    Deprovision::Nothing
+                },
+                disabled_user: if o.settings.deactivate_users {
+                    Deprovision::Disable
+                } else {
+                    Deprovision::Nothing
+                },
+                deleted_user: if o.settings.deactivate_users {
+                    Deprovision::Disable
+                } else {
+                    Deprovision::Nothing
+                },
+                out_of_scope_group: Deprovision::Delete,
+                groups_follow_push: true,
             },
         }
     }
@@ -375,18 +405,74 @@ impl Profile {
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
         match self {
             Profile::Entra(e) => e.test_connection(ctx).await,
+            Profile::Okta(o) => o.test_connection(ctx).await,
         }
     }
 
     pub async fn cycle(&self, ctx: &mut Ctx<'_>, kind: crate::scenario::model::CycleKind) {
         match self {
             Profile::Entra(e) => e.cycle(ctx, kind).await,
+            // Okta has no cycles: a cycle step just lets it react to what changed.
+            Profile::Okta(o) => o.react(ctx).await,
         }
+    }
+
+    /// Event-driven IdPs (Okta) react to each directory change as it happens; Entra waits
+    /// for its next cycle.
+    pub async fn react(&self, ctx: &mut Ctx<'_>) {
+        match self {
+            Profile::Entra(_) => {}
+            Profile::Okta(o) => o.react(ctx).await,
+        }
+    }
+
+    fn okta(&self, what: &str) -> Result<&okta::Okta, String> {
+        match self {
+            Profile::Okta(o) => Ok(o),
+            _ => Err(format!(
+                "`{what}` is an Okta action; this scenario's IdP is {}",
+                self.display_name()
+            )),
+        }
+    }
+
+    pub async fn push_groups(
+        &self,
+        ctx: &mut Ctx<'_>,
+        groups: &[String],
+        link: bool,
+    ) -> Result<(), String> {
+        self.okta(if link { "link_groups" } else { "push_groups" })?
+            .push(ctx, groups, link)
+            .await
+    }
+
+    pub async fn push_now(&self, ctx: &mut Ctx<'_>, groups: &[String]) -> Result<(), String> {
+        self.okta("push_now")?.push_now(ctx, groups).await
+    }
+
+    pub async fn unlink_groups(
+        &self,
+        ctx: &mut Ctx<'_>,
+        groups: &[String],
+        delete: bool,
+    ) -> Result<(), String> {
+        self.okta("unlink_groups")?
+            .unlink(ctx, groups, delete)
+            .await
+    }
+
+    pub async fn import(
+        &self,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Vec<crate::report::model::CheckReport>, String> {
+        Ok(self.okta("import")?.import(ctx).await)
     }
 
     pub fn restart(&self, ctx: &mut Ctx<'_>, scope: crate::scenario::model::RestartScope) {
         match self {
             Profile::Entra(e) => e.restart(ctx, scope),
+            Profile::Okta(_) => ctx.sync.restart(scope),
         }
     }
 
@@ -397,6 +483,7 @@ impl Profile {
     ) -> Result<(), String> {
         match self {
             Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
+            Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
         }
     }
 }

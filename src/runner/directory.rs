@@ -45,6 +45,21 @@ pub struct Group {
     pub deleted: bool,
     pub changed: u64,
     pub provisioned: bool,
+    /// Okta Group Push state of the group.
+    pub push: PushState,
+}
+
+/// Where a group stands in Okta's Group Push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PushState {
+    #[default]
+    NotPushed,
+    /// Pushed (or linked) and kept in sync.
+    Pushed,
+    /// Unlinked, "leave the group in the target app".
+    LeftInApp,
+    /// Unlinked, "delete the group in the target app".
+    DeletedInApp,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -65,7 +80,7 @@ fn scope_value(key: &str, v: &Value, tag: &str) -> Value {
         return v.clone();
     };
     match key {
-        "userPrincipalName" | "mail" => match s.split_once('@') {
+        "userPrincipalName" | "mail" | "login" | "email" => match s.split_once('@') {
             Some((local, domain)) => Value::String(format!("{local}.{tag}@{domain}")),
             None => Value::String(format!("{s}.{tag}")),
         },
@@ -159,6 +174,7 @@ impl SourceDirectory {
             deleted: false,
             changed: now,
             provisioned: false,
+            push: PushState::NotPushed,
         });
     }
 
@@ -358,6 +374,17 @@ impl SourceDirectory {
                 (_, Some(k)) => self.group_mut(k)?.label = name.to_string(),
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Sets the Group Push state of groups.
+    pub fn set_push(&mut self, groups: &[String], state: PushState) -> Result<(), DirectoryError> {
+        let now = self.tick();
+        for k in groups {
+            let g = self.group_mut(k)?;
+            g.push = state;
+            g.changed = now;
         }
         Ok(())
     }

@@ -57,6 +57,11 @@ fn step_kind(s: &Step) -> String {
         ),
         Step::Restart(r) => format!("restart {:?}", r.scope).to_lowercase(),
         Step::ProvisionOnDemand(_) => "provision_on_demand".into(),
+        Step::PushGroups(_) => "push_groups".into(),
+        Step::LinkGroups(_) => "link_groups".into(),
+        Step::PushNow(_) => "push_now".into(),
+        Step::UnlinkGroups(_) => "unlink_groups".into(),
+        Step::Import(_) => "import".into(),
         Step::Fault(f) => format!("fault {}", f.matches),
         Step::ClearFaults(_) => "clear_faults".into(),
         Step::Expect(_) => "expect".into(),
@@ -225,6 +230,26 @@ async fn run_step(
         Step::AddGroup(g) => d.add_group(g),
         Step::Fault(f) => client.faults.arm(f),
         Step::ClearFaults(_) => client.faults.clear(),
+        Step::PushGroups(l) | Step::LinkGroups(l) => {
+            let mut ctx = ctx!();
+            profile
+                .push_groups(&mut ctx, &l.groups, matches!(step, Step::LinkGroups(_)))
+                .await?;
+        }
+        Step::PushNow(l) => {
+            let mut ctx = ctx!();
+            profile.push_now(&mut ctx, &l.groups).await?;
+        }
+        Step::UnlinkGroups(u) => {
+            let mut ctx = ctx!();
+            profile
+                .unlink_groups(&mut ctx, &u.groups, u.delete_in_app)
+                .await?;
+        }
+        Step::Import(_) => {
+            let mut ctx = ctx!();
+            return profile.import(&mut ctx).await;
+        }
         Step::Restart(r) => {
             let mut ctx = ctx!();
             profile.restart(&mut ctx, r.scope);
@@ -275,7 +300,31 @@ async fn run_step(
         }
         Step::Expect(x) => return Ok(expect(x, profile, client, st, target).await),
     }
+    if changes_directory(step) {
+        // Event-driven IdPs (Okta) act on each change; Entra waits for its cycle.
+        let mut ctx = ctx!();
+        profile.react(&mut ctx).await;
+    }
     Ok(Vec::new())
+}
+
+fn changes_directory(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::Assign(_)
+            | Step::Unassign(_)
+            | Step::Update(_)
+            | Step::Disable(_)
+            | Step::Enable(_)
+            | Step::SoftDelete(_)
+            | Step::Restore(_)
+            | Step::HardDelete(_)
+            | Step::AddMember(_)
+            | Step::RemoveMember(_)
+            | Step::RenameGroup(_)
+            | Step::AddUser(_)
+            | Step::AddGroup(_)
+    )
 }
 
 async fn expect(

@@ -74,6 +74,14 @@ pub(crate) const STEP_KINDS: &[(&str, &str)] = &[
         "provision_on_demand",
         "- provision_on_demand: { user: josue }",
     ),
+    ("push_groups", "- push_groups: { groups: [it-admins] }"),
+    ("link_groups", "- link_groups: { groups: [it-admins] }"),
+    ("push_now", "- push_now: { groups: [it-admins] }"),
+    (
+        "unlink_groups",
+        "- unlink_groups: { groups: [it-admins], delete_in_app: true }",
+    ),
+    ("import", "- import: {}"),
     (
         "fault",
         "- fault: { match: \"PATCH /Groups/*\", times: 1, effect: drop-response }",

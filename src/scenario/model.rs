@@ -136,6 +136,16 @@ pub enum Step {
     Restart(Restart),
     /// Provision one user, or one group with its members, on demand.
     ProvisionOnDemand(OnDemand),
+    /// Okta Group Push: push these groups to the app (POST, then their members).
+    PushGroups(GroupList),
+    /// Okta Group Push onto groups that already exist in the app (no POST; members replaced).
+    LinkGroups(GroupList),
+    /// Okta "Push Now": send each group's full member list again.
+    PushNow(GroupList),
+    /// Okta "Unlink pushed group": leave the group in the app, or delete it there.
+    UnlinkGroups(Unlink),
+    /// Okta import (To Okta): page through the app's users (and groups) and check the paging.
+    Import(Empty),
     /// Inject a fault into the requests that follow.
     Fault(Fault),
     /// Remove every fault still armed.
@@ -163,6 +173,22 @@ pub struct UpdateStep {
 pub struct Membership {
     pub group: String,
     pub users: Vec<String>,
+}
+
+/// Groups a Group Push step applies to.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupList {
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unlink {
+    pub groups: Vec<String>,
+    /// "Delete the group in the target app" (DELETE /Groups/{id}); default: leave it there.
+    #[serde(default)]
+    pub delete_in_app: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -104,6 +104,11 @@ pub(crate) fn step_name(step: &Step) -> &'static str {
         Step::Cycle(_) => "cycle",
         Step::Restart(_) => "restart",
         Step::ProvisionOnDemand(_) => "provision_on_demand",
+        Step::PushGroups(_) => "push_groups",
+        Step::LinkGroups(_) => "link_groups",
+        Step::PushNow(_) => "push_now",
+        Step::UnlinkGroups(_) => "unlink_groups",
+        Step::Import(_) => "import",
         Step::Fault(_) => "fault",
         Step::ClearFaults(_) => "clear_faults",
         Step::Expect(_) => "expect",
@@ -374,7 +379,22 @@ impl Checker<'_> {
                     }
                 }
                 Step::Expect(expect) => self.expectation(expect, &base),
-                Step::TestConnection(_)
+                Step::PushGroups(l) | Step::LinkGroups(l) | Step::PushNow(l) => {
+                    let t = Targets {
+                        users: Vec::new(),
+                        groups: l.groups.clone(),
+                    };
+                    self.targets(&t, name, &base);
+                }
+                Step::UnlinkGroups(u) => {
+                    let t = Targets {
+                        users: Vec::new(),
+                        groups: u.groups.clone(),
+                    };
+                    self.targets(&t, name, &base);
+                }
+                Step::Import(_)
+                | Step::TestConnection(_)
                 | Step::Cycle(_)
                 | Step::Restart(_)
                 | Step::ClearFaults(_) => {}
