@@ -433,6 +433,7 @@ impl Okta {
                         Link {
                             target_id: id,
                             managed: true,
+                            view_sent: Some(desired.clone()),
                             ..Default::default()
                         },
                     );
@@ -475,6 +476,17 @@ impl Okta {
         if !self.settings.update_user_attributes {
             return;
         }
+        // Okta pushes a profile when the app profile changed, not on every event.
+        let desired = self.desired_user(ctx, u);
+        if ctx
+            .sync
+            .users
+            .get(&u.key)
+            .and_then(|l| l.view_sent.as_ref())
+            == Some(&desired)
+        {
+            return;
+        }
         let resp = self
             .call(
                 ctx,
@@ -496,15 +508,18 @@ impl Okta {
             return;
         }
         let current = resp.body.clone().unwrap_or(Value::Null);
-        let desired = self.desired_user(ctx, u);
         let diffs = differences(&self.mapping.users, &desired, &current, &USER_TYPE);
         if diffs.is_empty() {
+            if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+                l.view_sent = Some(desired);
+            }
             return;
         }
         let mut next = current.clone();
         for (path, want, _) in &diffs {
             let _ = put_path(&mut next, path, want, &USER_TYPE);
         }
+        list_extensions(&mut next);
         let resp = self
             .call(
                 ctx,
@@ -762,6 +777,7 @@ impl Okta {
             }
             self.sync_group(ctx, key, true).await;
         }
+        ctx.sync.watermark = Some(ctx.dir.clock);
         Ok(())
     }
 
@@ -793,6 +809,9 @@ impl Okta {
             .cloned()
             .collect();
         if add.is_empty() && remove.is_empty() && !initial {
+            if link.name_sent.as_deref() == Some(name.as_str()) {
+                return;
+            }
             // A rename alone.
             let ops = vec![
                 json!({"op": "replace", "value": {"id": link.target_id, "displayName": name}}),
@@ -965,6 +984,7 @@ impl Okta {
             }
             self.full_membership(ctx, key, Vec::new()).await;
         }
+        ctx.sync.watermark = Some(ctx.dir.clock);
         Ok(())
     }
 
@@ -1130,5 +1150,26 @@ impl Okta {
             }
         }
         checks
+    }
+}
+
+/// Lists in `schemas` every extension object the resource carries, as Okta does when a mapped
+/// enterprise attribute is set (S16, S17).
+fn list_extensions(resource: &mut Value) {
+    let urns: Vec<String> = resource
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, v)| crate::scim::schema::is_urn(k) && v.is_object())
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Array(list)) = resource.get_mut("schemas") {
+        for u in urns {
+            if !list.iter().any(|x| x.as_str() == Some(u.as_str())) {
+                list.push(Value::String(u));
+            }
+        }
     }
 }
