@@ -37,6 +37,11 @@ pub struct Rules {
     pub out_of_scope_group: Deprovision,
     /// Groups exist in the app while pushed (Okta Group Push), not while assigned (Entra).
     pub groups_follow_push: bool,
+    /// Attributes cleared in the source are cleared in the target (Okta's full PUT); Entra
+    /// never sends nulls, so a cleared attribute keeps its old value there.
+    pub clears_attributes: bool,
+    /// The IdP sends group objects at all (Duo with "Exclude group information": no).
+    pub groups: bool,
 }
 
 /// One expected object: present with these attributes, or absent.
@@ -131,6 +136,17 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
                 m.remove("active");
             }
         }
+        if present && rules.clears_attributes {
+            for e in mapping
+                .users
+                .iter()
+                .filter(|e| e.reference.is_none() && !e.target.contains('['))
+            {
+                if get_path(&attrs, &e.target, &USER_TYPE).is_none() {
+                    let _ = put_path(&mut attrs, &e.target, &Value::Null, &USER_TYPE);
+                }
+            }
+        }
         if present {
             present_users.insert(u.key.clone(), identity.clone());
         }
@@ -177,7 +193,9 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| g.key.clone());
         let in_scope = dir.group_in_scope(g);
-        let present = if rules.groups_follow_push {
+        let present = if !rules.groups {
+            false
+        } else if rules.groups_follow_push {
             matches!(g.push, PushState::Pushed | PushState::LeftInApp)
         } else {
             g.provisioned && (in_scope || rules.out_of_scope_group != Deprovision::Delete)

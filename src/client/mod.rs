@@ -158,6 +158,21 @@ impl Client {
         }
     }
 
+    /// A request header as the exchange log shows it: an `Authorization` value holding the
+    /// token, however short, is `***` as a whole; any other value is [`Self::redact`]ed.
+    fn redact_header(&self, name: &str, value: &str) -> String {
+        match &self.token {
+            Some(t)
+                if name.eq_ignore_ascii_case("authorization")
+                    && !t.expose().is_empty()
+                    && value.contains(t.expose()) =>
+            {
+                "***".to_string()
+            }
+            _ => self.redact(value),
+        }
+    }
+
     /// The same inside JSON: every string and key, structure untouched.
     fn redact_value(&self, v: &Value) -> Value {
         match v {
@@ -174,15 +189,31 @@ impl Client {
 
     /// Sends `req` (or what a fault makes of it) and records the exchange.
     pub async fn send(&mut self, req: Request) -> Response {
+        self.send_as(req, true).await
+    }
+
+    /// Sends `req` without the bearer token: for probes of how a server treats a request
+    /// without valid credentials (Okta's SPEC test sends `Authorization: non-token` and expects
+    /// 401). Only headers `req` carries go out. The token never does; should one of them hold
+    /// it anyway, the exchange log shows `***` in its place.
+    pub async fn send_without_auth(&mut self, req: Request) -> Response {
+        self.send_as(req, false).await
+    }
+
+    async fn send_as(&mut self, req: Request, with_token: bool) -> Response {
         let id = self.next_id;
         self.next_id += 1;
         let path_only = req.path.split('?').next().unwrap_or("").to_string();
         let action = self.faults.action_for(req.method.as_str(), &path_only);
         let mut headers = Vec::new();
-        if self.token.is_some() {
+        if with_token && self.token.is_some() {
             headers.push(("Authorization".to_string(), "Bearer ***".to_string()));
         }
-        headers.extend(req.headers.iter().map(|(k, v)| (k.clone(), self.redact(v))));
+        headers.extend(
+            req.headers
+                .iter()
+                .map(|(k, v)| (k.clone(), self.redact_header(k, v))),
+        );
         let mut ex = Exchange {
             id,
             step: self.step,
@@ -226,7 +257,7 @@ impl Client {
             }
             other => {
                 let drop = matches!(other, Some(FaultAction::DropResponse));
-                self.transmit(&req, &mut resp).await;
+                self.transmit(&req, with_token, &mut resp).await;
                 if drop {
                     // The server answered; the IdP never saw it. Keep what the server said in
                     // the exchange log, and hand the profile a timeout.
@@ -257,10 +288,10 @@ impl Client {
         resp
     }
 
-    async fn transmit(&self, req: &Request, resp: &mut Response) {
+    async fn transmit(&self, req: &Request, with_token: bool, resp: &mut Response) {
         let url = format!("{}{}", self.base_url, req.path);
         let mut rb = self.http.request(req.method.clone(), &url);
-        if let Some(t) = &self.token {
+        if let Some(t) = self.token.as_ref().filter(|_| with_token) {
             rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
         }
         for (k, v) in &req.headers {

@@ -86,6 +86,10 @@ const BUNDLED: &[(&str, &str)] = &[
         "okta-default",
         include_str!("../../fixtures/mappings/okta-default.json"),
     ),
+    (
+        "duo-secure-access",
+        include_str!("../../fixtures/mappings/duo-secure-access.json"),
+    ),
 ];
 
 impl Mapping {

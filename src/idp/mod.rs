@@ -2,9 +2,11 @@
 //! directory, sync state, provisioning log, findings), the safety ledger, and the behaviour
 //! names findings cite. One file per IdP: `entra.rs`.
 
+pub mod duo;
 pub mod entra;
 pub mod mapping;
 pub mod okta;
+pub mod okta_spec;
 
 use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
@@ -312,6 +314,7 @@ impl Ctx<'_> {
 pub enum Profile {
     Entra(entra::Entra),
     Okta(okta::Okta),
+    Duo(duo::Duo),
 }
 
 impl Profile {
@@ -323,8 +326,9 @@ impl Profile {
             "entra" => entra::Entra::new(settings).map(Profile::Entra),
             "okta" => okta::Okta::new(false, settings).map(Profile::Okta),
             "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
+            "duo" => duo::Duo::new(settings).map(Profile::Duo),
             other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw)"
+                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo)"
             )),
         }
     }
@@ -335,6 +339,7 @@ impl Profile {
             Profile::Entra(_) => "Entra ID",
             Profile::Okta(o) if o.aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
+            Profile::Duo(_) => "Duo",
         }
     }
 
@@ -343,6 +348,7 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.settings_json(),
             Profile::Okta(o) => o.settings_json(),
+            Profile::Duo(d) => d.settings_json(),
         }
     }
 
@@ -350,6 +356,7 @@ impl Profile {
         match self {
             Profile::Entra(e) => &e.mapping,
             Profile::Okta(o) => &o.mapping,
+            Profile::Duo(d) => &d.mapping,
         }
     }
 
@@ -377,6 +384,8 @@ impl Profile {
                     Deprovision::Nothing
                 },
                 groups_follow_push: false,
+                clears_attributes: false,
+                groups: true,
             },
             // Okta deactivates users and never deletes them (S1, S5); groups live in the app
             // while pushed, or after an unlink that leaves them there.
@@ -398,7 +407,27 @@ impl Profile {
                 },
                 out_of_scope_group: Deprovision::Delete,
                 groups_follow_push: true,
+                clears_attributes: true,
+                groups: true,
             },
+            // Duo's "User deprovisioning behavior" (Deactivate Users or Delete Users) applies to
+            // every user that leaves; groups follow their assignment unless "Exclude group
+            // information" is ticked (https://www.cisco.com/c/en/us/support/docs/security/secure-access/225885-provision-users-and-groups-to-secure.html).
+            Profile::Duo(d) => {
+                let users = match d.settings.deprovisioning {
+                    duo::Deprovisioning::Deactivate => Deprovision::Disable,
+                    duo::Deprovisioning::Delete => Deprovision::Delete,
+                };
+                Rules {
+                    out_of_scope_user: users,
+                    disabled_user: users,
+                    deleted_user: users,
+                    out_of_scope_group: Deprovision::Delete,
+                    groups_follow_push: false,
+                    clears_attributes: false,
+                    groups: !d.settings.exclude_group_information,
+                }
+            }
         }
     }
 
@@ -406,6 +435,7 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.test_connection(ctx).await,
             Profile::Okta(o) => o.test_connection(ctx).await,
+            Profile::Duo(d) => d.test_connection(ctx).await,
         }
     }
 
@@ -414,6 +444,7 @@ impl Profile {
             Profile::Entra(e) => e.cycle(ctx, kind).await,
             // Okta has no cycles: a cycle step just lets it react to what changed.
             Profile::Okta(o) => o.react(ctx).await,
+            Profile::Duo(d) => d.react(ctx).await,
         }
     }
 
@@ -423,6 +454,7 @@ impl Profile {
         match self {
             Profile::Entra(_) => {}
             Profile::Okta(o) => o.react(ctx).await,
+            Profile::Duo(d) => d.react(ctx).await,
         }
     }
 
@@ -473,6 +505,7 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.restart(ctx, scope),
             Profile::Okta(_) => ctx.sync.restart(scope),
+            Profile::Duo(_) => ctx.sync.restart(scope),
         }
     }
 
@@ -484,6 +517,7 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
             Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
+            Profile::Duo(_) => Err("provision on demand is an Entra ID action".into()),
         }
     }
 }

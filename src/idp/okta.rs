@@ -509,7 +509,20 @@ impl Okta {
         }
         let current = resp.body.clone().unwrap_or(Value::Null);
         let diffs = differences(&self.mapping.users, &desired, &current, &USER_TYPE);
-        if diffs.is_empty() {
+        // An attribute cleared in Okta is left out of the PUT: PUT replaces, so the server must
+        // drop it (S1; RFC 7644 §3.5.1).
+        let cleared: Vec<String> = self
+            .mapping
+            .users
+            .iter()
+            .filter(|e| e.reference.is_none() && !e.target.contains('['))
+            .filter(|e| {
+                get_path(&desired, &e.target, &USER_TYPE).is_none()
+                    && get_path(&current, &e.target, &USER_TYPE).is_some()
+            })
+            .map(|e| e.target.clone())
+            .collect();
+        if diffs.is_empty() && cleared.is_empty() {
             if let Some(l) = ctx.sync.users.get_mut(&u.key) {
                 l.view_sent = Some(desired);
             }
@@ -518,6 +531,10 @@ impl Okta {
         let mut next = current.clone();
         for (path, want, _) in &diffs {
             let _ = put_path(&mut next, path, want, &USER_TYPE);
+        }
+        for path in &cleared {
+            let op = patch_body(vec![json!({"op": "remove", "path": path})]);
+            let _ = crate::scim::patch::apply_patch(&mut next, &op, &USER_TYPE);
         }
         list_extensions(&mut next);
         let resp = self
@@ -754,6 +771,7 @@ impl Okta {
                     target_id: id.clone(),
                     managed: true,
                     members_sent: sent,
+                    name_sent: Some(name.clone()),
                     ..Default::default()
                 },
             );
@@ -775,7 +793,10 @@ impl Okta {
             if !back.ok() {
                 continue;
             }
-            self.sync_group(ctx, key, true).await;
+            // Members already in the POST are not sent again; otherwise the initial membership
+            // goes out as a membership update (S17).
+            self.sync_group(ctx, key, !self.settings.push_members_on_create)
+                .await;
         }
         ctx.sync.watermark = Some(ctx.dir.clock);
         Ok(())

@@ -80,7 +80,7 @@ fn scope_value(key: &str, v: &Value, tag: &str) -> Value {
         return v.clone();
     };
     match key {
-        "userPrincipalName" | "mail" | "login" | "email" => match s.split_once('@') {
+        "userPrincipalName" | "mail" | "login" | "email" | "username" => match s.split_once('@') {
             Some((local, domain)) => Value::String(format!("{local}.{tag}@{domain}")),
             None => Value::String(format!("{s}.{tag}")),
         },

@@ -62,6 +62,7 @@ fn step_kind(s: &Step) -> String {
         Step::PushNow(_) => "push_now".into(),
         Step::UnlinkGroups(_) => "unlink_groups".into(),
         Step::Import(_) => "import".into(),
+        Step::OktaSpecTest(_) => "okta_spec_test".into(),
         Step::Fault(f) => format!("fault {}", f.matches),
         Step::ClearFaults(_) => "clear_faults".into(),
         Step::Expect(_) => "expect".into(),
@@ -249,6 +250,17 @@ async fn run_step(
         Step::Import(_) => {
             let mut ctx = ctx!();
             return profile.import(&mut ctx).await;
+        }
+        Step::OktaSpecTest(_) => {
+            client.step = index;
+            let tag = st.dir.tag().to_string();
+            let spec = crate::idp::okta_spec::run(client, &tag).await;
+            // Its users are the run's: cleaned up at the end unless `--keep`.
+            let mut ctx = ctx!();
+            for id in &spec.created_users {
+                ctx.own(ObjectKind::User, id, true);
+            }
+            return Ok(spec.checks);
         }
         Step::Restart(r) => {
             let mut ctx = ctx!();
@@ -496,7 +508,8 @@ async fn check_state(
             exchanges: vec![],
         },
         Some(d) => {
-            let mut exchanges = Vec::new();
+            let actual_users = &actual.users;
+            let mut exchanges: Vec<u64> = Vec::new();
             let mut lines = Vec::new();
             for o in &d.objects {
                 let mut line = format!("{} \"{}\": {}", o.kind, o.identity, o.problem);
@@ -518,15 +531,67 @@ async fn check_state(
                 }
                 if let Some(w) = st.ledger.blame(&ids, &o.fields) {
                     line.push_str(&format!(
-                        " — last written by {}: {} (exchange #{})",
+                        " — last written by {}: {}{} (exchange #{})",
                         profile.display_name(),
                         w.behaviour.name,
+                        if w.behaviour.inferred {
+                            " (inferred)"
+                        } else {
+                            ""
+                        },
                         w.exchange
                     ));
                     exchanges.push(w.exchange);
                 }
+                // Members that differ may have been changed on the server by a later write to
+                // the member itself (a PUT /Users that drops the user's groups): name it too.
+                if o.kind == "group" && o.fields.iter().any(|f| f == "members") {
+                    let since = st.ledger.blame(&ids, &o.fields).map_or(0, |w| w.exchange);
+                    let members = |doc: &serde_json::Value| -> Vec<String> {
+                        doc["groups"][&o.identity]["members"]
+                            .as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|m| m.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    };
+                    let (want, have) = (members(&d.expected), members(&d.actual));
+                    let changed: Vec<&String> = want
+                        .iter()
+                        .filter(|m| !have.contains(m))
+                        .chain(have.iter().filter(|m| !want.contains(m)))
+                        .collect();
+                    let member_ids: Vec<String> = actual_users
+                        .iter()
+                        .filter(|(_, r)| {
+                            crate::scim::patch::get_path(r, &uid, &crate::scim::schema::USER_TYPE)
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .is_some_and(|n| changed.contains(&&n))
+                        })
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    let later = member_ids
+                        .iter()
+                        .filter_map(|id| st.ledger.writes.get(id))
+                        .flatten()
+                        .filter(|w| w.exchange > since)
+                        .max_by_key(|w| w.exchange);
+                    if let Some(w) = later {
+                        line.push_str(&format!(
+                            "; after that, {}: {} wrote a member (exchange #{})",
+                            profile.display_name(),
+                            w.behaviour.name,
+                            w.exchange
+                        ));
+                        exchanges.push(w.exchange);
+                    }
+                }
                 lines.push(line);
             }
+            exchanges.sort_unstable();
+            exchanges.dedup();
             CheckReport {
                 name: "state".into(),
                 outcome: Outcome::Failed,

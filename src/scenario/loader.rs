@@ -82,6 +82,7 @@ pub(crate) const STEP_KINDS: &[(&str, &str)] = &[
         "- unlink_groups: { groups: [it-admins], delete_in_app: true }",
     ),
     ("import", "- import: {}"),
+    ("okta_spec_test", "- okta_spec_test: {}"),
     (
         "fault",
         "- fault: { match: \"PATCH /Groups/*\", times: 1, effect: drop-response }",

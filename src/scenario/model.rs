@@ -146,6 +146,10 @@ pub enum Step {
     UnlinkGroups(Unlink),
     /// Okta import (To Okta): page through the app's users (and groups) and check the paging.
     Import(Empty),
+    /// Okta's "SCIM 2.0 SPEC Test" (its Runscope export, embedded): the same 12 requests
+    /// without its 60 s of pauses, each one a check, its weak assertions made strict. Needs no
+    /// source directory; creates the users it needs and cleans them up.
+    OktaSpecTest(Empty),
     /// Inject a fault into the requests that follow.
     Fault(Fault),
     /// Remove every fault still armed.

@@ -41,6 +41,24 @@ pub enum Bug {
     RemoveValueArrayDropsAll,
     /// A PATCH that sets `active` to false deletes the user (and answers 204).
     DeactivateDeletes,
+    /// `userName eq "..."` compares case-sensitively (a case-sensitive collation): a filter in
+    /// other case finds nothing, though it still answers 200 with a ListResponse.
+    CaseSensitiveUserNameFilter,
+    /// A 409 answers with a plain-text body ("User already exists") instead of a SCIM Error.
+    ConflictAsPlainText,
+    /// A PATCH op whose path starts with `members[` (a value filter, as Okta removes members)
+    /// gets 400 invalidPath.
+    RejectMembersFilterPath,
+    /// After a `PUT /Users/{id}` the user is removed from every group it was in.
+    PutDropsGroups,
+    /// `PUT /Users/{id}` is applied as a merge: attributes the body omits keep their values.
+    PutKeepsOmitted,
+    /// Lists and filters of `/Users` leave out the resources whose `active` is false.
+    HideInactive,
+    /// `startIndex` on `/Users` is read as a 0-based offset: each page starts one resource late.
+    ZeroBasedStartIndex,
+    /// `POST /Groups` ignores the `members` of the body: the group is created empty.
+    PostGroupsIgnoresMembers,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -193,7 +211,8 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         body,
     };
     match proxy.bug {
-        Bug::None => {}
+        // These change the answer, below.
+        Bug::None | Bug::CaseSensitiveUserNameFilter | Bug::ConflictAsPlainText => {}
         Bug::RejectPascalCaseOps => {
             if let Some(op) = patch_ops(&req)
                 .iter()
@@ -234,6 +253,16 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
                 }
             }
         }
+        Bug::RejectMembersFilterPath
+        | Bug::PutDropsGroups
+        | Bug::PutKeepsOmitted
+        | Bug::HideInactive
+        | Bug::ZeroBasedStartIndex
+        | Bug::PostGroupsIgnoresMembers => {
+            if let Some(answer) = okta_bug(&proxy, &mut req).await {
+                return answer;
+            }
+        }
         Bug::DeactivateDeletes => {
             if req.is_users() && patch_ops(&req).iter().any(sets_active_false) {
                 let deleted = proxy.forward_as(&req, Method::DELETE, Vec::new()).await;
@@ -250,7 +279,72 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
     }
     let body = std::mem::take(&mut req.body);
     let method = req.method.clone();
-    proxy.forward_as(&req, method, body).await
+    let user_name_filter = (proxy.bug == Bug::CaseSensitiveUserNameFilter
+        && req.method == Method::GET
+        && req.is_users())
+    .then(|| user_name_eq(&req))
+    .flatten();
+    let answer = proxy.forward_as(&req, method, body).await;
+    match proxy.bug {
+        Bug::CaseSensitiveUserNameFilter => match user_name_filter {
+            Some(wanted) if answer.status() == StatusCode::OK => {
+                rewrite_json(answer, |list| keep_exact_user_name(list, &wanted)).await
+            }
+            _ => answer,
+        },
+        Bug::ConflictAsPlainText if answer.status() == StatusCode::CONFLICT => Response::builder()
+            .status(StatusCode::CONFLICT)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Body::from("User already exists"))
+            .expect("409 response"),
+        _ => answer,
+    }
+}
+
+/// The value of a `userName eq "..."` filter in the query, if that is the filter.
+fn user_name_eq(req: &Incoming) -> Option<String> {
+    let query = req.query.as_deref()?;
+    let url = reqwest::Url::parse(&format!("http://x/?{query}")).ok()?;
+    let (_, filter) = url
+        .query_pairs()
+        .find(|(k, _)| k.eq_ignore_ascii_case("filter"))?;
+    let mut words = filter.trim().splitn(3, ' ');
+    let (attr, op, value) = (words.next()?, words.next()?, words.next()?);
+    (attr.eq_ignore_ascii_case("userName") && op.eq_ignore_ascii_case("eq"))
+        .then(|| serde_json::from_str::<String>(value.trim()).ok())
+        .flatten()
+}
+
+/// Drops the resources whose `userName` is not exactly `wanted`, and recounts.
+fn keep_exact_user_name(list: &mut Value, wanted: &str) {
+    let Some(resources) = list.get_mut("Resources").and_then(Value::as_array_mut) else {
+        return;
+    };
+    resources.retain(|r| r.get("userName").and_then(Value::as_str) == Some(wanted));
+    let n = resources.len();
+    list["totalResults"] = json!(n);
+    list["itemsPerPage"] = json!(n);
+}
+
+/// Reads a JSON answer, changes it with `f`, and answers with the result (same status and
+/// headers but the length).
+async fn rewrite_json(answer: Response, f: impl FnOnce(&mut Value)) -> Response {
+    let (parts, body) = answer.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return scim_error(StatusCode::BAD_GATEWAY, None, "upstream body too large");
+    };
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    f(&mut value);
+    let mut out = Response::builder().status(parts.status);
+    for (name, v) in &parts.headers {
+        if name != header::CONTENT_LENGTH {
+            out = out.header(name, v);
+        }
+    }
+    out.body(Body::from(value.to_string()))
+        .expect("rewritten response")
 }
 
 impl Proxy {
@@ -445,4 +539,276 @@ fn sets_active_false(op: &Value) -> bool {
                 .and_then(|v| get_ci(v, "active"))
                 .is_some_and(is_false),
         }
+}
+
+/// The bugs Okta's flows meet (issue 4). `Some(answer)` when the bug took the request over;
+/// `None` to forward `req` (possibly changed) as usual.
+async fn okta_bug(proxy: &Proxy, req: &mut Incoming) -> Option<Response> {
+    let resource = req.resource();
+    let users = req.is_users();
+    let collection = resource.as_ref().is_some_and(|(_, id)| id.is_none());
+    let user_id = resource
+        .as_ref()
+        .filter(|_| users)
+        .and_then(|(_, id)| id.clone());
+    match proxy.bug {
+        Bug::RejectMembersFilterPath => {
+            let ops = patch_ops(req);
+            let path = ops.iter().filter_map(Value::as_object).find_map(|op| {
+                op_path(op).filter(|p| {
+                    p.trim_start()
+                        .get(..8)
+                        .is_some_and(|head| head.eq_ignore_ascii_case("members["))
+                })
+            })?;
+            Some(scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidPath"),
+                &format!("unsupported path {path:?}"),
+            ))
+        }
+        Bug::PutDropsGroups => {
+            if req.method != Method::PUT {
+                return None;
+            }
+            let id = user_id?;
+            let body = std::mem::take(&mut req.body);
+            let answer = proxy.forward_as(req, Method::PUT, body).await;
+            if answer.status().is_success() {
+                proxy.remove_from_all_groups(req, &id).await;
+            }
+            Some(answer)
+        }
+        Bug::PutKeepsOmitted => {
+            if req.method != Method::PUT || user_id.is_none() {
+                return None;
+            }
+            let body = req.json()?;
+            let (status, current) = proxy
+                .upstream_json(req, Method::GET, &req.path, None)
+                .await?;
+            if status != StatusCode::OK {
+                return None;
+            }
+            req.set_json(&merge_top_level(current, body));
+            None
+        }
+        Bug::HideInactive => {
+            if req.method != Method::GET || !users || !collection {
+                return None;
+            }
+            let (status, mut list) = proxy
+                .upstream_json(req, Method::GET, &req.path_and_query, None)
+                .await?;
+            if status == StatusCode::OK {
+                drop_inactive(&mut list);
+            }
+            Some(json_response(status, &list))
+        }
+        Bug::ZeroBasedStartIndex => {
+            if req.method != Method::GET || !users || !collection {
+                return None;
+            }
+            let query = shift_start_index(req.query.as_deref()?)?;
+            req.path_and_query = format!("{}?{query}", req.path);
+            req.query = Some(query);
+            None
+        }
+        Bug::PostGroupsIgnoresMembers => {
+            if req.method != Method::POST || !req.is_groups() || !collection {
+                return None;
+            }
+            let mut body = req.json()?;
+            let object = body.as_object_mut()?;
+            let key = object
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case("members"))?
+                .clone();
+            object.remove(&key);
+            req.set_json(&body);
+            None
+        }
+        _ => None,
+    }
+}
+
+impl Proxy {
+    /// One JSON request upstream with `req`'s headers (its credentials): the status and the
+    /// parsed body (`null` when empty or not JSON); `None` when the upstream cannot be reached.
+    async fn upstream_json(
+        &self,
+        req: &Incoming,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Option<(StatusCode, Value)> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &req.headers {
+            if !hop_by_hop(name) && name != header::CONTENT_TYPE {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let mut request = self
+            .http
+            .request(method, format!("{}{path_and_query}", self.upstream))
+            .headers(headers);
+        if let Some(body) = body {
+            request = request
+                .header(header::CONTENT_TYPE, SCIM_JSON)
+                .body(body.to_string());
+        }
+        let answer = request.send().await.ok()?;
+        let status = answer.status();
+        let bytes = answer.bytes().await.ok()?;
+        Some((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// What a server that keeps memberships in a join table "replaced" with the user does:
+    /// removes user `id` from every group that lists it.
+    async fn remove_from_all_groups(&self, req: &Incoming, id: &str) {
+        let Some(groups_path) = req.collection_path("Groups") else {
+            return;
+        };
+        let filter = format!("members[value eq {}]", Value::String(id.to_owned()));
+        let query: String = reqwest::Url::parse_with_params("http://x/", [("filter", &filter)])
+            .ok()
+            .and_then(|u| u.query().map(str::to_owned))
+            .unwrap_or_default();
+        let Some((StatusCode::OK, list)) = self
+            .upstream_json(req, Method::GET, &format!("{groups_path}?{query}"), None)
+            .await
+        else {
+            return;
+        };
+        let ids: Vec<String> = list
+            .get("Resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "remove", "path": filter }],
+        });
+        for group in ids {
+            let _ = self
+                .upstream_json(
+                    req,
+                    Method::PATCH,
+                    &format!("{groups_path}/{group}"),
+                    Some(&patch),
+                )
+                .await;
+        }
+    }
+}
+
+impl Incoming {
+    /// The path of the `kind` collection ("Users" or "Groups") under the same base path.
+    fn collection_path(&self, kind: &str) -> Option<String> {
+        let segments: Vec<&str> = self.path.split('/').collect();
+        let at = segments
+            .iter()
+            .rposition(|s| s.eq_ignore_ascii_case("Users") || s.eq_ignore_ascii_case("Groups"))?;
+        let mut base = segments[..at].join("/");
+        base.push('/');
+        base.push_str(kind);
+        Some(base)
+    }
+}
+
+/// `current` with the body's top-level attributes laid over it, extension objects (`urn:`
+/// keys) merged one level down and `schemas` unioned: what a server that "updates the fields
+/// it was given" does with a PUT.
+fn merge_top_level(current: Value, body: Value) -> Value {
+    let (Value::Object(mut merged), Value::Object(body)) = (current, body) else {
+        return Value::Null;
+    };
+    for (key, value) in body {
+        let existing = merged
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(&key))
+            .cloned();
+        let old = existing.and_then(|k| merged.remove(&k));
+        let new = match (old, value) {
+            (Some(Value::Object(mut old)), Value::Object(new)) if key.starts_with("urn:") => {
+                for (k, v) in new {
+                    if let Some(same) = old.keys().find(|o| o.eq_ignore_ascii_case(&k)).cloned() {
+                        old.remove(&same);
+                    }
+                    old.insert(k, v);
+                }
+                Value::Object(old)
+            }
+            (Some(Value::Array(mut old)), Value::Array(new))
+                if key.eq_ignore_ascii_case("schemas") =>
+            {
+                for s in new {
+                    if !old.contains(&s) {
+                        old.push(s);
+                    }
+                }
+                Value::Array(old)
+            }
+            (_, value) => value,
+        };
+        merged.insert(key, new);
+    }
+    merged.remove("meta");
+    Value::Object(merged)
+}
+
+/// Leaves the inactive resources out of a ListResponse and recounts.
+fn drop_inactive(list: &mut Value) {
+    let Some(resources) = list.get_mut("Resources").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let before = resources.len();
+    resources.retain(|r| r.get("active") != Some(&Value::Bool(false)));
+    let (kept, hidden) = (resources.len(), before - resources.len());
+    if let Some(total) = list.get("totalResults").and_then(Value::as_u64) {
+        list["totalResults"] = json!(total.saturating_sub(hidden as u64));
+    }
+    if list.get("itemsPerPage").is_some() {
+        list["itemsPerPage"] = json!(kept);
+    }
+}
+
+/// The query with `startIndex=N` changed to `N+1`, the rest byte for byte; `None` when there
+/// is no numeric `startIndex`.
+fn shift_start_index(query: &str) -> Option<String> {
+    let mut shifted = false;
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|part| match part.split_once('=') {
+            Some((key, value)) if key.eq_ignore_ascii_case("startIndex") => {
+                match value.parse::<i64>() {
+                    Ok(n) => {
+                        shifted = true;
+                        format!("{key}={}", n + 1)
+                    }
+                    Err(_) => part.to_owned(),
+                }
+            }
+            _ => part.to_owned(),
+        })
+        .collect();
+    shifted.then(|| parts.join("&"))
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut out = Response::builder().status(status);
+    if !body.is_null() {
+        out = out.header(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    }
+    let bytes = if body.is_null() {
+        Vec::new()
+    } else {
+        body.to_string().into_bytes()
+    };
+    out.body(Body::from(bytes)).expect("JSON response")
 }

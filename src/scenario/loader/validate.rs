@@ -109,6 +109,7 @@ pub(crate) fn step_name(step: &Step) -> &'static str {
         Step::PushNow(_) => "push_now",
         Step::UnlinkGroups(_) => "unlink_groups",
         Step::Import(_) => "import",
+        Step::OktaSpecTest(_) => "okta_spec_test",
         Step::Fault(_) => "fault",
         Step::ClearFaults(_) => "clear_faults",
         Step::Expect(_) => "expect",
@@ -394,6 +395,7 @@ impl Checker<'_> {
                     self.targets(&t, name, &base);
                 }
                 Step::Import(_)
+                | Step::OktaSpecTest(_)
                 | Step::TestConnection(_)
                 | Step::Cycle(_)
                 | Step::Restart(_)

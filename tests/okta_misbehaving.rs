@@ -1,0 +1,216 @@
+//! `scimulator run` against servers that get one behaviour Okta relies on wrong (issue 4,
+//! acceptance point 2): the real binary must exit 1 and its report must name the Okta behaviour
+//! that met the bug and show the diff or the failing check. The servers are the reference
+//! server behind a buggy proxy (`buggy`), so each test isolates exactly one bug.
+
+mod buggy;
+
+use buggy::Bug;
+use std::process::Command;
+
+/// Long enough that redacting it cannot touch anything else in the output.
+const TOKEN: &str = "buggy-proxy-token-0k7a4e";
+
+/// What one run of the binary printed.
+struct Run {
+    code: Option<i32>,
+    /// stdout then stderr.
+    output: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, Some(code), "exit code\n{}", self.output);
+        self
+    }
+
+    #[track_caller]
+    fn assert_contains(&self, needle: &str) -> &Run {
+        assert!(
+            self.output.contains(needle),
+            "expected {needle:?} in the output:\n{}",
+            self.output
+        );
+        self
+    }
+
+    /// A diff line (`-` expected or `+` actual) containing `needle`.
+    #[track_caller]
+    fn assert_diff_line(&self, sign: char, needle: &str) -> &Run {
+        assert!(
+            self.output.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with(sign)
+                    && !l.starts_with("---")
+                    && !l.starts_with("+++")
+                    && l.contains(needle)
+            }),
+            "expected a diff line {sign}...{needle:?} in the output:\n{}",
+            self.output
+        );
+        self
+    }
+}
+
+/// Runs the real binary on a bundled scenario file or folder (under `scenarios/okta`) against a
+/// proxy with `bug`.
+async fn run(bug: Bug, scenario: &str) -> Run {
+    let server = buggy::start(bug, TOKEN).await;
+    let url = server.url.clone();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let file = format!("{root}/scenarios/okta/{scenario}");
+    // The binary blocks; the proxy and the reference server run on this test's runtime.
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_scimulator"))
+            .current_dir(root)
+            .env_remove("SCIM_TOKEN")
+            .args([
+                "run",
+                &file,
+                "--target",
+                &url,
+                "--token",
+                TOKEN,
+                "--no-color",
+            ])
+            .output()
+            .expect("run scimulator")
+    })
+    .await
+    .expect("join");
+    server.stop().await;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!output.contains(TOKEN), "the token leaked:\n{output}");
+    Run {
+        code: out.status.code(),
+        output,
+    }
+}
+
+/// The control: a faithful proxy passes every bundled Okta scenario, in one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faithful_proxy_passes_every_okta_scenario() {
+    let r = run(Bug::None, "").await;
+    r.assert_code(0)
+        .assert_contains("okta-group-push")
+        .assert_contains("okta-import-paging")
+        .assert_contains("0 failed, 0 errors");
+}
+
+/// Okta removes a pushed group's member with `remove` on `members[value eq "..."]`, in the
+/// same PATCH as the rename op; a server without value-filter paths refuses the whole PATCH,
+/// and the member stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_filter_path_rejected() {
+    let r = run(Bug::RejectMembersFilterPath, "group-push.yaml").await;
+    r.assert_code(1)
+        .assert_contains("FAILED okta-group-push")
+        .assert_contains(r#"group "Engineering "#)
+        .assert_contains(
+            "differs at members — last written by Okta: group membership update (PATCH /Groups/{id}",
+        )
+        .assert_contains("MUST Okta: group membership update (PATCH /Groups/{id}")
+        .assert_contains(r#"answered HTTP 400: unsupported path "members[value eq"#)
+        .assert_contains(r#"{"op": "remove", "path": "members[value eq \""#)
+        // Wes was removed in Okta but is still a member in the app.
+        .assert_diff_line('+', r#""wes."#)
+        .assert_diff_line(
+            '+',
+            "Engineering | Group Push group Engineering updated in app | Failure",
+        );
+}
+
+/// Okta's profile update is a full PUT of the user, without `groups`; a server that rebuilds
+/// the user's memberships from the PUT body drops the user from its groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_drops_group_memberships() {
+    let r = run(Bug::PutDropsGroups, "profile-put.yaml").await;
+    r.assert_code(1)
+        .assert_contains("FAILED okta-profile-put")
+        .assert_contains(r#"group "Legal "#)
+        .assert_contains("differs at members")
+        // Bea is expected in the group and missing; Cal, never PUT, stays.
+        .assert_diff_line('-', r#""bea."#)
+        // The failure must name the behaviour that met the bug: the profile PUT.
+        .assert_contains("profile update (PUT /Users/{id}");
+}
+
+/// Okta clears an attribute by leaving it out of the PUT; a server that merges the PUT into
+/// the stored user keeps the old value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_keeps_omitted_attributes() {
+    let r = run(Bug::PutKeepsOmitted, "profile-put.yaml").await;
+    r.assert_code(1)
+        .assert_contains("FAILED okta-profile-put")
+        .assert_contains(r#"user "bea."#)
+        .assert_contains(
+            "differs at urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department",
+        )
+        .assert_contains("last written by Okta: profile update (PUT /Users/{id}")
+        .assert_contains("PUT /Users/")
+        .assert_diff_line('-', r#""department": null"#)
+        .assert_diff_line('+', r#""department": "Legal""#);
+}
+
+/// On reassignment Okta looks the user up by userName to reactivate it; a server that hides
+/// inactive users from filters makes Okta POST a duplicate, which the server refuses, and the
+/// user stays inactive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inactive_users_hidden_from_filters() {
+    let r = run(Bug::HideInactive, "oin-lifecycle.yaml").await;
+    r.assert_code(1)
+        .assert_contains("FAILED okta-oin-lifecycle")
+        .assert_contains(r#"user "vic."#)
+        .assert_contains("differs at active")
+        .assert_contains("MUST Okta: create user (POST /Users")
+        .assert_contains("POST /Users answered HTTP 409")
+        // The lookup that found nothing, then the duplicate create.
+        .assert_contains("GET /Users?filter=userName%20eq%20%22vic.")
+        .assert_contains(r#""totalResults": 0"#)
+        .assert_contains("POST /Users -> 409")
+        .assert_diff_line('-', r#""active": true"#)
+        .assert_diff_line('+', r#""active": false"#)
+        .assert_diff_line('-', "Vic Hale-Ward | Reactivate user in app | Success")
+        .assert_diff_line('+', "Vic Hale-Ward | Push new user to app | Failure");
+}
+
+/// Okta imports 100 users a page from startIndex=1; a server reading startIndex as a 0-based
+/// offset starts every page one user late, and the import misses users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_based_start_index() {
+    let r = run(Bug::ZeroBasedStartIndex, "import-paging.yaml").await;
+    r.assert_code(1)
+        .assert_contains("FAILED okta-import-paging")
+        .assert_contains("import users FAILED")
+        .assert_contains(
+            "MUST Okta: import (GET /Users?startIndex=1&count=100, then startIndex=101",
+        )
+        .assert_contains(
+            "Okta read 104 users (104 distinct, 0 repeated) where totalResults says 105",
+        )
+        .assert_contains("startIndex must be 1-based")
+        .assert_contains("GET /Users?startIndex=1&count=100 -> 200")
+        .assert_contains("GET /Users?startIndex=101&count=100 -> 200");
+}
+
+/// With "push members on create", Okta creates the pushed group with its members in the POST
+/// body and does not send them again; a server that ignores them leaves the group empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_groups_ignores_members() {
+    let r = run(Bug::PostGroupsIgnoresMembers, "push-with-members.yaml").await;
+    r.assert_code(1)
+        .assert_contains("FAILED okta-push-with-members")
+        .assert_contains(r#"group "Marketing "#)
+        .assert_contains(
+            "differs at members — last written by Okta (AIW): Group Push (POST /Groups",
+        )
+        .assert_contains("POST /Groups -> 201")
+        .assert_diff_line('-', r#""dov."#)
+        .assert_diff_line('-', r#""eda."#)
+        .assert_diff_line('+', r#""members": []"#);
+}
