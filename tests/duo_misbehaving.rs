@@ -5,89 +5,14 @@
 
 mod buggy;
 
-use buggy::Bug;
-use std::process::Command;
+use buggy::{Bug, Run};
 
 /// Long enough that redacting it cannot touch anything else in the output.
 const TOKEN: &str = "buggy-proxy-token-duo-5b2e71";
 
-struct Run {
-    code: Option<i32>,
-    /// stdout then stderr.
-    output: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn assert_code(&self, code: i32) -> &Run {
-        assert_eq!(self.code, Some(code), "exit code\n{}", self.output);
-        self
-    }
-
-    #[track_caller]
-    fn assert_contains(&self, needle: &str) -> &Run {
-        assert!(
-            self.output.contains(needle),
-            "expected {needle:?} in the output:\n{}",
-            self.output
-        );
-        self
-    }
-
-    /// A diff line (`-` expected or `+` actual) containing `needle`.
-    #[track_caller]
-    fn assert_diff_line(&self, sign: char, needle: &str) -> &Run {
-        assert!(
-            self.output.lines().any(|l| {
-                let l = l.trim_start();
-                l.starts_with(sign)
-                    && !l.starts_with("---")
-                    && !l.starts_with("+++")
-                    && l.contains(needle)
-            }),
-            "expected a diff line {sign}...{needle:?} in the output:\n{}",
-            self.output
-        );
-        self
-    }
-}
-
 /// Runs the real binary on one bundled Duo scenario against a proxy with `bug`.
 async fn run(bug: Bug, scenario: &str) -> Run {
-    let server = buggy::start(bug, TOKEN).await;
-    let url = server.url.clone();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let file = format!("{root}/scenarios/duo/{scenario}");
-    // The binary blocks; the proxy and the reference server run on this test's runtime.
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_scimulator"))
-            .current_dir(root)
-            .env_remove("SCIM_TOKEN")
-            .args([
-                "run",
-                &file,
-                "--target",
-                &url,
-                "--token",
-                TOKEN,
-                "--no-color",
-            ])
-            .output()
-            .expect("run scimulator")
-    })
-    .await
-    .expect("join");
-    server.stop().await;
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!output.contains(TOKEN), "the token leaked:\n{output}");
-    Run {
-        code: out.status.code(),
-        output,
-    }
+    buggy::run_against(bug, TOKEN, &format!("scenarios/duo/{scenario}")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -138,6 +138,91 @@ pub async fn start(bug: Bug, token: &str) -> BuggyServer {
     }
 }
 
+/// What one run of the real binary printed.
+pub struct Run {
+    pub code: Option<i32>,
+    /// stdout then stderr.
+    pub output: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, Some(code), "exit code\n{}", self.output);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, needle: &str) -> &Run {
+        assert!(
+            self.output.contains(needle),
+            "expected {needle:?} in the output:\n{}",
+            self.output
+        );
+        self
+    }
+
+    /// A diff line (`-` expected or `+` actual) containing `needle`.
+    #[track_caller]
+    pub fn assert_diff_line(&self, sign: char, needle: &str) -> &Run {
+        assert!(
+            self.output.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with(sign)
+                    && !l.starts_with("---")
+                    && !l.starts_with("+++")
+                    && l.contains(needle)
+            }),
+            "expected a diff line {sign}...{needle:?} in the output:\n{}",
+            self.output
+        );
+        self
+    }
+}
+
+/// Runs the real binary (`scimulator run ... --no-color`, from the crate root, without
+/// `SCIM_TOKEN` in its environment) on `scenario_path` (a scenario file or folder, relative to
+/// the crate root) against a proxy with `bug` requiring `token`. Asserts that `token` appears
+/// nowhere in the output. `token` should be long enough that redacting it cannot touch
+/// anything else in the output.
+pub async fn run_against(bug: Bug, token: &str, scenario_path: &str) -> Run {
+    let server = start(bug, token).await;
+    let url = server.url.clone();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let file = format!("{root}/{scenario_path}");
+    let token_arg = token.to_owned();
+    // The binary blocks; the proxy and the reference server run on this test's runtime.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_scimulator"))
+            .current_dir(root)
+            .env_remove("SCIM_TOKEN")
+            .args([
+                "run",
+                &file,
+                "--target",
+                &url,
+                "--token",
+                &token_arg,
+                "--no-color",
+            ])
+            .output()
+            .expect("run scimulator")
+    })
+    .await
+    .expect("join");
+    server.stop().await;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!output.contains(token), "the token leaked:\n{output}");
+    Run {
+        code: out.status.code(),
+        output,
+    }
+}
+
 /// One request as the proxy sees it, before forwarding.
 struct Incoming {
     method: Method,
