@@ -13,7 +13,7 @@ cd "$ROOT"
 VENV="${SCIM2_SERVER_VENV:-target/scim2-server-venv}"
 PYTHON="${SCIM2_PYTHON:-python3}"
 REQS="tests/scim2-server-requirements.txt"
-BIN="${SCIMULATOR_BIN:-target/release/scimulator}"
+BIN="${SCIMULATOR_BIN:-${CARGO_TARGET_DIR:-target}/release/scimulator}"
 log() { echo "scim2_server.sh: $*" >&2; }
 
 if [ ! -x "$VENV/bin/python" ]; then

@@ -22,7 +22,7 @@ cd "$ROOT"
 VENV="${SCIM2_VENV:-target/scim2-venv}"
 PYTHON="${SCIM2_PYTHON:-python3}"
 REQS="tests/scim2-tester-requirements.txt"
-BIN="${SCIMULATOR_BIN:-target/release/scimulator}"
+BIN="${SCIMULATOR_BIN:-${CARGO_TARGET_DIR:-target}/release/scimulator}"
 STARTUP_TIMEOUT_S=30
 
 log() { echo "scim2_tester.sh: $*" >&2; }
