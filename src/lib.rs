@@ -3,14 +3,17 @@
 //! This crate holds the SCIM vocabulary ([`scim`]), the built-in reference server ([`server`])
 //! and the command line ([`cli`]).
 
+pub mod certify;
 pub mod check;
 pub mod cli;
 pub mod client;
 pub mod exit_code;
 pub mod idp;
+pub mod probe;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod scim;
 pub mod secret;
 pub mod server;
+pub mod validate;

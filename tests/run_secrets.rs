@@ -68,7 +68,8 @@ fn assert_no_token(out: &Output, dir: Option<&Path>) {
 /// Every exchange of report.json carries `Authorization: Bearer ***`, and no other header holds
 /// a credential. The one exception is Okta's SPEC test's 401 probe (`okta_spec_test`), sent
 /// without the token and with the export's own `Authorization: non-token`, which the writer
-/// masks whole (`***`, no scheme) and the server answers with 401.
+/// masks whole (`***`, no scheme) and the server answers with 401; and the 401 probes of
+/// `rfc_probes`.
 #[track_caller]
 fn assert_redacted_headers(dir: &Path) -> usize {
     let report: Value = serde_json::from_str(
@@ -88,8 +89,15 @@ fn assert_redacted_headers(dir: &Path) -> usize {
                 .map(|h| h[1].as_str().expect("value"))
                 .collect();
             let probe = auth == ["***"] && x["status"] == 401 && s["name"] == "okta-spec-test";
+            // `scimulator check`'s 401 probes: one without any Authorization header, one with
+            // a made-up bearer token (no credential of the run).
+            let rfc_probe = s["name"] == "rfc-conformance"
+                && x["status"] == 401
+                && (auth.is_empty()
+                    || auth == ["***"]
+                    || (auth.len() == 1 && auth[0].starts_with("Bearer rfc-wrong-token-")));
             assert!(
-                auth == ["Bearer ***"] || probe,
+                auth == ["Bearer ***"] || probe || rfc_probe,
                 "exchange #{} of {}: the Authorization header, redacted: {auth:?}",
                 x["id"],
                 s["name"]

@@ -226,6 +226,10 @@ pub async fn run(args: RunArgs) -> u8 {
         "{}",
         crate::report::terminal::render_terminal(&report, color)
     );
+    print!(
+        "{}",
+        crate::report::verdicts::render(&crate::report::verdicts::verdicts(&report), color)
+    );
     if let Some(dir) = &args.report {
         if let Err(e) = crate::report::write_all(&report, dir) {
             eprintln!(

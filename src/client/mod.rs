@@ -58,11 +58,21 @@ pub struct Response {
     pub text: Option<String>,
     pub retry_after: Option<u64>,
     pub error: Option<TransportError>,
+    /// Response headers as received (names lower-case), for probes of `Content-Type`,
+    /// `Location` and `ETag`.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
     pub fn ok(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+    /// The first response header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     /// The SCIM error `detail`, or a short description of what came back.
     pub fn describe(&self) -> String {
@@ -133,6 +143,11 @@ impl Client {
             next_id: 1,
             step: 0,
         })
+    }
+
+    /// True when requests carry a bearer token.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
     }
 
     pub fn base_url(&self) -> &str {
@@ -235,6 +250,7 @@ impl Client {
             text: None,
             retry_after: None,
             error: None,
+            headers: Vec::new(),
         };
         match action {
             Some(FaultAction::Fail) => {
@@ -270,6 +286,7 @@ impl Client {
                         text: None,
                         retry_after: None,
                         error: Some(TransportError::Timeout(true)),
+                        headers: Vec::new(),
                     };
                 }
             }
@@ -304,6 +321,16 @@ impl Client {
         match rb.send().await {
             Ok(r) => {
                 resp.status = Some(r.status().as_u16());
+                resp.headers = r
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_string(),
+                            self.redact(&String::from_utf8_lossy(v.as_bytes())),
+                        )
+                    })
+                    .collect();
                 resp.retry_after = r
                     .headers()
                     .get("retry-after")

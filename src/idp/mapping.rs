@@ -25,6 +25,10 @@ pub struct Mapping {
     /// Where the mapping comes from (a URL).
     #[serde(default)]
     pub source: String,
+    /// The IdP whose app this mapping describes (`entra`, `okta`, `okta-aiw`, `duo`); absent:
+    /// guessed from the name (see [`Mapping::idp`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     pub users: Vec<Entry>,
     #[serde(default)]
     pub groups: Vec<Entry>,
@@ -129,6 +133,22 @@ impl Mapping {
                 .collect::<Vec<_>>()
                 .join(", "),
         ))
+    }
+
+    /// The IdP this mapping belongs to: the `idp` field, else by name (`okta…` Okta, `duo…`
+    /// Duo, anything else Entra ID).
+    pub fn idp(&self) -> &str {
+        if let Some(i) = self.idp.as_deref() {
+            return i;
+        }
+        let n = self.name.to_ascii_lowercase();
+        if n.starts_with("okta") {
+            "okta"
+        } else if n.starts_with("duo") {
+            "duo"
+        } else {
+            "entra"
+        }
     }
 
     pub fn bundled_names() -> Vec<&'static str> {

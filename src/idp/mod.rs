@@ -214,6 +214,7 @@ impl Ctx<'_> {
                         error: Some(crate::client::TransportError::Other(
                             "refused by the safety ledger".into(),
                         )),
+                        headers: Vec::new(),
                     };
                 }
             }
@@ -315,7 +316,13 @@ pub enum Profile {
     Entra(entra::Entra),
     Okta(okta::Okta),
     Duo(duo::Duo),
+    /// `idp: rfc`: no IdP at all, the conformance probes of `scimulator check`; only the
+    /// `rfc_probes` step does anything. The mapping is only there for the shared read-back.
+    Rfc(Box<mapping::Mapping>),
 }
+
+/// What an IdP action says in an `idp: rfc` scenario.
+const NOT_AN_IDP: &str = "not an IdP action: `idp: rfc` scenarios run `rfc_probes` steps only";
 
 impl Profile {
     pub fn new(
@@ -327,8 +334,12 @@ impl Profile {
             "okta" => okta::Okta::new(false, settings).map(Profile::Okta),
             "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
             "duo" => duo::Duo::new(settings).map(Profile::Duo),
+            "rfc" if settings.is_empty() => mapping::Mapping::load("entra-default")
+                .map(|m| Profile::Rfc(Box::new(m)))
+                .map_err(|e| e.to_string()),
+            "rfc" => Err("`idp: rfc` takes no settings".into()),
             other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo)"
+                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo, rfc)"
             )),
         }
     }
@@ -340,6 +351,7 @@ impl Profile {
             Profile::Okta(o) if o.aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
             Profile::Duo(_) => "Duo",
+            Profile::Rfc(_) => "RFC 7643/7644",
         }
     }
 
@@ -349,6 +361,7 @@ impl Profile {
             Profile::Entra(e) => e.settings_json(),
             Profile::Okta(o) => o.settings_json(),
             Profile::Duo(d) => d.settings_json(),
+            Profile::Rfc(_) => serde_json::json!({}),
         }
     }
 
@@ -357,6 +370,7 @@ impl Profile {
             Profile::Entra(e) => &e.mapping,
             Profile::Okta(o) => &o.mapping,
             Profile::Duo(d) => &d.mapping,
+            Profile::Rfc(m) => m,
         }
     }
 
@@ -428,6 +442,16 @@ impl Profile {
                     groups: !d.settings.exclude_group_information,
                 }
             }
+            // No source directory is provisioned: nothing is expected to leave.
+            Profile::Rfc(_) => Rules {
+                out_of_scope_user: Deprovision::Nothing,
+                disabled_user: Deprovision::Nothing,
+                deleted_user: Deprovision::Nothing,
+                out_of_scope_group: Deprovision::Nothing,
+                groups_follow_push: false,
+                clears_attributes: false,
+                groups: true,
+            },
         }
     }
 
@@ -436,6 +460,7 @@ impl Profile {
             Profile::Entra(e) => e.test_connection(ctx).await,
             Profile::Okta(o) => o.test_connection(ctx).await,
             Profile::Duo(d) => d.test_connection(ctx).await,
+            Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
 
@@ -445,6 +470,7 @@ impl Profile {
             // Okta has no cycles: a cycle step just lets it react to what changed.
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
+            Profile::Rfc(_) => {}
         }
     }
 
@@ -452,7 +478,7 @@ impl Profile {
     /// for its next cycle.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
         match self {
-            Profile::Entra(_) => {}
+            Profile::Entra(_) | Profile::Rfc(_) => {}
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
         }
@@ -506,6 +532,7 @@ impl Profile {
             Profile::Entra(e) => e.restart(ctx, scope),
             Profile::Okta(_) => ctx.sync.restart(scope),
             Profile::Duo(_) => ctx.sync.restart(scope),
+            Profile::Rfc(_) => {}
         }
     }
 
@@ -518,6 +545,7 @@ impl Profile {
             Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
             Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
             Profile::Duo(_) => Err("provision on demand is an Entra ID action".into()),
+            Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
 }

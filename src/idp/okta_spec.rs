@@ -286,7 +286,12 @@ pub async fn run(client: &mut Client, tag: &str) -> SpecRun {
     out
 }
 
-fn check(name: String, outcome: Outcome, message: String, exchanges: Vec<u64>) -> CheckReport {
+pub(crate) fn check(
+    name: String,
+    outcome: Outcome,
+    message: String,
+    exchanges: Vec<u64>,
+) -> CheckReport {
     CheckReport {
         name,
         outcome,
@@ -474,7 +479,7 @@ fn substitute(
 /// Percent-encodes what may not appear raw in a URL (the export writes
 /// `filter=userName eq "..."` with a raw space and quotes; they go out as `%20` and `%22`, as
 /// from any HTTP client). Characters a URL may hold, `%` included, stay as written.
-fn encode_url(s: &str) -> String {
+pub(crate) fn encode_url(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -496,15 +501,15 @@ struct Got<'a> {
 
 /// One assertion's result.
 #[derive(Debug, Clone)]
-struct Verdict {
-    label: String,
-    passed: bool,
+pub(crate) struct Verdict {
+    pub(crate) label: String,
+    pub(crate) passed: bool,
     /// What was expected and what came back, one phrase.
-    detail: String,
+    pub(crate) detail: String,
 }
 
 impl Verdict {
-    fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{} {}: {}",
             if self.passed { "ok  " } else { "FAIL" },
@@ -550,7 +555,7 @@ fn parse_path(path: &str) -> Result<Vec<Seg>, String> {
 }
 
 /// The value at `path` (JavaScript property access: names are case-sensitive), or why not.
-fn lookup<'a>(body: &'a Value, path: &str) -> Result<&'a Value, String> {
+pub(crate) fn lookup<'a>(body: &'a Value, path: &str) -> Result<&'a Value, String> {
     let mut cur = body;
     let mut walked = String::new();
     for seg in parse_path(path)? {
@@ -588,7 +593,7 @@ fn text(v: &Value) -> String {
 }
 
 /// A value as a message shows it: JSON, cut at 120 characters.
-fn shown(v: &Value) -> String {
+pub(crate) fn shown(v: &Value) -> String {
     let s = v.to_string();
     if s.chars().count() > 120 {
         format!("{}…", s.chars().take(120).collect::<String>())
@@ -926,6 +931,7 @@ mod tests {
             text: None,
             retry_after: None,
             error: None,
+            headers: vec![],
         };
         let got = Got {
             resp: &dummy,
@@ -1125,6 +1131,7 @@ mod tests {
             text: None,
             retry_after: None,
             error: None,
+            headers: vec![],
         };
         let a = Assertion {
             comparison: comparison.into(),
@@ -1209,6 +1216,7 @@ mod tests {
             text: None,
             retry_after: None,
             error: None,
+            headers: vec![],
         };
         let at = |ms: f64, c: &str, source: &str, v: &str| {
             evaluate(

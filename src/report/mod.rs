@@ -14,6 +14,7 @@ pub mod json;
 pub mod junit;
 pub mod model;
 pub mod terminal;
+pub mod verdicts;
 
 use std::io;
 use std::path::Path;

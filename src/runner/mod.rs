@@ -63,6 +63,7 @@ fn step_kind(s: &Step) -> String {
         Step::UnlinkGroups(_) => "unlink_groups".into(),
         Step::Import(_) => "import".into(),
         Step::OktaSpecTest(_) => "okta_spec_test".into(),
+        Step::RfcProbes(_) => "rfc_probes".into(),
         Step::Fault(f) => format!("fault {}", f.matches),
         Step::ClearFaults(_) => "clear_faults".into(),
         Step::Expect(_) => "expect".into(),
@@ -178,6 +179,10 @@ pub async fn run_scenario(
     report.exchanges = client.take_exchanges();
     report.provisioning_log = st.log;
     report.findings = st.findings;
+    // Every answer the target gave, whatever the scenario checks, against the SCIM schemas.
+    report
+        .findings
+        .extend(crate::validate::findings(&report.exchanges));
     report.outcome = if report.steps.iter().any(|s| s.outcome == Outcome::Error) {
         Outcome::Error
     } else if report.steps.iter().any(|s| s.outcome == Outcome::Failed) {
@@ -261,6 +266,18 @@ async fn run_step(
                 ctx.own(ObjectKind::User, id, true);
             }
             return Ok(spec.checks);
+        }
+        Step::RfcProbes(g) => {
+            client.step = index;
+            let tag = st.dir.tag().to_string();
+            let run = crate::probe::run(client, &tag, index, &g.groups).await;
+            st.findings.extend(run.findings);
+            // What the probes could not delete is left to the clean-up at the end.
+            let mut ctx = ctx!();
+            for (kind, id) in &run.leftovers {
+                ctx.own(*kind, id, true);
+            }
+            return Ok(run.checks);
         }
         Step::Restart(r) => {
             let mut ctx = ctx!();

@@ -83,6 +83,7 @@ pub(crate) const STEP_KINDS: &[(&str, &str)] = &[
     ),
     ("import", "- import: {}"),
     ("okta_spec_test", "- okta_spec_test: {}"),
+    ("rfc_probes", "- rfc_probes: { groups: [discovery, patch] }"),
     (
         "fault",
         "- fault: { match: \"PATCH /Groups/*\", times: 1, effect: drop-response }",

@@ -18,7 +18,8 @@ pub use diagnostics::{Diagnostic, DiagnosticKind, LoadError, Position};
 pub use loader::{bundled_dir, discover, load};
 
 /// The identity providers a scenario may name in `idp`.
-pub const KNOWN_IDPS: &[&str] = &["entra", "okta", "okta-aiw", "duo"];
+/// `rfc` is no IdP: the scenarios of `scimulator check` (RFC 7643/7644 conformance probes).
+pub const KNOWN_IDPS: &[&str] = &["entra", "okta", "okta-aiw", "duo", "rfc"];
 
 /// The JSON Schema of scenario files, for editors (`# yaml-language-server: $schema=...`) and
 /// for `scimulator schema scenario`. Draft-07 rather than 2020-12 because that is the draft the

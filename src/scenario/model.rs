@@ -150,6 +150,9 @@ pub enum Step {
     /// without its 60 s of pauses, each one a check, its weak assertions made strict. Needs no
     /// source directory; creates the users it needs and cleans them up.
     OktaSpecTest(Empty),
+    /// RFC 7643/7644 conformance probes (`scimulator check`), by group; an empty list runs
+    /// every group. Needs no source directory; deletes what it creates.
+    RfcProbes(RfcProbes),
     /// Inject a fault into the requests that follow.
     Fault(Fault),
     /// Remove every fault still armed.
@@ -161,6 +164,48 @@ pub enum Step {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
+
+/// Which conformance probes to run: `rfc_probes: { groups: [discovery, patch] }`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RfcProbes {
+    /// Empty or absent: every group.
+    #[serde(default)]
+    pub groups: Vec<ProbeGroup>,
+}
+
+/// A group of conformance probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeGroup {
+    Discovery,
+    Crud,
+    Filters,
+    Pagination,
+    Attributes,
+    Patch,
+    Uniqueness,
+    Errors,
+    ContentTypes,
+    Auth,
+    Etag,
+}
+
+impl ProbeGroup {
+    pub const ALL: [ProbeGroup; 11] = [
+        ProbeGroup::Discovery,
+        ProbeGroup::Crud,
+        ProbeGroup::Filters,
+        ProbeGroup::Pagination,
+        ProbeGroup::Attributes,
+        ProbeGroup::Patch,
+        ProbeGroup::Uniqueness,
+        ProbeGroup::Errors,
+        ProbeGroup::ContentTypes,
+        ProbeGroup::Auth,
+        ProbeGroup::Etag,
+    ];
+}
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -59,6 +59,13 @@ pub enum Bug {
     ZeroBasedStartIndex,
     /// `POST /Groups` ignores the `members` of the body: the group is created empty.
     PostGroupsIgnoresMembers,
+    /// `GET /Users/{id}` answers `"active": "yes"` where it holds `"active": true` (a
+    /// string where RFC 7643 §4.1.1 says boolean).
+    ActiveAsString,
+    /// Extension attributes other than the enterprise extension (`urn:…:ciscoumbrella:2.0:User`)
+    /// are silently dropped from POST, PUT and PATCH bodies (and PATCH ops whose path starts
+    /// with such a URN); the request still succeeds.
+    DropUnknownExtensions,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -361,6 +368,13 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
                 };
             }
         }
+        // Changes the answer, below.
+        Bug::ActiveAsString => {}
+        Bug::DropUnknownExtensions => {
+            if let Some(answer) = drop_unknown_extensions(&proxy, &mut req).await {
+                return answer;
+            }
+        }
     }
     let body = std::mem::take(&mut req.body);
     let method = req.method.clone();
@@ -382,6 +396,14 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
             .body(Body::from("User already exists"))
             .expect("409 response"),
+        Bug::ActiveAsString if method_is_get_user(&req) && answer.status() == StatusCode::OK => {
+            rewrite_json(answer, |user| {
+                if user.get("active") == Some(&Value::Bool(true)) {
+                    user["active"] = json!("yes");
+                }
+            })
+            .await
+        }
         _ => answer,
     }
 }
@@ -896,4 +918,70 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
         body.to_string().into_bytes()
     };
     out.body(Body::from(bytes)).expect("JSON response")
+}
+
+/// `GET /Users/{id}`.
+fn method_is_get_user(req: &Incoming) -> bool {
+    req.method == Method::GET
+        && req.is_users()
+        && req.resource().is_some_and(|(_, id)| id.is_some())
+}
+
+/// An extension URN other than the core schemas and the enterprise extension.
+fn is_unknown_extension(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.starts_with("urn:")
+        && !k.starts_with("urn:ietf:params:scim:schemas:core:")
+        && !k.starts_with("urn:ietf:params:scim:schemas:extension:enterprise:2.0:user")
+        && !k.starts_with("urn:ietf:params:scim:api:")
+}
+
+/// Strips unknown extension attributes from a resource body (and from its `schemas`).
+fn strip_unknown_extensions(body: &mut Value) {
+    let Some(m) = body.as_object_mut() else {
+        return;
+    };
+    m.retain(|k, _| !is_unknown_extension(k));
+    if let Some(Value::Array(list)) = m.get_mut("schemas") {
+        list.retain(|s| !s.as_str().is_some_and(is_unknown_extension));
+    }
+}
+
+/// `Bug::DropUnknownExtensions`: rewrites the request; a PATCH left with no operation is
+/// answered as if applied (the resource as it stands).
+async fn drop_unknown_extensions(proxy: &Proxy, req: &mut Incoming) -> Option<Response> {
+    if !(req.is_users() || req.is_groups()) {
+        return None;
+    }
+    let mut body = req.json()?;
+    if req.method == Method::POST || req.method == Method::PUT {
+        strip_unknown_extensions(&mut body);
+        req.set_json(&body);
+        return None;
+    }
+    if req.method != Method::PATCH {
+        return None;
+    }
+    let ops = body.as_object_mut().and_then(|b| {
+        let key = b
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case("Operations"))?
+            .clone();
+        b.get_mut(&key)?.as_array_mut()
+    })?;
+    ops.retain(|op| {
+        !op.as_object()
+            .and_then(op_path)
+            .is_some_and(is_unknown_extension)
+    });
+    for op in ops.iter_mut().filter_map(Value::as_object_mut) {
+        if let Some(v) = get_ci_mut(op, "value") {
+            strip_unknown_extensions(v);
+        }
+    }
+    if ops.is_empty() {
+        return Some(proxy.forward_as(req, Method::GET, Vec::new()).await);
+    }
+    req.set_json(&body);
+    None
 }

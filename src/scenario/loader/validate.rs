@@ -110,6 +110,7 @@ pub(crate) fn step_name(step: &Step) -> &'static str {
         Step::UnlinkGroups(_) => "unlink_groups",
         Step::Import(_) => "import",
         Step::OktaSpecTest(_) => "okta_spec_test",
+        Step::RfcProbes(_) => "rfc_probes",
         Step::Fault(_) => "fault",
         Step::ClearFaults(_) => "clear_faults",
         Step::Expect(_) => "expect",
@@ -396,6 +397,7 @@ impl Checker<'_> {
                 }
                 Step::Import(_)
                 | Step::OktaSpecTest(_)
+                | Step::RfcProbes(_)
                 | Step::TestConnection(_)
                 | Step::Cycle(_)
                 | Step::Restart(_)

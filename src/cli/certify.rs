@@ -1,0 +1,248 @@
+//! `scimulator certify --mapping NAME|FILE`: the attribute × operation matrix of a mapping,
+//! per IdP (see [`crate::certify`]).
+//!
+//! ```text
+//! $ scimulator certify --mapping cisco-secure-access-entra
+//! certify cisco-secure-access-entra with Entra ID (default dialect) against http://127.0.0.1:41235/scim/v2
+//!  resource | attribute     | create | read | update | filter | clear
+//! ----------+---------------+--------+------+--------+--------+-------
+//!  User     | userName      | pass   | pass | pass   | pass   | n/a
+//! ```
+//!
+//! Exit codes: 0 every cell pass or n/a, 1 a FAIL, 2 usage or mapping error, 3 the target is
+//! unusable.
+
+use crate::certify::{Certification, Certifier, Idp, FORMAT_VERSION};
+use crate::client::{Client, ClientConfig};
+use crate::exit_code;
+use crate::idp::mapping::Mapping;
+use crate::report::model::TargetInfo;
+use crate::runner::{preflight, Target};
+use crate::secret::Secret;
+use crate::server::{self, ServerConfig};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    /// A bundled mapping (entra-default, cisco-secure-access-entra, okta-default,
+    /// duo-secure-access) or a mapping file (.json).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub mapping: String,
+    /// IdP whose request shapes to use: entra, okta, okta-aiw, duo; repeat for one matrix each
+    /// (default: the IdP the mapping belongs to).
+    #[arg(long)]
+    pub idp: Vec<String>,
+    /// SCIM base URL of the server under test (default: the built-in server, in-process).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Bearer token for the target (also read from SCIM_TOKEN).
+    #[arg(long, conflicts_with = "token_env")]
+    pub token: Option<String>,
+    /// Name of an environment variable holding the bearer token.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// Write certification.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Also probe the limits the mapping declares (the Cisco app's 200 groups: creates 201
+    /// run-scoped groups, then deletes them).
+    #[arg(long)]
+    pub check_limits: bool,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Never colour the terminal output.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+fn token(args: &CertifyArgs) -> Result<Option<Secret>, String> {
+    if let Some(t) = &args.token {
+        return Ok(Some(Secret::new(t.clone())));
+    }
+    if let Some(var) = &args.token_env {
+        return match std::env::var(var) {
+            Ok(t) if !t.is_empty() => Ok(Some(Secret::new(t))),
+            _ => Err(format!(
+                "--token-env {var}: the variable is not set or empty"
+            )),
+        };
+    }
+    Ok(std::env::var("SCIM_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Secret::new))
+}
+
+fn check_target(t: &str) -> Result<(), String> {
+    match reqwest::Url::parse(t) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!(
+            "--target must be an http(s) URL, not {}",
+            u.scheme()
+        )),
+        // Never echo it: the URL holds a secret.
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => Err("--target must not carry credentials; pass the bearer token with --token, --token-env or SCIM_TOKEN".into()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("--target is not a URL: {e}")),
+    }
+}
+
+pub async fn run(args: CertifyArgs) -> u8 {
+    let token = match token(&args) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("scimulator: {e}");
+            return exit_code::USAGE;
+        }
+    };
+    if let Some(t) = &args.target {
+        if let Err(e) = check_target(t) {
+            eprintln!("scimulator: {e}");
+            return exit_code::USAGE;
+        }
+    }
+    let mapping = match Mapping::load(&args.mapping) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("scimulator: {e}");
+            return exit_code::USAGE;
+        }
+    };
+    let names = if args.idp.is_empty() {
+        vec![mapping.idp().to_string()]
+    } else {
+        args.idp.clone()
+    };
+    let mut idps = Vec::new();
+    for n in &names {
+        match Idp::parse(n) {
+            Some(i) if !idps.contains(&i) => idps.push(i),
+            Some(_) => {}
+            None => {
+                eprintln!(
+                    "scimulator: unknown IdP '{n}'{}: use one of {}",
+                    if args.idp.is_empty() {
+                        format!(" in mapping {}", mapping.name)
+                    } else {
+                        String::new()
+                    },
+                    Idp::NAMES
+                );
+                return exit_code::USAGE;
+            }
+        }
+    }
+    if mapping.user_matching().is_empty() {
+        eprintln!(
+            "scimulator: mapping {} has no matching attribute for users",
+            mapping.name
+        );
+        return exit_code::USAGE;
+    }
+
+    let mut builtin = None;
+    let (url, token) = match &args.target {
+        Some(u) => (u.trim_end_matches('/').to_string(), token),
+        None => {
+            let tok = token.unwrap_or_else(|| Secret::new(uuid::Uuid::new_v4().to_string()));
+            match server::start(ServerConfig::local().with_token(tok.expose())).await {
+                Ok(s) => {
+                    let url = s.url.clone();
+                    builtin = Some(s);
+                    (url, Some(tok))
+                }
+                Err(e) => {
+                    eprintln!("scimulator: cannot start the built-in server: {e}");
+                    return exit_code::TARGET;
+                }
+            }
+        }
+    };
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let target = Target {
+        url: url.clone(),
+        token: token.clone(),
+        timeout,
+        keep: false,
+    };
+    if let Err(e) = preflight(&target).await {
+        eprintln!("scimulator: the target is unusable: {e}");
+        return exit_code::TARGET;
+    }
+
+    let run_id = format!("c{}", &uuid::Uuid::new_v4().simple().to_string()[..5]);
+    let mut cert = Certification {
+        format_version: FORMAT_VERSION,
+        tool: format!("scimulator {}", env!("CARGO_PKG_VERSION")),
+        run_id: run_id.clone(),
+        mapping: mapping.name.clone(),
+        mapping_source: mapping.source.clone(),
+        target: TargetInfo {
+            url: url.clone(),
+            builtin: args.target.is_none(),
+        },
+        matrices: Vec::new(),
+        limits: Vec::new(),
+        summary: Default::default(),
+    };
+    for (i, idp) in idps.into_iter().enumerate() {
+        let mut client = match Client::new(ClientConfig {
+            base_url: url.clone(),
+            token: token.clone(),
+            timeout,
+        }) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("scimulator: {e}");
+                return exit_code::TARGET;
+            }
+        };
+        let tag = format!("{run_id}{i}");
+        let (matrix, limits) = Certifier::new(&mut client, idp, &tag)
+            .run(&mapping, args.check_limits)
+            .await;
+        cert.matrices.push(matrix);
+        cert.limits.extend(limits);
+    }
+    if let Some(s) = builtin {
+        s.stop().await;
+    }
+    cert.summarise();
+    let color =
+        !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", crate::certify::render_terminal(&cert, color));
+    if let Some(dir) = &args.report {
+        let written = std::fs::create_dir_all(dir).and_then(|_| {
+            let text = serde_json::to_string_pretty(&cert).map_err(std::io::Error::other)?;
+            std::fs::write(dir.join("certification.json"), text + "\n")
+        });
+        if let Err(e) = written {
+            eprintln!(
+                "scimulator: cannot write the certification to {}: {e}",
+                dir.display()
+            );
+            return exit_code::USAGE;
+        }
+        println!(
+            "certification written to {}",
+            dir.join("certification.json").display()
+        );
+    }
+    // Nothing answered at all: the target became unusable mid-run.
+    let all_unanswered = cert
+        .matrices
+        .iter()
+        .flat_map(|m| &m.exchanges)
+        .all(|e| e.status.is_none());
+    if all_unanswered && cert.matrices.iter().any(|m| !m.exchanges.is_empty()) {
+        return exit_code::TARGET;
+    }
+    if cert.summary.failed > 0 {
+        exit_code::FAILED
+    } else {
+        exit_code::OK
+    }
+}
