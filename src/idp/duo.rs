@@ -493,16 +493,7 @@ impl Duo {
                 );
                 return;
             };
-            ctx.own(ObjectKind::User, id, false);
-            ctx.sync.users.insert(
-                u.key.clone(),
-                Link {
-                    target_id: id.to_string(),
-                    managed: true,
-                    view_sent: Some(existing.clone()),
-                    ..Default::default()
-                },
-            );
+            ctx.adopt(ObjectKind::User, &u.key, id, false, Some(existing.clone()));
             if is_inactive(existing) {
                 if !self.set_active(ctx, u, true, exchanges).await {
                     return;
@@ -551,16 +542,7 @@ impl Duo {
                 );
                 return;
             };
-            ctx.own(ObjectKind::User, &id, true);
-            ctx.sync.users.insert(
-                u.key.clone(),
-                Link {
-                    target_id: id,
-                    managed: true,
-                    view_sent: Some(desired),
-                    ..Default::default()
-                },
-            );
+            ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired));
         }
         self.record(
             ctx,
@@ -863,15 +845,12 @@ impl Duo {
             .and_then(|f| f.get("id"))
             .and_then(Value::as_str)
         {
-            ctx.own(ObjectKind::Group, id, false);
-            ctx.sync.groups.insert(
-                g.key.clone(),
-                Link {
-                    target_id: id.to_string(),
-                    managed: true,
-                    view_sent: found.first().cloned(),
-                    ..Default::default()
-                },
+            ctx.adopt(
+                ObjectKind::Group,
+                &g.key.clone(),
+                id,
+                false,
+                found.first().cloned(),
             );
             self.update_group(ctx, g, exchanges, "linked to the existing group")
                 .await;

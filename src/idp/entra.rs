@@ -752,15 +752,7 @@ impl Entra {
                         );
                         return;
                     };
-                    ctx.own(ObjectKind::User, &id, false);
-                    ctx.sync.users.insert(
-                        u.key.clone(),
-                        Link {
-                            target_id: id.clone(),
-                            managed: true,
-                            ..Default::default()
-                        },
-                    );
+                    ctx.adopt(ObjectKind::User, &u.key, &id, false, None);
                     self.patch_user(ctx, u, &id, &current, pod, exchanges).await;
                     return;
                 }
@@ -831,15 +823,7 @@ impl Entra {
             {
                 Some(id) => {
                     let id = id.to_string();
-                    ctx.own(ObjectKind::User, &id, true);
-                    ctx.sync.users.insert(
-                        u.key.clone(),
-                        Link {
-                            target_id: id,
-                            managed: true,
-                            ..Default::default()
-                        },
-                    );
+                    ctx.adopt(ObjectKind::User, &u.key, &id, true, None);
                 }
                 None => {
                     ctx.finding(
@@ -1104,15 +1088,7 @@ impl Entra {
                     );
                     return false;
                 };
-                ctx.own(ObjectKind::Group, &id, false);
-                ctx.sync.groups.insert(
-                    key.to_string(),
-                    Link {
-                        target_id: id.clone(),
-                        managed: true,
-                        ..Default::default()
-                    },
-                );
+                ctx.adopt(ObjectKind::Group, key, &id, false, None);
                 self.patch_group_attributes(ctx, &g, &id, &desired, &current, pod, exchanges)
                     .await;
                 return true;
@@ -1166,15 +1142,7 @@ impl Entra {
             {
                 Some(id) => {
                     let id = id.to_string();
-                    ctx.own(ObjectKind::Group, &id, true);
-                    ctx.sync.groups.insert(
-                        key.to_string(),
-                        Link {
-                            target_id: id,
-                            managed: true,
-                            ..Default::default()
-                        },
-                    );
+                    ctx.adopt(ObjectKind::Group, key, &id, true, None);
                     created = true;
                 }
                 None => {

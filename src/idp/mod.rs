@@ -272,6 +272,26 @@ impl Ctx<'_> {
         }
     }
 
+    /// Links source object `key` to the target object `id` this run created or matched, and
+    /// records it as the run's own: the one place a profile takes ownership.
+    pub fn adopt(
+        &mut self,
+        kind: ObjectKind,
+        key: &str,
+        id: &str,
+        created: bool,
+        view_sent: Option<serde_json::Value>,
+    ) {
+        self.own(kind, id, created);
+        let link = crate::runner::sync::Link {
+            target_id: id.to_string(),
+            managed: true,
+            view_sent,
+            ..Default::default()
+        };
+        self.sync.links_mut(kind).insert(key.to_string(), link);
+    }
+
     /// A finding about what came back, not about the status (missing `id`, wrong shape).
     pub fn finding(&mut self, behaviour: Behaviour, message: String, exchange: Option<u64>) {
         self.findings.push(Finding {

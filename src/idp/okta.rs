@@ -368,15 +368,7 @@ impl Okta {
             else {
                 return;
             };
-            ctx.own(ObjectKind::User, &id, false);
-            ctx.sync.users.insert(
-                u.key.clone(),
-                Link {
-                    target_id: id.clone(),
-                    managed: true,
-                    ..Default::default()
-                },
-            );
+            ctx.adopt(ObjectKind::User, &u.key, &id, false, None);
             let inactive = existing.get("active").is_some_and(|a| {
                 a == &Value::Bool(false)
                     || a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
@@ -427,16 +419,7 @@ impl Okta {
             {
                 Some(id) => {
                     let id = id.to_string();
-                    ctx.own(ObjectKind::User, &id, true);
-                    ctx.sync.users.insert(
-                        u.key.clone(),
-                        Link {
-                            target_id: id,
-                            managed: true,
-                            view_sent: Some(desired.clone()),
-                            ..Default::default()
-                        },
-                    );
+                    ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired.clone()));
                 }
                 None => {
                     // "Create new user returned empty user" (S1).
@@ -697,15 +680,7 @@ impl Okta {
                 if let Some(found) = list_resources(&resp).and_then(|f| f.first().cloned()) {
                     if let Some(id) = found.get("id").and_then(Value::as_str) {
                         // Group Linking: the name exists in the app; Okta links instead of creating (S11).
-                        ctx.own(ObjectKind::Group, id, false);
-                        ctx.sync.groups.insert(
-                            key.clone(),
-                            Link {
-                                target_id: id.to_string(),
-                                managed: true,
-                                ..Default::default()
-                            },
-                        );
+                        ctx.adopt(ObjectKind::Group, key, id, false, None);
                         self.full_membership(ctx, key, exchanges).await;
                         continue;
                     }
