@@ -13,6 +13,7 @@
 //! unusable.
 
 use crate::certify::{Certification, Certifier, Idp, FORMAT_VERSION};
+use crate::cli::run::{check_target, resolve_token};
 use crate::client::{Client, ClientConfig};
 use crate::exit_code;
 use crate::idp::mapping::Mapping;
@@ -59,39 +60,8 @@ pub struct CertifyArgs {
     pub no_color: bool,
 }
 
-fn token(args: &CertifyArgs) -> Result<Option<Secret>, String> {
-    if let Some(t) = &args.token {
-        return Ok(Some(Secret::new(t.clone())));
-    }
-    if let Some(var) = &args.token_env {
-        return match std::env::var(var) {
-            Ok(t) if !t.is_empty() => Ok(Some(Secret::new(t))),
-            _ => Err(format!(
-                "--token-env {var}: the variable is not set or empty"
-            )),
-        };
-    }
-    Ok(std::env::var("SCIM_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .map(Secret::new))
-}
-
-fn check_target(t: &str) -> Result<(), String> {
-    match reqwest::Url::parse(t) {
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!(
-            "--target must be an http(s) URL, not {}",
-            u.scheme()
-        )),
-        // Never echo it: the URL holds a secret.
-        Ok(u) if !u.username().is_empty() || u.password().is_some() => Err("--target must not carry credentials; pass the bearer token with --token, --token-env or SCIM_TOKEN".into()),
-        Ok(_) => Ok(()),
-        Err(e) => Err(format!("--target is not a URL: {e}")),
-    }
-}
-
 pub async fn run(args: CertifyArgs) -> u8 {
-    let token = match token(&args) {
+    let token = match resolve_token(args.token.as_deref(), args.token_env.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("scimulator: {e}");

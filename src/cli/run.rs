@@ -53,11 +53,16 @@ pub struct RunArgs {
     pub no_color: bool,
 }
 
-fn token(args: &RunArgs) -> Result<Option<Secret>, String> {
-    if let Some(t) = &args.token {
-        return Ok(Some(Secret::new(t.clone())));
+/// The bearer token from `--token`, the variable `--token-env` names, or `SCIM_TOKEN`.
+/// Shared by every command that talks to a target.
+pub(crate) fn resolve_token(
+    token: Option<&str>,
+    token_env: Option<&str>,
+) -> Result<Option<Secret>, String> {
+    if let Some(t) = token {
+        return Ok(Some(Secret::new(t)));
     }
-    if let Some(var) = &args.token_env {
+    if let Some(var) = token_env {
         return match std::env::var(var) {
             Ok(t) if !t.is_empty() => Ok(Some(Secret::new(t))),
             _ => Err(format!(
@@ -71,9 +76,23 @@ fn token(args: &RunArgs) -> Result<Option<Secret>, String> {
         .map(Secret::new))
 }
 
+/// `--target` must be an http(s) URL without credentials in it (they would be a secret in
+/// every message that names the target).
+pub(crate) fn check_target(t: &str) -> Result<(), String> {
+    match reqwest::Url::parse(t) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!("--target must be an http(s) URL, not {}", u.scheme())),
+        // Never echo it: the URL holds a secret.
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            Err("--target must not carry credentials; pass the bearer token with --token, --token-env or SCIM_TOKEN".into())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("--target is not a URL: {e}")),
+    }
+}
+
 pub async fn run(args: RunArgs) -> u8 {
     let started = Instant::now();
-    let token = match token(&args) {
+    let token = match resolve_token(args.token.as_deref(), args.token_env.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("scimulator: {e}");
@@ -81,24 +100,9 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     if let Some(t) = &args.target {
-        match reqwest::Url::parse(t) {
-            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-                eprintln!(
-                    "scimulator: --target must be an http(s) URL, not {}",
-                    u.scheme()
-                );
-                return exit_code::USAGE;
-            }
-            Ok(u) if !u.username().is_empty() || u.password().is_some() => {
-                // Never echo it: the URL holds a secret.
-                eprintln!("scimulator: --target must not carry credentials; pass the bearer token with --token, --token-env or SCIM_TOKEN");
-                return exit_code::USAGE;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("scimulator: --target is not a URL: {e}");
-                return exit_code::USAGE;
-            }
+        if let Err(e) = check_target(t) {
+            eprintln!("scimulator: {e}");
+            return exit_code::USAGE;
         }
     }
     let paths = if args.paths.is_empty() {

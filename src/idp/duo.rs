@@ -402,14 +402,7 @@ impl Duo {
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
         let since = ctx.sync.watermark.unwrap_or(0);
         let start = ctx.dir.clock;
-        let users: Vec<String> = ctx
-            .dir
-            .users
-            .iter()
-            .filter(|u| u.changed > since)
-            .map(|u| u.key.clone())
-            .collect();
-        for key in users {
+        for key in ctx.dir.users_changed_since(since) {
             self.process_user(ctx, &key).await;
         }
         if !self.settings.exclude_group_information {

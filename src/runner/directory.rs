@@ -178,6 +178,16 @@ impl SourceDirectory {
         });
     }
 
+    /// Keys of the users changed after clock value `since`, in directory order: what an
+    /// event-driven IdP (Okta, Duo) acts on after a change.
+    pub fn users_changed_since(&self, since: u64) -> Vec<String> {
+        self.users
+            .iter()
+            .filter(|u| u.changed > since)
+            .map(|u| u.key.clone())
+            .collect()
+    }
+
     pub fn user(&self, key: &str) -> Option<&User> {
         self.users.iter().find(|u| u.key == key)
     }
