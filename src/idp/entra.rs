@@ -880,66 +880,45 @@ impl Entra {
         let Some(link) = ctx.sync.users.get(key).cloned() else {
             return;
         };
-        let Some(mgr_key) = u.attrs.get("manager").and_then(Value::as_str) else {
+        let (op, behaviour, now_sent) = match u.attrs.get("manager").and_then(Value::as_str) {
             // The manager was removed in Entra: observed as a filtered remove on the
             // single-valued attribute (https://github.com/thomaspoignant/scim-patch/issues/453).
-            if let Some(old) = link.manager_sent.clone() {
-                let op = json!({"op": self.op("remove", pod), "path": format!("manager[value eq \"{old}\"]")});
-                let resp = self
-                    .call(
-                        ctx,
-                        Self::with_body(
-                            Method::PATCH,
-                            format!("/Users/{}", link.target_id),
-                            patch_body(vec![op]),
-                        ),
-                        MANAGER_REMOVE,
-                    )
-                    .await;
-                if resp.ok() {
-                    if let Some(l) = ctx.sync.users.get_mut(key) {
-                        l.manager_sent = None;
-                    }
-                }
-                self.record(
-                    ctx,
-                    &u.label,
-                    ObjectKind::User,
-                    key,
-                    "Update",
-                    &resp,
-                    vec![entry.target.clone()],
-                    "InvalidAnchor",
-                );
-            }
-            return;
-        };
-        // A manager out of scope is never referenced until a restart (K).
-        let Some(mgr_id) = ctx
-            .sync
-            .target_id(ObjectKind::User, mgr_key)
-            .map(str::to_string)
-        else {
-            return;
-        };
-        if link.manager_sent.as_deref() == Some(&mgr_id) {
-            return;
-        }
-        let op = json!({"op": self.op("add", pod), "path": entry.target, "value": mgr_id});
-        let resp = self
-            .call(
-                ctx,
-                Self::with_body(
-                    Method::PATCH,
-                    format!("/Users/{}", link.target_id),
-                    patch_body(vec![op]),
+            None => match &link.manager_sent {
+                Some(old) => (
+                    json!({"op": self.op("remove", pod), "path": format!("manager[value eq \"{old}\"]")}),
+                    MANAGER_REMOVE,
+                    None,
                 ),
-                MANAGER,
-            )
-            .await;
+                None => return,
+            },
+            Some(mgr_key) => {
+                // A manager out of scope is never referenced until a restart (K).
+                let Some(mgr_id) = ctx
+                    .sync
+                    .target_id(ObjectKind::User, mgr_key)
+                    .map(str::to_string)
+                else {
+                    return;
+                };
+                if link.manager_sent.as_deref() == Some(&mgr_id) {
+                    return;
+                }
+                (
+                    json!({"op": self.op("add", pod), "path": entry.target, "value": mgr_id}),
+                    MANAGER,
+                    Some(mgr_id),
+                )
+            }
+        };
+        let req = Self::with_body(
+            Method::PATCH,
+            format!("/Users/{}", link.target_id),
+            patch_body(vec![op]),
+        );
+        let resp = self.call(ctx, req, behaviour).await;
         if resp.ok() {
             if let Some(l) = ctx.sync.users.get_mut(key) {
-                l.manager_sent = Some(mgr_id);
+                l.manager_sent = now_sent;
             }
         }
         self.record(
