@@ -244,6 +244,8 @@ pub fn findings(exchanges: &[Exchange]) -> Vec<Finding> {
                 ),
                 exchange: Some(ex.id),
                 step: ex.step,
+                count: 1,
+                examples: Vec::new(),
             })
         })
         .collect()

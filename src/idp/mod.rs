@@ -204,6 +204,8 @@ impl Ctx<'_> {
                         ),
                         exchange: None,
                         step: self.step,
+                        count: 1,
+                        examples: Vec::new(),
                     });
                     return Response {
                         exchange: 0,
@@ -253,6 +255,8 @@ impl Ctx<'_> {
                 message: format!("{} {} answered {}", req.method, req.path, resp.describe()),
                 exchange: Some(resp.exchange),
                 step: self.step,
+                count: 1,
+                examples: Vec::new(),
             });
         }
         resp
@@ -302,6 +306,8 @@ impl Ctx<'_> {
             message,
             exchange,
             step: self.step,
+            count: 1,
+            examples: Vec::new(),
         });
     }
 

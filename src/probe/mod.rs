@@ -103,6 +103,7 @@ fn level(s: Severity) -> &'static str {
         Severity::Must => "MUST",
         Severity::Should => "SHOULD",
         Severity::May => "MAY",
+        Severity::Info => "INFO",
     }
 }
 
@@ -432,6 +433,8 @@ impl Runner<'_> {
                 message: message.clone(),
                 exchange: p.exchanges.last().copied(),
                 step: self.step,
+                count: 1,
+                examples: Vec::new(),
             });
         }
         self.out.checks.push(check(

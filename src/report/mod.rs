@@ -295,6 +295,8 @@ pub(crate) mod sample {
                     message: "adding a member the group already holds emptied the group (204, then members: [])".to_owned(),
                     exchange: Some(8),
                     step: 6,
+                    count: 1,
+                    examples: Vec::new(),
                 },
                 Finding {
                     severity: Severity::Should,
@@ -304,6 +306,8 @@ pub(crate) mod sample {
                     message: "the server applied the PATCH whose response was dropped; the retry must be idempotent".to_owned(),
                     exchange: Some(5),
                     step: 3,
+                    count: 1,
+                    examples: Vec::new(),
                 },
             ],
         }

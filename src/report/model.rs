@@ -177,6 +177,10 @@ pub enum Severity {
     Must,
     Should,
     May,
+    /// Not a failure: something the RFC lets a server refuse or leave out (an unsupported
+    /// filter operator answered `400 invalidFilter`, an attribute its `/Schemas` does not
+    /// declare). Reported so a server team knows what an IdP could not do, never failing a run.
+    Info,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -194,4 +198,14 @@ pub struct Finding {
     pub exchange: Option<u64>,
     /// Step index.
     pub step: usize,
+    /// How many times this cause was seen (exchanges, objects); one finding per cause.
+    #[serde(default = "one")]
+    pub count: usize,
+    /// Up to a few exchanges showing the cause, besides `exchange`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<u64>,
+}
+
+fn one() -> usize {
+    1
 }

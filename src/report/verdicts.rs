@@ -51,6 +51,7 @@ fn severity(s: Severity) -> &'static str {
         Severity::Must => "MUST",
         Severity::Should => "SHOULD",
         Severity::May => "MAY",
+        Severity::Info => "INFO",
     }
 }
 
@@ -232,6 +233,8 @@ mod tests {
             message: String::new(),
             exchange: None,
             step: 1,
+            count: 1,
+            examples: Vec::new(),
         }
     }
 
