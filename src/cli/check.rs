@@ -13,7 +13,6 @@
 //! target is unusable.
 
 use super::run::{self, RunArgs};
-use crate::scenario::loader;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -41,7 +40,8 @@ pub struct CheckArgs {
 
 pub async fn run(args: CheckArgs) -> u8 {
     run::run(RunArgs {
-        paths: vec![loader::bundled_dir().join("rfc")],
+        paths: Vec::new(),
+        bundled_folder: Some("rfc"),
         target: args.target,
         token: args.token,
         token_env: args.token_env,

@@ -10,7 +10,6 @@
 //! ```
 
 use crate::exit_code;
-use crate::scenario::{bundled_dir, discover, load};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tabled::settings::Style;
@@ -37,13 +36,7 @@ struct Row {
 }
 
 pub fn run(args: ListArgs) -> u8 {
-    let bundled = args.paths.is_empty();
-    let roots = if bundled {
-        vec![bundled_dir()]
-    } else {
-        args.paths
-    };
-    let files = match discover(&roots) {
+    let files = match crate::scenario::bundled::resolve(&args.paths) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("{e}");
@@ -51,7 +44,7 @@ pub fn run(args: ListArgs) -> u8 {
         }
     };
     if files.is_empty() {
-        let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        let roots: Vec<String> = args.paths.iter().map(|r| r.display().to_string()).collect();
         eprintln!(
             "scimulator list: no scenario files (*.yaml, *.yml) under {}",
             roots.join(", ")
@@ -60,15 +53,12 @@ pub fn run(args: ListArgs) -> u8 {
     }
 
     let cwd = std::env::current_dir().ok();
-    let bundled_parent = bundled
-        .then(bundled_dir)
-        .and_then(|d| d.parent().map(Path::to_path_buf));
     let mut rows = Vec::new();
     let mut malformed = 0usize;
     for file in &files {
-        match load(file) {
+        match file.load() {
             Ok(scenario) => rows.push(Row {
-                file: shown_path(file, cwd.as_deref(), bundled_parent.as_deref()),
+                file: shown_path(&file.display_path(), cwd.as_deref()),
                 name: scenario.name,
                 idp: scenario.idp,
                 description: one_line(&scenario.description),
@@ -93,13 +83,10 @@ pub fn run(args: ListArgs) -> u8 {
     }
 }
 
-/// Relative to the current folder when the file is under it; bundled scenarios otherwise
-/// relative to the folder holding `scenarios/`, so the path reads `scenarios/entra/...`.
-fn shown_path(file: &Path, cwd: Option<&Path>, bundled_parent: Option<&Path>) -> String {
-    let relative = cwd
-        .and_then(|c| file.strip_prefix(c).ok())
-        .or_else(|| bundled_parent.and_then(|b| file.strip_prefix(b).ok()))
-        .unwrap_or(file);
+/// Relative to the current folder when the file is under it (bundled files already read
+/// `scenarios/entra/...`).
+fn shown_path(file: &Path, cwd: Option<&Path>) -> String {
+    let relative = cwd.and_then(|c| file.strip_prefix(c).ok()).unwrap_or(file);
     relative.display().to_string()
 }
 
@@ -133,20 +120,19 @@ mod tests {
     }
 
     #[test]
-    fn shown_path_prefers_the_current_folder_then_the_bundled_root() {
+    fn shown_path_is_relative_to_the_current_folder() {
         let file = Path::new("/repo/scenarios/entra/a.yaml");
         assert_eq!(
-            shown_path(file, Some(Path::new("/repo")), None),
+            shown_path(file, Some(Path::new("/repo"))),
             "scenarios/entra/a.yaml"
         );
         assert_eq!(
-            shown_path(
-                file,
-                Some(Path::new("/elsewhere")),
-                Some(Path::new("/repo"))
-            ),
-            "scenarios/entra/a.yaml"
+            shown_path(file, Some(Path::new("/elsewhere"))),
+            "/repo/scenarios/entra/a.yaml"
         );
-        assert_eq!(shown_path(file, None, None), "/repo/scenarios/entra/a.yaml");
+        assert_eq!(
+            shown_path(Path::new("scenarios/rfc/conformance.yaml"), None),
+            "scenarios/rfc/conformance.yaml"
+        );
     }
 }

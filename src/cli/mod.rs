@@ -2,6 +2,7 @@
 
 pub mod certify;
 pub mod check;
+pub mod init;
 pub mod list;
 pub mod run;
 pub mod schema;
@@ -28,6 +29,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// List the bundled scenarios with their IdP and description.
     List(list::ListArgs),
+    /// Write the bundled scenarios and their JSON Schema into DIR as editable files.
+    Init(init::InitArgs),
     /// Print the JSON Schema of scenario files or of report.json.
     Schema(schema::SchemaArgs),
     /// Run the built-in reference SCIM 2.0 server until Ctrl-C.
@@ -42,6 +45,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Run(args) => run::run(args).await,
         Command::Check(args) => check::run(args).await,
         Command::List(args) => list::run(args),
+        Command::Init(args) => init::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run(args).await,
         Command::Certify(args) => certify::run(args).await,

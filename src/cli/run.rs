@@ -15,7 +15,6 @@ use crate::exit_code;
 use crate::idp::Profile;
 use crate::report::model::{Outcome, RunReport, Summary, TargetInfo, FORMAT_VERSION};
 use crate::runner::{preflight, run_scenario, Target};
-use crate::scenario::loader;
 use crate::secret::Secret;
 use crate::server::{self, ServerConfig};
 use clap::Args;
@@ -25,7 +24,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario files or folders (default: every bundled scenario under scenarios/).
+    /// Scenario files or folders (default: every bundled scenario). A PATH not on disk that
+    /// names a bundled file or folder (`scenarios/entra`) runs the bundled copy.
     pub paths: Vec<PathBuf>,
     /// SCIM base URL of the server under test (default: the built-in server, in-process).
     #[arg(long)]
@@ -51,6 +51,9 @@ pub struct RunArgs {
     /// Never colour the terminal output.
     #[arg(long)]
     pub no_color: bool,
+    /// Run this bundled folder (`rfc`) whatever is on disk: `scimulator check`.
+    #[arg(skip)]
+    pub bundled_folder: Option<&'static str>,
 }
 
 /// The bearer token from `--token`, the variable `--token-env` names, or `SCIM_TOKEN`.
@@ -105,12 +108,11 @@ pub async fn run(args: RunArgs) -> u8 {
             return exit_code::USAGE;
         }
     }
-    let paths = if args.paths.is_empty() {
-        vec![loader::bundled_dir()]
-    } else {
-        args.paths.clone()
+    let found = match args.bundled_folder {
+        Some(folder) => Ok(crate::scenario::bundled::scenarios(folder)),
+        None => crate::scenario::bundled::resolve(&args.paths),
     };
-    let files = match loader::discover(&paths) {
+    let files = match found {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");
@@ -122,7 +124,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let mut plan = Vec::new();
     let mut bad = false;
     for f in files {
-        match loader::load(&f) {
+        match f.load() {
             Ok(s) => {
                 if args.idp.as_deref().is_some_and(|i| i != s.idp) {
                     continue;
@@ -130,7 +132,7 @@ pub async fn run(args: RunArgs) -> u8 {
                 match Profile::new(&s.idp, &s.settings) {
                     Ok(p) => plan.push((s, p)),
                     Err(e) => {
-                        eprintln!("{}: settings: {e}", f.display());
+                        eprintln!("{}: settings: {e}", f.display_path().display());
                         bad = true;
                     }
                 }

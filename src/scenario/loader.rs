@@ -201,15 +201,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     Ok(found)
 }
 
-/// The bundled scenarios: `scenarios/` next to the crate, or `./scenarios` when the binary runs
-/// away from its source tree (an installed binary started from a checkout).
+/// The `scenarios/` folder of the source tree this binary was built from, for tests and
+/// tools working on the checkout. Commands use the copies compiled into the binary
+/// ([`super::bundled`]), which need no source tree.
 pub fn bundled_dir() -> PathBuf {
-    let next_to_crate = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    if next_to_crate.is_dir() {
-        next_to_crate
-    } else {
-        PathBuf::from("scenarios")
-    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
 fn is_schema_file(path: &Path) -> bool {

@@ -10,10 +10,12 @@
 //!   - expect: { state: derived }
 //! ```
 
+pub mod bundled;
 pub mod diagnostics;
 pub mod loader;
 pub mod model;
 
+pub use bundled::Source;
 pub use diagnostics::{Diagnostic, DiagnosticKind, LoadError, Position};
 pub use loader::{bundled_dir, discover, load};
 
