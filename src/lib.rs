@@ -14,6 +14,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod scim;
+pub mod redact;
 pub mod secret;
 pub mod server;
 pub mod validate;
