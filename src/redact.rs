@@ -221,7 +221,11 @@ fn base64_core(secret: &[u8], offset: usize, alphabet: &[u8; 64]) -> Option<Stri
 fn base64_encode(data: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -387,7 +391,10 @@ mod tests {
             xml_escape(t),
         ] {
             let out = r2.redact(&form);
-            assert!(!out.contains("d&e") && out.contains(MASK), "{form} -> {out}");
+            assert!(
+                !out.contains("d&e") && out.contains(MASK),
+                "{form} -> {out}"
+            );
         }
     }
 

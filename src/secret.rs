@@ -20,11 +20,7 @@ impl Secret {
     /// break (CR or LF, often a trailing newline read from a file) or another control character
     /// would end or corrupt the header. Never quotes the token.
     pub fn header_problem(&self) -> Option<String> {
-        let (at, c) = self
-            .0
-            .chars()
-            .enumerate()
-            .find(|(_, c)| c.is_control())?;
+        let (at, c) = self.0.chars().enumerate().find(|(_, c)| c.is_control())?;
         let what = match c {
             '\r' | '\n' => "a line break (CR or LF)".to_string(),
             c => format!("a control character (U+{:04X})", c as u32),

@@ -18,7 +18,7 @@ use crate::client::{Client, ClientConfig};
 use crate::exit_code;
 use crate::idp::mapping::Mapping;
 use crate::report::model::TargetInfo;
-use crate::runner::{preflight, Target};
+use crate::runner::{lost, preflight, Target};
 use crate::secret::Secret;
 use crate::server::{self, ServerConfig};
 use clap::Args;
@@ -201,6 +201,13 @@ pub async fn run(args: CertifyArgs) -> u8 {
             "certification written to {}",
             dir.join("certification.json").display()
         );
+    }
+    // A target that died or hung mid-run, checked as `run` and `check` do.
+    if cert.summary.failed > 0 && args.target.is_some() {
+        if let Some(why) = lost(&target).await {
+            crate::errln!("scimulator: the target is unusable: {why}");
+            return exit_code::TARGET;
+        }
     }
     // Nothing answered at all: the target became unusable mid-run.
     let all_unanswered = cert

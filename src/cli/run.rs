@@ -14,7 +14,7 @@
 use crate::exit_code;
 use crate::idp::Profile;
 use crate::report::model::{Outcome, RunReport, Summary, TargetInfo, FORMAT_VERSION};
-use crate::runner::{preflight, run_scenario, Target};
+use crate::runner::{lost, preflight, run_scenario, Target};
 use crate::scenario::loader;
 use crate::secret::Secret;
 use crate::server::{self, ServerConfig};
@@ -96,10 +96,13 @@ fn resolve_token_unchecked(
 pub(crate) fn check_target(t: &str) -> Result<(), String> {
     const HOW: &str = "pass the bearer token with --token, --token-env or SCIM_TOKEN";
     match reqwest::Url::parse(t) {
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!("--target must be an http(s) URL, not {}", u.scheme())),
-        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
-            Err(format!("--target must not carry credentials (user:password@); {HOW}"))
-        }
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!(
+            "--target must be an http(s) URL, not {}",
+            u.scheme()
+        )),
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => Err(format!(
+            "--target must not carry credentials (user:password@); {HOW}"
+        )),
         Ok(u) if u.query().is_some() || u.fragment().is_some() => {
             let looks_secret = [u.query(), u.fragment()]
                 .into_iter()
@@ -271,6 +274,14 @@ pub async fn run(args: RunArgs) -> u8 {
         crate::outln!("reports written to {}", dir.display());
     }
     let s = &report.summary;
+    // A target that died or hung mid-run: the failures are the harness's, not the server's.
+    // Checked the same way by `run`, `check` and `certify`.
+    if (s.failed > 0 || s.errors > 0) && !report.target.builtin {
+        if let Some(why) = lost(&target).await {
+            crate::errln!("scimulator: the target is unusable: {why}");
+            return exit_code::TARGET;
+        }
+    }
     if s.errors > 0
         && s.failed == 0
         && report
