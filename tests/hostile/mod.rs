@@ -192,3 +192,184 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// How the echoing proxy quotes the credentials it received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// Only in error answers (status 400 and up from the reference server).
+    OnError,
+    /// Every answer becomes a 500 SCIM Error quoting them: every Test Connection fails with
+    /// the token in its message, every check and finding quotes a body holding it.
+    Always,
+}
+
+/// A proxy in front of a reference server (requiring `token`) that quotes the
+/// `Authorization` header, and the token base64- and URL-encoded, in error bodies and in an
+/// `X-Echo` header, as misconfigured debugging middleware does.
+pub struct EchoProxy {
+    pub url: String,
+    upstream: scimulator::server::RunningServer,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for EchoProxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+struct EchoState {
+    mode: Echo,
+    upstream: String,
+    http: reqwest::Client,
+}
+
+impl EchoProxy {
+    pub async fn start(token: &str, mode: Echo) -> EchoProxy {
+        use scimulator::server::{start, ServerConfig};
+        let upstream = start(ServerConfig::local().with_token(token))
+            .await
+            .expect("reference server");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let state = std::sync::Arc::new(EchoState {
+            mode,
+            upstream: format!("http://{}", upstream.addr),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
+        });
+        let router = axum::Router::new().fallback(echo).with_state(state);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        let base_path = upstream
+            .url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|at| rest[at..].to_owned()))
+            .unwrap_or_default();
+        EchoProxy {
+            url: format!("http://{addr}{base_path}"),
+            upstream,
+            shutdown: Some(tx),
+        }
+    }
+}
+
+async fn echo(
+    axum::extract::State(s): axum::extract::State<std::sync::Arc<EchoState>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let token = auth.strip_prefix("Bearer ").unwrap_or(&auth).to_string();
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let mut rb = s
+        .http
+        .request(parts.method.clone(), format!("{}{pq}", s.upstream))
+        .body(body.to_vec());
+    for (k, v) in &parts.headers {
+        if k != "host" && k != "content-length" {
+            rb = rb.header(k, v);
+        }
+    }
+    let (status, ctype, bytes) = match rb.send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let ctype = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/scim+json")
+                .to_string();
+            (status, ctype, r.bytes().await.unwrap_or_default().to_vec())
+        }
+        Err(_) => (502, "text/plain".into(), b"upstream failed".to_vec()),
+    };
+    let quote = format!(
+        "request rejected. You sent Authorization: {auth} (base64: {}, url-encoded: {}, basic: Basic {})",
+        base64(token.as_bytes()),
+        urlencode(&token),
+        base64(format!("scim:{token}").as_bytes())
+    );
+    let mut resp = if s.mode == Echo::Always || status >= 400 {
+        let status = if status >= 400 { status } else { 500 };
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": status.to_string(),
+            "detail": quote,
+        });
+        let mut r = axum::response::Response::new(axum::body::Body::from(body.to_string()));
+        *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        r.headers_mut().insert(
+            "content-type",
+            axum::http::HeaderValue::from_static("application/scim+json"),
+        );
+        r
+    } else {
+        let mut r = axum::response::Response::new(axum::body::Body::from(bytes));
+        *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        if let Ok(v) = axum::http::HeaderValue::from_str(&ctype) {
+            r.headers_mut().insert("content-type", v);
+        }
+        r
+    };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&quote) {
+        resp.headers_mut().insert("x-echo", v);
+    }
+    resp
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Percent-encodes every byte but ASCII letters, digits and `-._~`.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
