@@ -45,7 +45,10 @@ fn assert_nowhere(what: &str, out: &std::process::Output, dir: &Path, files: &[&
         }
         if f.ends_with(".json") {
             // The JSON reports hold every exchange, the echoing bodies with them.
-            assert!(body.contains("***"), "{what}: {f} shows where the token was masked");
+            assert!(
+                body.contains("***"),
+                "{what}: {f} shows where the token was masked"
+            );
         }
     }
 }
@@ -160,7 +163,10 @@ fn credentials_in_the_target_url_are_refused_and_never_printed() {
             let t = text(&out);
             assert_eq!(out.status.code(), Some(2), "{target} {cmd:?}: exit\n{t}");
             assert!(t.contains("--target must not carry"), "{t}");
-            assert!(!t.contains("QUERYSECRET123"), "{target} {cmd:?}: printed\n{t}");
+            assert!(
+                !t.contains("QUERYSECRET123"),
+                "{target} {cmd:?}: printed\n{t}"
+            );
         }
     }
     // A usage error from the argument parser, with the target on the same line, prints none.
