@@ -10,6 +10,7 @@ pub mod client;
 pub mod exit_code;
 pub mod idp;
 pub mod probe;
+pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -3,10 +3,20 @@ use scimulator::cli::{self, Cli};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // Every secret the command line names is known before anything is printed; every byte
+    // written below (usage errors, logs, reports, panics) goes through the redactor.
+    let args: Vec<String> = std::env::args().collect();
+    scimulator::redact::install_from_args(&args);
+    scimulator::redact::install_panic_hook();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                scimulator::redact::err(&text);
+            } else {
+                scimulator::redact::out(&text);
+            }
             return ExitCode::from(if e.use_stderr() {
                 scimulator::exit_code::USAGE
             } else {
@@ -19,12 +29,13 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("SCIMULATOR_LOG")
                 .unwrap_or_else(|_| "warn".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(scimulator::redact::LogWriter::default)
+        .with_ansi(false)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("scimulator: cannot start the async runtime: {e}");
+            scimulator::errln!("scimulator: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };

@@ -16,6 +16,25 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+    /// Why this token cannot be sent as `Authorization: Bearer <token>`, if it cannot: a line
+    /// break (CR or LF, often a trailing newline read from a file) or another control character
+    /// would end or corrupt the header. Never quotes the token.
+    pub fn header_problem(&self) -> Option<String> {
+        let (at, c) = self.0.chars().enumerate().find(|(_, c)| c.is_control())?;
+        let what = match c {
+            '\r' | '\n' => "a line break (CR or LF)".to_string(),
+            c => format!("a control character (U+{:04X})", c as u32),
+        };
+        let trailing = if at + 1 == self.0.chars().count() {
+            " at its end: a trailing newline read from a file or a variable?"
+        } else {
+            ""
+        };
+        Some(format!(
+            "the bearer token holds {what} at character {}{trailing}; an HTTP header cannot carry it",
+            at + 1
+        ))
+    }
     /// Compares in time independent of where the first difference is.
     pub fn matches(&self, other: &str) -> bool {
         let (a, b) = (self.0.as_bytes(), other.as_bytes());

@@ -193,3 +193,81 @@ fn the_bundled_scenarios_are_listed_without_arguments() {
         "{stdout}"
     );
 }
+
+/// `settings:` are checked by the IdP profile when the file is loaded; its complaint points at
+/// the offending key or value, with the nearest valid name or the allowed values.
+#[test]
+fn settings_errors_point_at_the_key_or_value() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let steps = "steps:\n  - cycle: initial\n";
+    // A value outside its set, in a flow mapping: at the value's column.
+    let file = write(
+        dir.path(),
+        "dialect.yaml",
+        &format!(
+            "name: t\nidp: entra\nsettings: {{ mapping: entra-default, dialect: nope }}\n{steps}"
+        ),
+    );
+    assert_reported(
+        &file,
+        "3:46",
+        "settings: `nope` is not a valid `dialect`",
+        "allowed values: default, aadOptscim062020",
+    );
+    // An unknown setting: at the key, with the nearest name.
+    let file = write(
+        dir.path(),
+        "unknown.yaml",
+        &format!("name: t\nidp: entra\nsettings:\n  dialect: default\n  dialekt: x\n{steps}"),
+    );
+    assert_reported(
+        &file,
+        "5:3",
+        "settings: unknown setting `dialekt` for idp `entra`",
+        "did you mean `dialect`?",
+    );
+    // A near miss of an allowed value, for another IdP.
+    let file = write(
+        dir.path(),
+        "okta.yaml",
+        &format!("name: t\nidp: okta\nsettings:\n  filter_encoding: plsu\n{steps}"),
+    );
+    assert_reported(
+        &file,
+        "4:20",
+        "settings: `plsu` is not a valid `filter_encoding`",
+        "did you mean `plus`? allowed values: percent, plus",
+    );
+    // A wrong type inside a nested setting: at the value itself.
+    let file = write(
+        dir.path(),
+        "nested.yaml",
+        &format!(
+            "name: t\nidp: entra\nsettings:\n  actions: {{ create: true, delete: maybe }}\n{steps}"
+        ),
+    );
+    assert_reported(
+        &file,
+        "4:36",
+        "settings: `actions`: invalid type: string \"maybe\", expected a boolean",
+        "Entra settings are dialect",
+    );
+    // `run` says the same, with exit 2, before sending anything.
+    let out = Command::new(env!("CARGO_BIN_EXE_scimulator"))
+        .args([
+            "run",
+            "--target",
+            "http://127.0.0.1:9/scim/v2",
+            "--token",
+            "tok123456",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:36: settings: `actions`", file.display())),
+        "{stderr}"
+    );
+}

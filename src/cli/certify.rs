@@ -18,7 +18,7 @@ use crate::client::{Client, ClientConfig};
 use crate::exit_code;
 use crate::idp::mapping::Mapping;
 use crate::report::model::TargetInfo;
-use crate::runner::{preflight, Target};
+use crate::runner::{lost, preflight, Target};
 use crate::secret::Secret;
 use crate::server::{self, ServerConfig};
 use clap::Args;
@@ -64,20 +64,20 @@ pub async fn run(args: CertifyArgs) -> u8 {
     let token = match resolve_token(args.token.as_deref(), args.token_env.as_deref()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("scimulator: {e}");
+            crate::errln!("scimulator: {e}");
             return exit_code::USAGE;
         }
     };
     if let Some(t) = &args.target {
         if let Err(e) = check_target(t) {
-            eprintln!("scimulator: {e}");
+            crate::errln!("scimulator: {e}");
             return exit_code::USAGE;
         }
     }
     let mapping = match Mapping::load(&args.mapping) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("scimulator: {e}");
+            crate::errln!("scimulator: {e}");
             return exit_code::USAGE;
         }
     };
@@ -92,7 +92,7 @@ pub async fn run(args: CertifyArgs) -> u8 {
             Some(i) if !idps.contains(&i) => idps.push(i),
             Some(_) => {}
             None => {
-                eprintln!(
+                crate::errln!(
                     "scimulator: unknown IdP '{n}'{}: use one of {}",
                     if args.idp.is_empty() {
                         format!(" in mapping {}", mapping.name)
@@ -106,7 +106,7 @@ pub async fn run(args: CertifyArgs) -> u8 {
         }
     }
     if mapping.user_matching().is_empty() {
-        eprintln!(
+        crate::errln!(
             "scimulator: mapping {} has no matching attribute for users",
             mapping.name
         );
@@ -125,7 +125,7 @@ pub async fn run(args: CertifyArgs) -> u8 {
                     (url, Some(tok))
                 }
                 Err(e) => {
-                    eprintln!("scimulator: cannot start the built-in server: {e}");
+                    crate::errln!("scimulator: cannot start the built-in server: {e}");
                     return exit_code::TARGET;
                 }
             }
@@ -139,7 +139,7 @@ pub async fn run(args: CertifyArgs) -> u8 {
         keep: false,
     };
     if let Err(e) = preflight(&target).await {
-        eprintln!("scimulator: the target is unusable: {e}");
+        crate::errln!("scimulator: the target is unusable: {e}");
         return exit_code::TARGET;
     }
 
@@ -166,7 +166,7 @@ pub async fn run(args: CertifyArgs) -> u8 {
         }) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("scimulator: {e}");
+                crate::errln!("scimulator: {e}");
                 return exit_code::TARGET;
             }
         };
@@ -183,23 +183,31 @@ pub async fn run(args: CertifyArgs) -> u8 {
     cert.summarise();
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", crate::certify::render_terminal(&cert, color));
+    crate::out!("{}", crate::certify::render_terminal(&cert, color));
     if let Some(dir) = &args.report {
         let written = std::fs::create_dir_all(dir).and_then(|_| {
             let text = serde_json::to_string_pretty(&cert).map_err(std::io::Error::other)?;
+            let text = crate::redact::redact(&text).into_owned();
             std::fs::write(dir.join("certification.json"), text + "\n")
         });
         if let Err(e) = written {
-            eprintln!(
+            crate::errln!(
                 "scimulator: cannot write the certification to {}: {e}",
                 dir.display()
             );
             return exit_code::USAGE;
         }
-        println!(
+        crate::outln!(
             "certification written to {}",
             dir.join("certification.json").display()
         );
+    }
+    // A target that died or hung mid-run, checked as `run` and `check` do.
+    if cert.summary.failed > 0 && args.target.is_some() {
+        if let Some(why) = lost(&target).await {
+            crate::errln!("scimulator: the target is unusable: {why}");
+            return exit_code::TARGET;
+        }
     }
     // Nothing answered at all: the target became unusable mid-run.
     let all_unanswered = cert

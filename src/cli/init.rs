@@ -25,26 +25,26 @@ pub struct InitArgs {
 pub fn run(args: InitArgs) -> u8 {
     match crate::scenario::bundled::write_all(&args.dir, args.force) {
         Ok((written, kept)) => {
-            println!(
+            crate::outln!(
                 "scimulator: wrote {} files under {} (scenarios and schema.json)",
                 written.len(),
                 args.dir.display()
             );
             if !kept.is_empty() {
-                println!(
+                crate::outln!(
                     "  kept {} files that were already there (--force overwrites them), e.g. {}",
                     kept.len(),
                     kept[0].display()
                 );
             }
-            println!(
+            crate::outln!(
                 "  run them: scimulator run {} --target https://scim.example.com/scim/v2",
                 args.dir.display()
             );
             exit_code::OK
         }
         Err(e) => {
-            eprintln!(
+            crate::errln!(
                 "scimulator init: cannot write under {}: {e}",
                 args.dir.display()
             );

@@ -39,13 +39,13 @@ pub fn run(args: ListArgs) -> u8 {
     let files = match crate::scenario::bundled::resolve(&args.paths) {
         Ok(files) => files,
         Err(e) => {
-            eprintln!("{e}");
+            crate::errln!("{e}");
             return exit_code::USAGE;
         }
     };
     if files.is_empty() {
         let roots: Vec<String> = args.paths.iter().map(|r| r.display().to_string()).collect();
-        eprintln!(
+        crate::errln!(
             "scimulator list: no scenario files (*.yaml, *.yml) under {}",
             roots.join(", ")
         );
@@ -64,16 +64,16 @@ pub fn run(args: ListArgs) -> u8 {
                 description: one_line(&scenario.description),
             }),
             Err(e) => {
-                eprintln!("{e}");
+                crate::errln!("{e}");
                 malformed += 1;
             }
         }
     }
     if !rows.is_empty() {
-        println!("{}", Table::new(rows).with(Style::psql()));
+        crate::outln!("{}", Table::new(rows).with(Style::psql()));
     }
     if malformed > 0 {
-        eprintln!(
+        crate::errln!(
             "scimulator list: {malformed} of {} scenario files are malformed",
             files.len()
         );

@@ -14,7 +14,7 @@
 use crate::exit_code;
 use crate::idp::Profile;
 use crate::report::model::{Outcome, RunReport, Summary, TargetInfo, FORMAT_VERSION};
-use crate::runner::{preflight, run_scenario, Target};
+use crate::runner::{lost, preflight, run_scenario, Target};
 use crate::secret::Secret;
 use crate::server::{self, ServerConfig};
 use clap::Args;
@@ -57,8 +57,20 @@ pub struct RunArgs {
 }
 
 /// The bearer token from `--token`, the variable `--token-env` names, or `SCIM_TOKEN`.
-/// Shared by every command that talks to a target.
+/// Shared by every command that talks to a target. A token an HTTP header cannot carry (a
+/// CR/LF) is refused here, before anything is sent.
 pub(crate) fn resolve_token(
+    token: Option<&str>,
+    token_env: Option<&str>,
+) -> Result<Option<Secret>, String> {
+    let t = resolve_token_unchecked(token, token_env)?;
+    if let Some(p) = t.as_ref().and_then(Secret::header_problem) {
+        return Err(p);
+    }
+    Ok(t)
+}
+
+fn resolve_token_unchecked(
     token: Option<&str>,
     token_env: Option<&str>,
 ) -> Result<Option<Secret>, String> {
@@ -80,13 +92,30 @@ pub(crate) fn resolve_token(
 }
 
 /// `--target` must be an http(s) URL without credentials in it (they would be a secret in
-/// every message that names the target).
+/// every message that names the target): no `user:pass@`, and no query string or fragment,
+/// which is where `?access_token=...` style credentials go. A SCIM base URL is a path the
+/// harness appends `/Users` to, so a query or fragment could not work anyway. The message
+/// never echoes the URL.
 pub(crate) fn check_target(t: &str) -> Result<(), String> {
+    const HOW: &str = "pass the bearer token with --token, --token-env or SCIM_TOKEN";
     match reqwest::Url::parse(t) {
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!("--target must be an http(s) URL, not {}", u.scheme())),
-        // Never echo it: the URL holds a secret.
-        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
-            Err("--target must not carry credentials; pass the bearer token with --token, --token-env or SCIM_TOKEN".into())
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!(
+            "--target must be an http(s) URL, not {}",
+            u.scheme()
+        )),
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => Err(format!(
+            "--target must not carry credentials (user:password@); {HOW}"
+        )),
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+            let looks_secret = [u.query(), u.fragment()]
+                .into_iter()
+                .flatten()
+                .any(|p| !crate::redact::credential_params(p).is_empty());
+            Err(format!(
+                "--target must not carry a {} ({}): a SCIM base URL is scheme://host[:port]/path, to which /Users and /Groups are appended; {HOW}",
+                if u.query().is_some() { "query string" } else { "fragment" },
+                if looks_secret { "it holds what looks like a credential; it was not printed" } else { "not printed, in case it holds a credential" },
+            ))
         }
         Ok(_) => Ok(()),
         Err(e) => Err(format!("--target is not a URL: {e}")),
@@ -98,13 +127,13 @@ pub async fn run(args: RunArgs) -> u8 {
     let token = match resolve_token(args.token.as_deref(), args.token_env.as_deref()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("scimulator: {e}");
+            crate::errln!("scimulator: {e}");
             return exit_code::USAGE;
         }
     };
     if let Some(t) = &args.target {
         if let Err(e) = check_target(t) {
-            eprintln!("scimulator: {e}");
+            crate::errln!("scimulator: {e}");
             return exit_code::USAGE;
         }
     }
@@ -115,7 +144,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let files = match found {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            crate::errln!("{e}");
             return exit_code::USAGE;
         }
     };
@@ -132,13 +161,13 @@ pub async fn run(args: RunArgs) -> u8 {
                 match Profile::new(&s.idp, &s.settings) {
                     Ok(p) => plan.push((s, p)),
                     Err(e) => {
-                        eprintln!("{}: settings: {e}", f.display_path().display());
+                        crate::errln!("{}: settings: {e}", f.display_path().display());
                         bad = true;
                     }
                 }
             }
             Err(e) => {
-                eprintln!("{e}");
+                crate::errln!("{e}");
                 bad = true;
             }
         }
@@ -147,7 +176,7 @@ pub async fn run(args: RunArgs) -> u8 {
         return exit_code::USAGE;
     }
     if plan.is_empty() {
-        eprintln!(
+        crate::errln!(
             "scimulator: no scenario to run{}",
             args.idp
                 .as_ref()
@@ -170,7 +199,7 @@ pub async fn run(args: RunArgs) -> u8 {
                     (url, Some(tok))
                 }
                 Err(e) => {
-                    eprintln!("scimulator: cannot start the built-in server: {e}");
+                    crate::errln!("scimulator: cannot start the built-in server: {e}");
                     return exit_code::TARGET;
                 }
             }
@@ -183,7 +212,7 @@ pub async fn run(args: RunArgs) -> u8 {
         keep: args.keep,
     };
     if let Err(e) = preflight(&target).await {
-        eprintln!("scimulator: the target is unusable: {e}");
+        crate::errln!("scimulator: the target is unusable: {e}");
         return exit_code::TARGET;
     }
 
@@ -228,25 +257,33 @@ pub async fn run(args: RunArgs) -> u8 {
     };
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!(
+    crate::out!(
         "{}",
         crate::report::terminal::render_terminal(&report, color)
     );
-    print!(
+    crate::out!(
         "{}",
         crate::report::verdicts::render(&crate::report::verdicts::verdicts(&report), color)
     );
     if let Some(dir) = &args.report {
         if let Err(e) = crate::report::write_all(&report, dir) {
-            eprintln!(
+            crate::errln!(
                 "scimulator: cannot write the report to {}: {e}",
                 dir.display()
             );
             return exit_code::USAGE;
         }
-        println!("reports written to {}", dir.display());
+        crate::outln!("reports written to {}", dir.display());
     }
     let s = &report.summary;
+    // A target that died or hung mid-run: the failures are the harness's, not the server's.
+    // Checked the same way by `run`, `check` and `certify`.
+    if (s.failed > 0 || s.errors > 0) && !report.target.builtin {
+        if let Some(why) = lost(&target).await {
+            crate::errln!("scimulator: the target is unusable: {why}");
+            return exit_code::TARGET;
+        }
+    }
     if s.errors > 0
         && s.failed == 0
         && report

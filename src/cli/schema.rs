@@ -34,7 +34,7 @@ pub fn run(args: SchemaArgs) -> u8 {
     let text = match schema_text(args.kind) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("scimulator schema: {e}");
+            crate::errln!("scimulator schema: {e}");
             return exit_code::FAILED;
         }
     };
@@ -43,7 +43,7 @@ pub fn run(args: SchemaArgs) -> u8 {
         // `scimulator schema report | head` closed the pipe: the reader got what it wanted.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit_code::OK,
         Err(e) => {
-            eprintln!("scimulator schema: cannot write to stdout: {e}");
+            crate::errln!("scimulator schema: cannot write to stdout: {e}");
             exit_code::FAILED
         }
     }

@@ -41,7 +41,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         (None, Some(var)) => match std::env::var(var) {
             Ok(t) if !t.is_empty() => Some(Secret::new(t)),
             _ => {
-                eprintln!("scimulator: --token-env {var}: the variable is not set or empty");
+                crate::errln!("scimulator: --token-env {var}: the variable is not set or empty");
                 return exit_code::USAGE;
             }
         },
@@ -57,7 +57,7 @@ pub async fn run(args: ServeArgs) -> u8 {
     let running = match server::start(config).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("scimulator: {e}");
+            crate::errln!("scimulator: {e}");
             return match e {
                 server::ServerError::BasePath(_) => exit_code::USAGE,
                 _ => exit_code::TARGET,
@@ -69,14 +69,14 @@ pub async fn run(args: ServeArgs) -> u8 {
     } else {
         "no authentication: pass --token to require one"
     };
-    println!("scimulator: SCIM 2.0 server at {} ({auth})", running.url);
+    crate::outln!("scimulator: SCIM 2.0 server at {} ({auth})", running.url);
     if let Some(p) = &args.state {
-        println!("scimulator: state persisted to {}", p.display());
+        crate::outln!("scimulator: state persisted to {}", p.display());
     }
     let _ = std::io::stdout().flush();
     tokio::select! {
         _ = shutdown_signal() => {
-            eprintln!("scimulator: stopping");
+            crate::errln!("scimulator: stopping");
             running.stop().await;
         }
     }

@@ -98,14 +98,113 @@ impl Response {
     }
 }
 
+/// Why an exchange got no (complete) answer, named as precisely as the wire allows: a user
+/// fixing their server needs to know whether it reset the connection, cut a body short or
+/// redirected in a loop, not "protocol error".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     #[error("timeout{}", if *.0 { ": response dropped by fault injection" } else { "" })]
     Timeout(bool),
+    /// The TCP connection could not be made (refused, unreachable, DNS).
     #[error("connection failed{}: {reason}", if *.injected { " (fault injection)" } else { "" })]
     Connect { injected: bool, reason: String },
-    #[error("TLS or protocol error: {0}")]
+    /// The TLS handshake failed (certificate, protocol mismatch, plain HTTP on an https URL).
+    #[error("TLS error: {0}")]
+    Tls(String),
+    /// The server reset the connection (TCP RST) while the request or answer was under way.
+    #[error("connection reset by the server: {0}")]
+    Reset(String),
+    /// The server closed the connection before sending a complete status line and headers.
+    #[error("the server closed the connection before answering: {0}")]
+    Closed(String),
+    /// The body ended before the length the server announced (`Content-Length` or chunks).
+    #[error("truncated response: the body ended early ({0})")]
+    Truncated(String),
+    /// Redirects went on past the client's limit (10): a loop, most likely.
+    #[error("redirect loop: too many redirects ({0})")]
+    RedirectLoop(String),
+    /// A request header value HTTP cannot carry (a control character).
+    #[error("invalid request header value: {0}")]
+    InvalidHeader(String),
+    /// The answer was not well-formed HTTP.
+    #[error("HTTP protocol error: {0}")]
+    Protocol(String),
+    /// Not sent at all, for a reason the harness gives (the safety ledger refused it).
+    #[error("{0}")]
     Other(String),
+}
+
+impl TransportError {
+    /// Names what `e` was. `reading_body`: the status line and headers had arrived, the error
+    /// came while reading the body (where an early end of file means truncation).
+    pub fn classify(e: &reqwest::Error, reading_body: bool) -> TransportError {
+        if e.is_timeout() {
+            return TransportError::Timeout(false);
+        }
+        let cause = root_cause(e);
+        if e.is_redirect() {
+            return TransportError::RedirectLoop(cause);
+        }
+        if e.is_builder() {
+            return TransportError::InvalidHeader(cause);
+        }
+        let mut chain = String::new();
+        let mut cur: Option<&dyn std::error::Error> = Some(e);
+        let mut io_kind = None;
+        while let Some(x) = cur {
+            chain.push_str(&x.to_string().to_ascii_lowercase());
+            chain.push_str(" | ");
+            if let Some(io) = x.downcast_ref::<std::io::Error>() {
+                io_kind.get_or_insert(io.kind());
+            }
+            cur = x.source();
+        }
+        use std::io::ErrorKind as K;
+        let tls = [
+            "tls",
+            "certificate",
+            "handshake",
+            "corrupt message",
+            "alert",
+        ]
+        .iter()
+        .any(|w| chain.contains(w));
+        match io_kind {
+            Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe) => {
+                return TransportError::Reset(cause)
+            }
+            Some(K::UnexpectedEof) if reading_body => return TransportError::Truncated(cause),
+            _ => {}
+        }
+        if chain.contains("connection reset") {
+            return TransportError::Reset(cause);
+        }
+        if chain.contains("end of file before message length reached")
+            || (reading_body && chain.contains("incomplete"))
+        {
+            return TransportError::Truncated(cause);
+        }
+        if e.is_connect() {
+            return if tls {
+                TransportError::Tls(cause)
+            } else {
+                TransportError::Connect {
+                    injected: false,
+                    reason: cause,
+                }
+            };
+        }
+        if tls {
+            return TransportError::Tls(cause);
+        }
+        if chain.contains("connection closed before message completed") {
+            return TransportError::Closed(cause);
+        }
+        if reading_body && e.is_body() {
+            return TransportError::Truncated(cause);
+        }
+        TransportError::Protocol(cause)
+    }
 }
 
 pub struct ClientConfig {
@@ -345,22 +444,16 @@ impl Client {
                                 Some(String::from_utf8_lossy(&bytes).chars().take(4000).collect())
                         }
                     },
-                    Err(e) if e.is_timeout() => resp.error = Some(TransportError::Timeout(false)),
-                    Err(e) => resp.error = Some(TransportError::Other(self.redact(&e.to_string()))),
+                    Err(e) => resp.error = Some(TransportError::classify(&e, true)),
                 }
             }
-            Err(e) if e.is_timeout() => resp.error = Some(TransportError::Timeout(false)),
-            Err(e) if e.is_connect() => {
-                resp.error = Some(TransportError::Connect {
-                    injected: false,
-                    reason: self.redact(&root_cause(&e)),
-                })
-            }
-            Err(e) => resp.error = Some(TransportError::Other(self.redact(&root_cause(&e)))),
+            Err(e) => resp.error = Some(TransportError::classify(&e, false)),
         }
     }
 }
 
+/// The innermost error's message (`Connection refused (os error 111)`), which says more than
+/// reqwest's outer "error sending request". Secrets are masked by the writers, not here.
 fn root_cause(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut cur = e.source();

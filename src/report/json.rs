@@ -51,6 +51,8 @@ pub fn write_json(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
     mask_secret_headers(&mut value);
     let mut text = serde_json::to_string_pretty(&value)?;
     text.push('\n');
+    // Through the process-wide redactor: a token a server echoed is masked in the JSON as written.
+    let text = crate::redact::redact(&text);
     // Written whole, then renamed, so a reader never sees half a report.
     let tmp = dir.join(".report.json.tmp");
     let mut file = fs::File::create(&tmp)?;

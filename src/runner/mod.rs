@@ -710,21 +710,130 @@ async fn cleanup(ledger: &Ledger, identities: &[(ObjectKind, String, String)], t
     }
 }
 
-/// Checks the target answers and accepts the credentials: `Err` is exit code 3.
-pub async fn preflight(target: &Target) -> Result<(), String> {
-    let mut c = harness_client(target)?;
-    let probe = format!(
+/// The first lookup the harness sends (a user that cannot exist): every IdP's Test
+/// Connection sends one like it.
+fn lookup_path() -> String {
+    format!(
         "/Users?filter={}",
         crate::client::form_encode(&format!("userName eq \"{}\"", uuid::Uuid::new_v4()))
-    );
-    let resp = c.send(Request::new(reqwest::Method::GET, probe)).await;
+    )
+}
+
+/// Checks the target answers, accepts the credentials and speaks SCIM: `Err` is exit code 3,
+/// with a message that names the request and what came back:
+///
+/// ```text
+/// http://127.0.0.1:8080/scim/v2 is not a SCIM endpoint: GET /Users?filter=… answered 404
+/// text/html; GET /ServiceProviderConfig answered 404 text/html
+/// ```
+///
+/// "Not SCIM" needs both the lookup and discovery to fail that way: a server whose filter
+/// lookup 404s but whose `/ServiceProviderConfig` answers SCIM is tested (and its 404 reported
+/// by the scenarios that check it).
+pub async fn preflight(target: &Target) -> Result<(), String> {
+    let mut c = harness_client(target)?;
+    let probe = lookup_path();
+    let resp = c
+        .send(Request::new(reqwest::Method::GET, probe.clone()))
+        .await;
     match (resp.status, &resp.error) {
-        (_, Some(e)) => Err(format!("{} is unreachable: {e}", target.url)),
-        (Some(401), _) | (Some(403), _) => Err(format!(
-            "{} refused the credentials: {}",
+        (_, Some(e)) => {
+            return Err(format!(
+                "{} {}: GET {} got no answer: {e}",
+                target.url,
+                if matches!(e, crate::client::TransportError::Connect { .. }) {
+                    "is unreachable"
+                } else {
+                    "cannot be used"
+                },
+                short(&probe)
+            ))
+        }
+        (Some(401), _) | (Some(403), _) => {
+            return Err(format!(
+                "{} refused the credentials: {}",
+                target.url,
+                resp.describe()
+            ))
+        }
+        _ => {}
+    }
+    if !not_scim(&resp) {
+        return Ok(());
+    }
+    let disco = c
+        .send(Request::new(
+            reqwest::Method::GET,
+            "/ServiceProviderConfig".to_string(),
+        ))
+        .await;
+    if disco.ok() && !not_scim(&disco) {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is not a SCIM endpoint: GET {} answered {}; GET /ServiceProviderConfig answered {}; \
+         check the base path (it usually ends in /scim/v2) and that the server is a SCIM 2.0 service",
+        target.url,
+        short(&probe),
+        answer(&resp),
+        answer(&disco)
+    ))
+}
+
+/// After a run that did not pass: `Some(why)` when the target no longer answers at all (it
+/// died or hung mid-run), which makes the run's outcome "target unusable" (exit 3) rather than
+/// a verdict about the server.
+pub async fn lost(target: &Target) -> Option<String> {
+    let mut c = harness_client(target).ok()?;
+    let probe = lookup_path();
+    let resp = c
+        .send(Request::new(reqwest::Method::GET, probe.clone()))
+        .await;
+    resp.error.map(|e| {
+        format!(
+            "{} stopped answering during the run: GET {} now gets {e}; the results above are \
+             not a verdict on the server",
             target.url,
-            resp.describe()
-        )),
-        _ => Ok(()),
+            short(&probe)
+        )
+    })
+}
+
+/// `/Users?filter=userName+eq+%22<36 characters>%22` as `/Users?filter=…`: the random value
+/// says nothing.
+fn short(path: &str) -> String {
+    match path.split_once("filter=") {
+        Some((head, _)) => format!("{head}filter=userName eq \"<random>\""),
+        None => path.to_string(),
+    }
+}
+
+/// A body nothing SCIM would send: an HTML page, text, nothing, or a 404 whose JSON is not a
+/// SCIM message (a web framework's "not found").
+fn not_scim(resp: &crate::client::Response) -> bool {
+    let html = resp
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
+    let Some(serde_json::Value::Object(body)) = &resp.body else {
+        return true;
+    };
+    let scim_shaped = body.contains_key("schemas")
+        || body.contains_key("Resources")
+        || body.contains_key("totalResults")
+        || body.contains_key("scimType");
+    html || (resp.status == Some(404) && !scim_shaped)
+}
+
+/// `404 text/html`, `200 (no Content-Type)`, `no answer: connection reset ...`.
+fn answer(resp: &crate::client::Response) -> String {
+    match (resp.status, &resp.error) {
+        (_, Some(e)) => format!("nothing ({e})"),
+        (Some(s), _) => format!(
+            "{s} {}",
+            resp.header("content-type")
+                .map(|c| c.split(';').next().unwrap_or(c).trim().to_string())
+                .unwrap_or_else(|| "(no Content-Type)".into())
+        ),
+        (None, None) => "nothing".into(),
     }
 }

@@ -21,6 +21,7 @@
 //! typed model. The tree gives steps their lines, lets the messages name the field a problem
 //! is in, and lets the semantic checks ([`validate`]) point at the exact id that is wrong.
 
+mod settings;
 mod tree;
 mod validate;
 
@@ -154,7 +155,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, LoadError> {
             .unwrap_or_default(),
     };
 
-    let problems = validate::check(&scenario, &tree);
+    let mut problems = validate::check(&scenario, &tree);
+    // The settings, checked by the profile's own parser, located here.
+    problems.extend(settings::check(&scenario, &tree));
+    problems.sort_by_key(|p| p.position);
     if problems.is_empty() {
         Ok(scenario)
     } else {
