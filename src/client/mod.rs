@@ -241,6 +241,8 @@ pub struct Client {
     exchanges: Vec<Exchange>,
     next_id: u64,
     limits: Limits,
+    /// `--timeout`: the longest wait for one answer.
+    timeout: Duration,
     /// Body bytes kept in `exchanges` so far, against `limits.log_budget`.
     logged: usize,
     /// Index of the scenario step now running; recorded on each exchange.
@@ -262,6 +264,7 @@ impl Client {
             exchanges: Vec::new(),
             next_id: 1,
             limits: Limits::default(),
+            timeout: cfg.timeout,
             logged: 0,
             step: 0,
         })
@@ -502,7 +505,7 @@ impl Client {
         let mut rb = self.http.request(req.method.clone(), &url);
         if let Some(left) = self.limits.watchdog.remaining() {
             // Never wait past the run's deadline, whatever --timeout says.
-            rb = rb.timeout(left.max(Duration::from_millis(1)));
+            rb = rb.timeout(left.min(self.timeout).max(Duration::from_millis(1)));
         }
         if let Some(t) = self.token.as_ref().filter(|_| with_token) {
             rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
@@ -650,4 +653,60 @@ pub fn form_encode(s: &str) -> String {
 /// Percent-encodes a query value with `%20` for spaces (Okta's documented form).
 pub fn percent_encode(s: &str) -> String {
     form_encode(s).replace('+', "%20")
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_on_a_char_boundary_with_a_marker() {
+        let text = "é".repeat(100); // 200 bytes
+        let cut = truncate_marked(&text, 51);
+        assert!(cut.starts_with(&"é".repeat(25)));
+        assert!(cut.ends_with("[truncated by scimulator: 200 bytes, the first 50 shown]"));
+        assert!(is_truncated(&Value::String(cut)));
+        assert_eq!(truncate_marked("short", 51), "short");
+        assert!(!is_truncated(&Value::String("short".into())));
+    }
+
+    #[test]
+    fn the_exchange_log_keeps_bodies_within_its_budget() {
+        let mut c = Client::new(ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: None,
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap()
+        .with_limits(Limits {
+            report_body: 100,
+            log_budget: 250,
+            ..Limits::default()
+        });
+        let big = serde_json::json!({ "detail": "x".repeat(500) });
+        let kept = c.bounded(big);
+        assert!(is_truncated(&kept), "{kept}");
+        assert!(kept.as_str().unwrap().len() < 200);
+        let small = serde_json::json!({ "a": 1 });
+        assert_eq!(c.bounded(small.clone()), small);
+        c.bounded(serde_json::json!({ "detail": "y".repeat(500) }));
+        // 100 + 7 + 100 bytes kept: the budget of 250 is not reached yet; then it is.
+        c.bounded(serde_json::json!({ "detail": "z".repeat(500) }));
+        let omitted = c.bounded(small);
+        assert!(is_truncated(&omitted), "{omitted}");
+        assert!(omitted.as_str().unwrap().starts_with("[omitted by scimulator: 7 bytes"));
+    }
+
+    #[test]
+    fn timeouts_in_a_row_stop_the_run_an_answer_resets_the_count() {
+        let w = Watchdog::default();
+        w.record(true, 3);
+        w.record(true, 3);
+        w.record(false, 3);
+        w.record(true, 3);
+        w.record(true, 3);
+        assert_eq!(w.stopped(), None);
+        w.record(true, 3);
+        assert!(w.stopped().unwrap().contains("3 requests in a row got no answer"));
+    }
 }
