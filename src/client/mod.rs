@@ -29,7 +29,7 @@ pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
 pub const DEFAULT_REPORT_BODY: usize = 64 * 1024;
 /// Default total of body bytes one client keeps in its exchange log; past it, bodies are
 /// replaced by a marker, so a run of thousands of large answers stays small in memory.
-pub const DEFAULT_LOG_BUDGET: usize = 8 * 1024 * 1024;
+pub const DEFAULT_LOG_BUDGET: usize = 2 * 1024 * 1024;
 /// Default cap on the pages one listing may read (`--max-pages`).
 pub const DEFAULT_MAX_PAGES: usize = 1000;
 /// Default number of timeouts in a row after which the target counts as unusable.
@@ -547,7 +547,8 @@ impl Client {
                     Ok(Body::Cut(head)) => {
                         resp.error = Some(TransportError::BodyTooLarge(self.limits.max_body));
                         let head = String::from_utf8_lossy(&head);
-                        let head = truncate_marked(&head, self.limits.report_body);
+                        // Room for the marker: the log keeps this whole.
+                        let head = cut(&head, self.limits.report_body.saturating_sub(128));
                         return Some(format!(
                             "{head}{TRUNCATED}the body was larger than {} bytes]",
                             self.limits.max_body
@@ -606,15 +607,21 @@ pub fn truncate_marked(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
-    let mut end = max;
+    let head = cut(text, max);
+    format!(
+        "{head}{TRUNCATED}{} bytes, the first {} shown]",
+        text.len(),
+        head.len()
+    )
+}
+
+/// The first `max` bytes of `text` at most, on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!(
-        "{}{TRUNCATED}{} bytes, the first {end} shown]",
-        &text[..end],
-        text.len()
-    )
+    &text[..end]
 }
 
 /// True for a body the exchange log holds only in part (cut by [`truncate_marked`], the
