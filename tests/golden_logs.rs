@@ -37,6 +37,7 @@ async fn bundled_scenarios_write_their_golden_logs() {
         token: Some(Secret::new("golden")),
         timeout: Duration::from_secs(10),
         keep: false,
+        limits: Default::default(),
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let files = loader::discover(&[root.join("scenarios")]).unwrap();

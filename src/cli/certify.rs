@@ -13,7 +13,7 @@
 //! unusable.
 
 use crate::certify::{Certification, Certifier, Idp, FORMAT_VERSION};
-use crate::cli::run::{check_target, resolve_token};
+use crate::cli::run::{check_target, resolve_token, LimitArgs};
 use crate::client::{Client, ClientConfig};
 use crate::exit_code;
 use crate::idp::mapping::Mapping;
@@ -55,12 +55,15 @@ pub struct CertifyArgs {
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Never colour the terminal output.
     #[arg(long)]
     pub no_color: bool,
 }
 
 pub async fn run(args: CertifyArgs) -> u8 {
+    let limits = args.limits.limits();
     let token = match resolve_token(args.token.as_deref(), args.token_env.as_deref()) {
         Ok(t) => t,
         Err(e) => {
@@ -137,6 +140,7 @@ pub async fn run(args: CertifyArgs) -> u8 {
         token: token.clone(),
         timeout,
         keep: false,
+        limits: limits.clone(),
     };
     if let Err(e) = preflight(&target).await {
         crate::errln!("scimulator: the target is unusable: {e}");
@@ -159,11 +163,16 @@ pub async fn run(args: CertifyArgs) -> u8 {
         summary: Default::default(),
     };
     for (i, idp) in idps.into_iter().enumerate() {
+        if limits.watchdog.stopped().is_some() {
+            break;
+        }
         let mut client = match Client::new(ClientConfig {
             base_url: url.clone(),
             token: token.clone(),
             timeout,
-        }) {
+        })
+        .map(|c| c.with_limits(limits.clone()))
+        {
             Ok(c) => c,
             Err(e) => {
                 crate::errln!("scimulator: {e}");
@@ -181,6 +190,10 @@ pub async fn run(args: CertifyArgs) -> u8 {
         s.stop().await;
     }
     cert.summarise();
+    let stop = limits.watchdog.stopped();
+    if let Some(why) = &stop {
+        crate::errln!("scimulator: certification stopped: {why}; the matrices cover what ran");
+    }
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     crate::out!("{}", crate::certify::render_terminal(&cert, color));
@@ -201,6 +214,9 @@ pub async fn run(args: CertifyArgs) -> u8 {
             "certification written to {}",
             dir.join("certification.json").display()
         );
+    }
+    if stop.is_some() {
+        return exit_code::TARGET;
     }
     // A target that died or hung mid-run, checked as `run` and `check` do.
     if cert.summary.failed > 0 && args.target.is_some() {

@@ -12,7 +12,7 @@
 //! Exit codes: 0 every probe passed or was skipped, 1 a probe failed, 2 usage error, 3 the
 //! target is unusable.
 
-use super::run::{self, RunArgs};
+use super::run::{self, LimitArgs, RunArgs};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -33,6 +33,8 @@ pub struct CheckArgs {
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Never colour the terminal output.
     #[arg(long)]
     pub no_color: bool,
@@ -49,6 +51,7 @@ pub async fn run(args: CheckArgs) -> u8 {
         report: args.report,
         keep: false,
         timeout: args.timeout,
+        limits: args.limits,
         no_color: args.no_color,
     })
     .await

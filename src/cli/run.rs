@@ -48,12 +48,47 @@ pub struct RunArgs {
     /// Seconds the simulated IdP waits for each answer.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Never colour the terminal output.
     #[arg(long)]
     pub no_color: bool,
     /// Run this bundled folder (`rfc`) whatever is on disk: `scimulator check`.
     #[arg(skip)]
     pub bundled_folder: Option<&'static str>,
+}
+
+/// What one run may cost; shared by `run`, `check` and `certify`. Each bound ends the run (or
+/// the exchange) with a message instead of letting a misbehaving server hold it.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Largest response body read, in bytes; a longer answer is cut off and fails.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::client::DEFAULT_MAX_BODY)]
+    pub max_body: usize,
+    /// Pages one listing (Okta import) reads before it stops with a finding.
+    #[arg(long, value_name = "N", default_value_t = crate::client::DEFAULT_MAX_PAGES)]
+    pub max_pages: usize,
+    /// Seconds the whole run may take; then it stops with exit 3 and writes its reports
+    /// (0: no deadline).
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub deadline: u64,
+    /// Requests in a row without an answer (timeout or failed connection) after which the
+    /// target counts as unusable: the run stops with exit 3 (0: never).
+    #[arg(long, value_name = "N", default_value_t = crate::client::DEFAULT_MAX_TIMEOUTS)]
+    pub max_timeouts: u32,
+}
+
+impl LimitArgs {
+    /// The run's limits; the deadline counts from now.
+    pub fn limits(&self) -> crate::client::Limits {
+        crate::client::Limits {
+            max_body: self.max_body.max(1),
+            max_pages: self.max_pages.max(1),
+            max_timeouts: self.max_timeouts,
+            ..Default::default()
+        }
+        .with_deadline((self.deadline > 0).then(|| Duration::from_secs(self.deadline)))
+    }
 }
 
 /// The bearer token from `--token`, the variable `--token-env` names, or `SCIM_TOKEN`.
@@ -124,6 +159,7 @@ pub(crate) fn check_target(t: &str) -> Result<(), String> {
 
 pub async fn run(args: RunArgs) -> u8 {
     let started = Instant::now();
+    let limits = args.limits.limits();
     let token = match resolve_token(args.token.as_deref(), args.token_env.as_deref()) {
         Ok(t) => t,
         Err(e) => {
@@ -210,6 +246,7 @@ pub async fn run(args: RunArgs) -> u8 {
         token,
         timeout: Duration::from_secs(args.timeout.max(1)),
         keep: args.keep,
+        limits: limits.clone(),
     };
     if let Err(e) = preflight(&target).await {
         crate::errln!("scimulator: the target is unusable: {e}");
@@ -220,8 +257,19 @@ pub async fn run(args: RunArgs) -> u8 {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut scenarios = Vec::new();
     for (i, (s, p)) in plan.iter().enumerate() {
+        if limits.watchdog.stopped().is_some() {
+            break;
+        }
         let tag = format!("{run_id}{:02}", i + 1);
         scenarios.push(run_scenario(s, p, &target, &tag).await);
+    }
+    let stop = limits.watchdog.stopped();
+    if let Some(why) = &stop {
+        crate::errln!(
+            "scimulator: run stopped: {why}; {} of {} scenarios ran, the reports cover those",
+            scenarios.len(),
+            plan.len()
+        );
     }
     if let Some(s) = builtin {
         s.stop().await;
@@ -274,6 +322,9 @@ pub async fn run(args: RunArgs) -> u8 {
             return exit_code::USAGE;
         }
         crate::outln!("reports written to {}", dir.display());
+    }
+    if stop.is_some() {
+        return exit_code::TARGET;
     }
     let s = &report.summary;
     // A target that died or hung mid-run: the failures are the harness's, not the server's.

@@ -7,7 +7,9 @@
 
 use crate::exit_code;
 use crate::secret::Secret;
-use crate::server::{self, ServerConfig, DEFAULT_MAX_BODY};
+use crate::server::{
+    self, ServerConfig, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY,
+};
 use clap::Args;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -33,6 +35,14 @@ pub struct ServeArgs {
     /// Largest request body in bytes; larger ones are answered 413.
     #[arg(long, default_value_t = DEFAULT_MAX_BODY)]
     pub max_body: usize,
+    /// Seconds a client has to send a request's headers (and to start the next request on a
+    /// kept-alive connection); then the connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs_f64())]
+    pub header_timeout: f64,
+    /// Seconds a client has to send a request's body once its headers arrived; then it gets
+    /// 408 and the connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_BODY_TIMEOUT.as_secs_f64())]
+    pub body_timeout: f64,
 }
 
 pub async fn run(args: ServeArgs) -> u8 {
@@ -53,6 +63,8 @@ pub async fn run(args: ServeArgs) -> u8 {
         base_path: args.base_path,
         state: args.state.clone(),
         max_body: args.max_body,
+        header_timeout: seconds(args.header_timeout),
+        body_timeout: seconds(args.body_timeout),
     };
     let running = match server::start(config).await {
         Ok(s) => s,
@@ -81,6 +93,11 @@ pub async fn run(args: ServeArgs) -> u8 {
         }
     }
     exit_code::OK
+}
+
+/// A positive, finite number of seconds (at least a millisecond).
+fn seconds(s: f64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(if s.is_finite() { s.max(0.001) } else { 1e6 })
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,7 @@
 //! The HTTP client every IdP profile sends through: bearer auth, client-side fault injection,
-//! and the exchange log (every request and response, timed, secrets redacted).
+//! and the exchange log (every request and response, timed, secrets redacted), and the
+//! [`Limits`] that bound what one run may cost: one answer's size, the log kept in memory, pages,
+//! the run's deadline and how many timeouts in a row make the target unusable.
 //!
 //! A profile builds a [`Request`] with the exact bytes its IdP sends; the client adds only the
 //! `Authorization` header. A recorded exchange:
@@ -16,7 +18,115 @@ use crate::report::model::Exchange;
 use crate::secret::Secret;
 use fault::{FaultAction, Faults};
 use serde_json::Value;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Default cap on one response body: larger answers are cut off and fail (`--max-body`).
+pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+/// Default size past which a body is kept in the exchange log (and so in every report) only
+/// as its first bytes with a `[truncated: …]` marker.
+pub const DEFAULT_REPORT_BODY: usize = 64 * 1024;
+/// Default total of body bytes one client keeps in its exchange log; past it, bodies are
+/// replaced by a marker, so a run of thousands of large answers stays small in memory.
+pub const DEFAULT_LOG_BUDGET: usize = 2 * 1024 * 1024;
+/// Default cap on the pages one listing may read (`--max-pages`).
+pub const DEFAULT_MAX_PAGES: usize = 1000;
+/// Default number of timeouts in a row after which the target counts as unusable.
+pub const DEFAULT_MAX_TIMEOUTS: u32 = 3;
+
+/// What one run may cost. Cloned into every client of a run; the clones share one
+/// [`Watchdog`], so a deadline or a dead target stops them all at once.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest response body read, in bytes.
+    pub max_body: usize,
+    /// Largest body kept whole in the exchange log.
+    pub report_body: usize,
+    /// Body bytes one client keeps in its exchange log in all.
+    pub log_budget: usize,
+    /// Pages one listing (Okta import, ...) reads before it stops with a finding.
+    pub max_pages: usize,
+    /// Timeouts (or failed connections) in a row that make the target unusable.
+    pub max_timeouts: u32,
+    pub watchdog: Arc<Watchdog>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: DEFAULT_MAX_BODY,
+            report_body: DEFAULT_REPORT_BODY,
+            log_budget: DEFAULT_LOG_BUDGET,
+            max_pages: DEFAULT_MAX_PAGES,
+            max_timeouts: DEFAULT_MAX_TIMEOUTS,
+            watchdog: Arc::new(Watchdog::default()),
+        }
+    }
+}
+
+impl Limits {
+    /// Limits whose run ends `deadline` from now (`None`: no deadline).
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.watchdog = Arc::new(Watchdog {
+            deadline: deadline.map(|d| (Instant::now() + d, d)),
+            ..Watchdog::default()
+        });
+        self
+    }
+}
+
+/// Shared by every client of one run: the deadline, the timeouts in a row, and why the run
+/// stopped, once it has. After a stop no client sends anything more.
+#[derive(Debug, Default)]
+pub struct Watchdog {
+    /// When the run must end, and the `--deadline` it came from (for the message).
+    deadline: Option<(Instant, Duration)>,
+    timeouts: AtomicU32,
+    stopped: Mutex<Option<String>>,
+}
+
+impl Watchdog {
+    /// Why the run stopped: the deadline passed or the target stopped answering.
+    pub fn stopped(&self) -> Option<String> {
+        if let Some((at, d)) = self.deadline {
+            if Instant::now() >= at {
+                self.stop(format!(
+                    "the run's deadline of {} s (--deadline) passed",
+                    d.as_secs()
+                ));
+            }
+        }
+        self.stopped.lock().map(|s| s.clone()).unwrap_or(None)
+    }
+
+    /// Stops the run; the first reason given is the one reported.
+    pub fn stop(&self, reason: String) {
+        if let Ok(mut s) = self.stopped.lock() {
+            s.get_or_insert(reason);
+        }
+    }
+
+    /// Time left before the deadline.
+    fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|(at, _)| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Counts an answer (`false`) or a timeout (`true`); `max` timeouts in a row stop the run.
+    fn record(&self, timed_out: bool, max: u32) {
+        if !timed_out {
+            self.timeouts.store(0, Ordering::Relaxed);
+            return;
+        }
+        let n = self.timeouts.fetch_add(1, Ordering::Relaxed) + 1;
+        if max > 0 && n >= max {
+            self.stop(format!(
+                "{n} requests in a row got no answer (timeout or failed connection): the target is unusable"
+            ));
+        }
+    }
+}
 
 /// One request as an IdP sends it. `path` is relative to the base URL and already encoded,
 /// query string included: `/Users?filter=userName+eq+%22a%40b%22`.
@@ -132,6 +242,13 @@ pub enum TransportError {
     /// Not sent at all, for a reason the harness gives (the safety ledger refused it).
     #[error("{0}")]
     Other(String),
+    // Added on branch `bounds` (limits).
+    /// The answer was longer than `--max-body`: cut off, not parsed.
+    #[error("response body larger than {0} bytes (truncated)")]
+    BodyTooLarge(usize),
+    /// Not sent: the run had already stopped (deadline passed or target unusable).
+    #[error("not sent: {0}")]
+    Stopped(String),
 }
 
 impl TransportError {
@@ -222,6 +339,11 @@ pub struct Client {
     pub faults: Faults,
     exchanges: Vec<Exchange>,
     next_id: u64,
+    limits: Limits,
+    /// `--timeout`: the longest wait for one answer.
+    timeout: Duration,
+    /// Body bytes kept in `exchanges` so far, against `limits.log_budget`.
+    logged: usize,
     /// Index of the scenario step now running; recorded on each exchange.
     pub step: usize,
 }
@@ -240,8 +362,48 @@ impl Client {
             faults: Faults::default(),
             exchanges: Vec::new(),
             next_id: 1,
+            limits: Limits::default(),
+            timeout: cfg.timeout,
+            logged: 0,
             step: 0,
         })
+    }
+
+    /// The same client under the run's `limits` (its deadline, caps and shared watchdog).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// A body as the exchange log keeps it: whole when small, else its first
+    /// `limits.report_body` bytes with a marker; once the log holds `limits.log_budget` body
+    /// bytes, only a marker. Keeps a run's memory and report size bounded.
+    fn bounded(&mut self, body: Value) -> Value {
+        let size = match &body {
+            Value::String(s) => s.len(),
+            other => serde_json::to_vec(other).map_or(0, |v| v.len()),
+        };
+        if self.logged >= self.limits.log_budget {
+            return Value::String(format!(
+                "{OMITTED}{size} bytes; the exchange log already holds {} bytes of bodies]",
+                self.logged
+            ));
+        }
+        let kept = if size <= self.limits.report_body {
+            body
+        } else {
+            let text = match &body {
+                Value::String(s) => s.clone(),
+                other => serde_json::to_string(other).unwrap_or_default(),
+            };
+            Value::String(truncate_marked(&text, self.limits.report_body))
+        };
+        self.logged += size.min(self.limits.report_body);
+        kept
     }
 
     /// True when requests carry a bearer token.
@@ -342,6 +504,7 @@ impl Client {
             fault: action.as_ref().map(FaultAction::label),
         };
         let started = Instant::now();
+        let stopped = self.limits.watchdog.stopped();
         let mut resp = Response {
             exchange: id,
             status: None,
@@ -352,6 +515,9 @@ impl Client {
             headers: Vec::new(),
         };
         match action {
+            _ if stopped.is_some() => {
+                resp.error = Some(TransportError::Stopped(stopped.unwrap_or_default()));
+            }
             Some(FaultAction::Fail) => {
                 resp.error = Some(TransportError::Connect {
                     injected: true,
@@ -372,12 +538,31 @@ impl Client {
             }
             other => {
                 let drop = matches!(other, Some(FaultAction::DropResponse));
-                self.transmit(&req, with_token, &mut resp).await;
+                let cut = self.transmit(&req, with_token, &mut resp).await;
+                let no_answer = matches!(
+                    resp.error,
+                    Some(TransportError::Timeout(_) | TransportError::Connect { .. })
+                );
+                self.limits
+                    .watchdog
+                    .record(no_answer, self.limits.max_timeouts);
+                if let Some(head) = cut {
+                    // Too large: the log shows the status and the first bytes; the profile
+                    // sees no answer, as an IdP whose own limit cut the response would.
+                    ex.status = resp.status;
+                    ex.response_body = Some(Value::String(self.redact(&head)));
+                    resp.status = None;
+                    resp.headers.clear();
+                }
                 if drop {
                     // The server answered; the IdP never saw it. Keep what the server said in
                     // the exchange log, and hand the profile a timeout.
                     ex.status = resp.status;
-                    ex.response_body = resp.body.as_ref().map(|b| self.redact_value(b));
+                    ex.response_body = resp
+                        .body
+                        .as_ref()
+                        .map(|b| self.redact_value(b))
+                        .or(ex.response_body.take());
                     resp = Response {
                         exchange: id,
                         status: None,
@@ -400,13 +585,27 @@ impl Client {
                 .or_else(|| resp.text.as_ref().map(|t| Value::String(self.redact(t))));
         }
         ex.error = resp.error.as_ref().map(ToString::to_string);
+        ex.request_body = ex.request_body.take().map(|b| self.bounded(b));
+        ex.response_body = ex.response_body.take().map(|b| self.bounded(b));
         self.exchanges.push(ex);
         resp
     }
 
-    async fn transmit(&self, req: &Request, with_token: bool, resp: &mut Response) {
+    /// Sends `req` and reads the answer into `resp`, at most `limits.max_body` bytes of it.
+    /// Returns the first bytes of an answer cut off at that cap (`resp.error` is then
+    /// [`TransportError::BodyTooLarge`]).
+    async fn transmit(
+        &self,
+        req: &Request,
+        with_token: bool,
+        resp: &mut Response,
+    ) -> Option<String> {
         let url = format!("{}{}", self.base_url, req.path);
         let mut rb = self.http.request(req.method.clone(), &url);
+        if let Some(left) = self.limits.watchdog.remaining() {
+            // Never wait past the run's deadline, whatever --timeout says.
+            rb = rb.timeout(left.min(self.timeout).max(Duration::from_millis(1)));
+        }
         if let Some(t) = self.token.as_ref().filter(|_| with_token) {
             rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
         }
@@ -435,21 +634,92 @@ impl Client {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse().ok());
-                match r.bytes().await {
-                    Ok(bytes) if bytes.is_empty() => {}
-                    Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                match read_capped(r, self.limits.max_body).await {
+                    Ok(Body::Whole(bytes)) if bytes.is_empty() => {}
+                    Ok(Body::Whole(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
                         Ok(v) => resp.body = Some(v),
                         Err(_) => {
                             resp.text =
                                 Some(String::from_utf8_lossy(&bytes).chars().take(4000).collect())
                         }
                     },
+                    Ok(Body::Cut(head)) => {
+                        resp.error = Some(TransportError::BodyTooLarge(self.limits.max_body));
+                        let head = String::from_utf8_lossy(&head);
+                        // Room for the marker: the log keeps this whole.
+                        let head = cut(&head, self.limits.report_body.saturating_sub(128));
+                        return Some(format!(
+                            "{head}{TRUNCATED}the body was larger than {} bytes]",
+                            self.limits.max_body
+                        ));
+                    }
                     Err(e) => resp.error = Some(TransportError::classify(&e, true)),
                 }
             }
             Err(e) => resp.error = Some(TransportError::classify(&e, false)),
         }
+        None
     }
+}
+
+/// An answer's body as read: whole, or cut off at the cap (its first bytes kept).
+enum Body {
+    Whole(Vec<u8>),
+    Cut(Vec<u8>),
+}
+
+/// Reads a body chunk by chunk and stops at `max` bytes: a server answering 200 MB costs at
+/// most `max` bytes of memory. A `Content-Length` above the cap stops before reading anything.
+async fn read_capped(mut r: reqwest::Response, max: usize) -> Result<Body, reqwest::Error> {
+    const HEAD: usize = 64 * 1024;
+    if r.content_length().is_some_and(|n| n > max as u64) {
+        let mut head = Vec::new();
+        if let Ok(Some(c)) = r.chunk().await {
+            head.extend_from_slice(&c[..c.len().min(HEAD)]);
+        }
+        return Ok(Body::Cut(head));
+    }
+    let mut buf = Vec::new();
+    while let Some(c) = r.chunk().await? {
+        if buf.len() + c.len() > max {
+            buf.truncate(HEAD);
+            return Ok(Body::Cut(buf));
+        }
+        buf.extend_from_slice(&c);
+    }
+    Ok(Body::Whole(buf))
+}
+
+const TRUNCATED: &str = "… [truncated by scimulator: ";
+const OMITTED: &str = "[omitted by scimulator: ";
+
+/// `text` cut to at most `max` bytes (on a character boundary) with a visible marker.
+pub fn truncate_marked(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let head = cut(text, max);
+    format!(
+        "{head}{TRUNCATED}{} bytes, the first {} shown]",
+        text.len(),
+        head.len()
+    )
+}
+
+/// The first `max` bytes of `text` at most, on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// True for a body the exchange log holds only in part (cut by [`truncate_marked`], the
+/// `--max-body` cap or the log budget): checks of its content cannot tell anything from it.
+pub fn is_truncated(body: &Value) -> bool {
+    body.as_str()
+        .is_some_and(|s| s.starts_with(OMITTED) || (s.ends_with(']') && s.contains(TRUNCATED)))
 }
 
 /// The innermost error's message (`Connection refused (os error 111)`), which says more than
@@ -483,4 +753,60 @@ pub fn form_encode(s: &str) -> String {
 /// Percent-encodes a query value with `%20` for spaces (Okta's documented form).
 pub fn percent_encode(s: &str) -> String {
     form_encode(s).replace('+', "%20")
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_on_a_char_boundary_with_a_marker() {
+        let text = "é".repeat(100); // 200 bytes
+        let cut = truncate_marked(&text, 51);
+        assert!(cut.starts_with(&"é".repeat(25)));
+        assert!(cut.ends_with("[truncated by scimulator: 200 bytes, the first 50 shown]"));
+        assert!(is_truncated(&Value::String(cut)));
+        assert_eq!(truncate_marked("short", 51), "short");
+        assert!(!is_truncated(&Value::String("short".into())));
+    }
+
+    #[test]
+    fn the_exchange_log_keeps_bodies_within_its_budget() {
+        let mut c = Client::new(ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: None,
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap()
+        .with_limits(Limits {
+            report_body: 100,
+            log_budget: 250,
+            ..Limits::default()
+        });
+        let big = serde_json::json!({ "detail": "x".repeat(500) });
+        let kept = c.bounded(big);
+        assert!(is_truncated(&kept), "{kept}");
+        assert!(kept.as_str().unwrap().len() < 200);
+        let small = serde_json::json!({ "a": 1 });
+        assert_eq!(c.bounded(small.clone()), small);
+        c.bounded(serde_json::json!({ "detail": "y".repeat(500) }));
+        // 100 + 7 + 100 bytes kept: the budget of 250 is not reached yet; then it is.
+        c.bounded(serde_json::json!({ "detail": "z".repeat(500) }));
+        let omitted = c.bounded(small);
+        assert!(is_truncated(&omitted), "{omitted}");
+        assert!(omitted.as_str().unwrap().starts_with("[omitted by scimulator: 7 bytes"));
+    }
+
+    #[test]
+    fn timeouts_in_a_row_stop_the_run_an_answer_resets_the_count() {
+        let w = Watchdog::default();
+        w.record(true, 3);
+        w.record(true, 3);
+        w.record(false, 3);
+        w.record(true, 3);
+        w.record(true, 3);
+        assert_eq!(w.stopped(), None);
+        w.record(true, 3);
+        assert!(w.stopped().unwrap().contains("3 requests in a row got no answer"));
+    }
 }

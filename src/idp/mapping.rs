@@ -105,8 +105,12 @@ impl Mapping {
         }
         let p = Path::new(name_or_path);
         if p.extension().is_some_and(|e| e == "json") || p.exists() {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| MappingError::Read(name_or_path.into(), e))?;
+            // Bounded like a scenario file (branch `bounds`): not /dev/zero, not a FIFO.
+            let text = crate::scenario::loader::read_bounded(
+                p,
+                crate::scenario::loader::MAX_SCENARIO_BYTES,
+            )
+            .map_err(|e| MappingError::Read(name_or_path.into(), e))?;
             let m: Mapping = serde_json::from_str(&text)
                 .map_err(|e| MappingError::Invalid(name_or_path.into(), e.to_string()))?;
             for e in m.users.iter().chain(&m.groups) {

@@ -1032,11 +1032,16 @@ impl Okta {
         }
         for kind in kinds {
             let mut seen: Vec<String> = Vec::new();
+            let mut seen_set: BTreeSet<String> = BTreeSet::new();
             let mut start = 1u64;
             let mut total = 0u64;
             let mut pages = Vec::new();
             let mut problem = None;
-            for _ in 0..10_000 {
+            // A server whose listing never ends (totalResults always ahead, or pages that
+            // repeat) must not hold the run: at most `--max-pages` pages.
+            let max_pages = ctx.client.limits().max_pages;
+            let mut ended = false;
+            for _ in 0..max_pages {
                 let resp = self
                     .call(
                         ctx,
@@ -1054,6 +1059,7 @@ impl Okta {
                         "page startIndex={start} answered {}",
                         resp.describe()
                     ));
+                    ended = true;
                     break;
                 };
                 let body = resp.body.clone().unwrap_or(Value::Null);
@@ -1061,18 +1067,37 @@ impl Okta {
                     Some(t) => total = t,
                     None => {
                         problem = Some("totalResults is missing or not an integer".into());
+                        ended = true;
                         break;
                     }
                 }
-                seen.extend(
-                    found
-                        .iter()
-                        .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string)),
-                );
+                let ids: Vec<String> = found
+                    .iter()
+                    .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect();
+                // A page holding only resources already read: the server ignores startIndex,
+                // and reading on would repeat it until totalResults or the page cap.
+                if !ids.is_empty() && ids.iter().all(|id| seen_set.contains(id)) {
+                    problem = Some(format!(
+                        "page startIndex={start} returned no new {}s: all {} were on earlier pages (RFC 7644 §3.4.2.4: startIndex selects the page)",
+                        kind.name().to_lowercase(),
+                        ids.len()
+                    ));
+                    ended = true;
+                    break;
+                }
+                seen_set.extend(ids.iter().cloned());
+                seen.extend(ids);
                 if found.is_empty() || start + found.len() as u64 > total {
+                    ended = true;
                     break;
                 }
                 start += found.len() as u64;
+            }
+            if !ended {
+                problem = Some(format!(
+                    "pagination did not end after {max_pages} pages (--max-pages): the last page had startIndex={start}, totalResults {total}"
+                ));
             }
             let unique: BTreeSet<&String> = seen.iter().collect();
             let repeated = seen.len() - unique.len();

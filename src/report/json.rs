@@ -49,6 +49,7 @@ pub fn write_json(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
     let path = dir.join("report.json");
     let mut value = serde_json::to_value(report)?;
     mask_secret_headers(&mut value);
+    bound_bodies(&mut value);
     let mut text = serde_json::to_string_pretty(&value)?;
     text.push('\n');
     // Through the process-wide redactor: a token a server echoed is masked in the JSON as written.
@@ -61,6 +62,36 @@ pub fn write_json(report: &RunReport, dir: &Path) -> io::Result<PathBuf> {
     drop(file);
     fs::rename(&tmp, &path)?;
     Ok(path)
+}
+
+/// Largest exchange body written whole; longer ones keep their first bytes and a marker. The
+/// client already keeps bodies this way; this holds for any report, however it was built.
+pub const MAX_BODY_IN_REPORT: usize = crate::client::DEFAULT_REPORT_BODY;
+
+/// `scenarios[*].exchanges[*].{request,response}_body` past [`MAX_BODY_IN_REPORT`] bytes of JSON
+/// become a string of their first bytes with a `[truncated by scimulator: …]` marker.
+fn bound_bodies(report: &mut Value) {
+    let Some(scenarios) = report.get_mut("scenarios").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let exchanges = scenarios
+        .iter_mut()
+        .filter_map(|s| s.get_mut("exchanges").and_then(Value::as_array_mut))
+        .flatten();
+    for exchange in exchanges {
+        for key in ["request_body", "response_body"] {
+            let Some(body) = exchange.get_mut(key) else {
+                continue;
+            };
+            let text = match &*body {
+                Value::String(s) => s.clone(),
+                other => serde_json::to_string(other).unwrap_or_default(),
+            };
+            if text.len() > MAX_BODY_IN_REPORT {
+                *body = Value::String(crate::client::truncate_marked(&text, MAX_BODY_IN_REPORT));
+            }
+        }
+    }
 }
 
 /// `scenarios[*].exchanges[*].request_headers`: `[name, value]` pairs. Keeps the auth scheme

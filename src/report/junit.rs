@@ -133,7 +133,12 @@ fn check_case(scenario: &ScenarioReport, step: &StepReport, check: &CheckReport)
                 (None, true) => None,
             };
             if let Some(text) = text {
-                status.set_description(text);
+                // A diff of a huge object would make the file unreadable for CI viewers; the
+                // whole of it is in report.json.
+                status.set_description(crate::client::truncate_marked(
+                    &text,
+                    crate::report::json::MAX_BODY_IN_REPORT,
+                ));
             }
             status
         }

@@ -12,7 +12,7 @@ pub mod sync;
 use crate::check::diff::{compare, ActualState};
 use crate::check::expected::{apply_overrides, derive};
 use crate::check::{check_log, check_trace};
-use crate::client::{Client, ClientConfig, Request};
+use crate::client::{Client, ClientConfig, Limits, Request};
 use crate::idp::{Ctx, Ledger, Profile};
 use crate::report::model::{CheckReport, Finding, LogEntry, Outcome, ScenarioReport, StepReport};
 use crate::scenario::model::{Expectation, Outcome as Expected, Scenario, StateExpectation, Step};
@@ -29,6 +29,8 @@ pub struct Target {
     pub timeout: Duration,
     /// Leave what the run created on the server.
     pub keep: bool,
+    /// Caps, deadline and the watchdog every client of the run shares.
+    pub limits: Limits,
 }
 
 fn step_kind(s: &Step) -> String {
@@ -106,7 +108,9 @@ pub async fn run_scenario(
         base_url: target.url.clone(),
         token: target.token.clone(),
         timeout: target.timeout,
-    }) {
+    })
+    .map(|c| c.with_limits(target.limits.clone()))
+    {
         Ok(c) => c,
         Err(e) => {
             report.outcome = Outcome::Error;
@@ -146,7 +150,7 @@ pub async fn run_scenario(
             checks: vec![],
             error: None,
         };
-        if stopped {
+        if stopped || target.limits.watchdog.stopped().is_some() {
             sr.outcome = Outcome::Skipped;
             report.steps.push(sr);
             continue;
@@ -167,6 +171,13 @@ pub async fn run_scenario(
         }
         if sr.checks.iter().any(|c| c.outcome == Outcome::Error) {
             sr.outcome = Outcome::Error;
+        }
+        // The deadline passed or the target stopped answering during this step: what it
+        // checked cannot be trusted, and nothing after it runs.
+        if let Some(why) = target.limits.watchdog.stopped() {
+            sr.outcome = Outcome::Error;
+            sr.error.get_or_insert(format!("stopped: {why}"));
+            stopped = true;
         }
         sr.exchanges = client.exchanges()[before..].iter().map(|e| e.id).collect();
         sr.duration_ms = t0.elapsed().as_millis() as u64;
@@ -426,6 +437,7 @@ fn harness_client(target: &Target) -> Result<Client, String> {
         token: target.token.clone(),
         timeout: target.timeout,
     })
+    .map(|c| c.with_limits(target.limits.clone()))
 }
 
 async fn check_state(

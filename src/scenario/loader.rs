@@ -102,7 +102,7 @@ const TOP_LEVEL_HINT: &str = "a scenario needs at least `name`, `idp` and `steps
 /// Reads, parses and checks one scenario file. `origin` is filled in: the path as given, and
 /// the line of every step.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| {
+    let text = read_bounded(path, MAX_SCENARIO_BYTES).map_err(|source| {
         let hint = match source.kind() {
             std::io::ErrorKind::NotFound => {
                 "check the path; `scimulator list` shows the bundled scenarios"
@@ -111,6 +111,9 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
                 "scenario files are UTF-8 text; re-save the file as UTF-8"
             }
             std::io::ErrorKind::PermissionDenied => "the file is not readable by this user",
+            std::io::ErrorKind::FileTooLarge => {
+                "a scenario is a few kB of YAML; a generated directory belongs in `directory.generate`"
+            }
             _ => "pass a scenario file (.yaml) or a folder of them",
         };
         LoadError::Read {
@@ -120,6 +123,59 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
         }
     })?;
     parse(path, &text)
+}
+
+/// Largest scenario file read: a scenario is a few kB; this keeps a wrong path (a log file, a
+/// disk image) from filling memory.
+pub const MAX_SCENARIO_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a text file of at most `max` bytes. Only a regular file is opened: a device such as
+/// `/dev/zero` would never end and a FIFO would block the open until some writer came.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    if meta.len() > max {
+        return Err(too_large(meta.len(), max));
+    }
+    let mut text = String::new();
+    // The size may change between the check and the read: never read past the cap.
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(too_large(text.len() as u64, max));
+    }
+    Ok(text)
+}
+
+fn too_large(len: u64, max: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!("{len} bytes is larger than the {max}-byte limit"),
+    )
+}
+
+fn not_regular(meta: &std::fs::Metadata) -> std::io::Error {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let what = if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file"),
+    )
 }
 
 /// Parses and checks scenario text; `file` is only used in messages and `origin`.
@@ -191,6 +247,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                 hint: "pass a scenario file (.yaml) or a folder of them".to_owned(),
             },
         })?;
+        if !metadata.is_dir() && !metadata.is_file() {
+            return Err(LoadError::Read {
+                path: path.clone(),
+                source: not_regular(&metadata),
+                hint: "pass a scenario file (.yaml) or a folder of them".to_owned(),
+            });
+        }
         if metadata.is_dir() {
             let mut in_dir = Vec::new();
             walk(path, &mut in_dir)?;

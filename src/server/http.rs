@@ -32,6 +32,8 @@ pub struct App {
     /// `/scim/v2`, or empty for the root.
     pub base_path: String,
     pub max_body: usize,
+    /// Longest wait for a request body once its headers arrived.
+    pub body_timeout: std::time::Duration,
     /// `host:port` to use in `meta.location` when a request has no `Host` header.
     pub fallback_host: String,
 }
@@ -108,7 +110,19 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes, 
             return Err(too_large());
         }
     }
-    to_bytes(body, app.max_body).await.map_err(|_| too_large())
+    // A client that stops sending mid-body gets 408 and loses the connection after
+    // `body_timeout`, instead of holding it open forever (slowloris).
+    match tokio::time::timeout(app.body_timeout, to_bytes(body, app.max_body)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(ScimError::new(
+            408,
+            None,
+            format!(
+                "the request body did not arrive within {} s",
+                app.body_timeout.as_secs_f64()
+            ),
+        )),
+    }
 }
 
 fn json_body(bytes: &Bytes) -> Result<Value, ScimError> {

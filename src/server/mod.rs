@@ -17,10 +17,16 @@ use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use store::{Store, StoreError};
 
 /// Default largest request body; larger ones get 413.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+/// Default longest wait for a request's headers (also the idle wait between requests on a
+/// kept-alive connection): a client that sends half a request is cut off after it.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default longest wait for a request's body once its headers arrived.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -29,6 +35,8 @@ pub struct ServerConfig {
     pub base_path: String,
     pub state: Option<PathBuf>,
     pub max_body: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -40,6 +48,8 @@ impl ServerConfig {
             base_path: "/scim/v2".into(),
             state: None,
             max_body: DEFAULT_MAX_BODY,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 
@@ -129,20 +139,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         token: config.token.clone(),
         base_path: base_path.clone(),
         max_body: config.max_body,
+        body_timeout: config.body_timeout,
         fallback_host: addr.to_string(),
     });
     let router = axum::Router::new().fallback(http::handle).with_state(app);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!("reference server stopped: {e}");
-        }
-    });
+    let task = tokio::spawn(serve(listener, router, config.header_timeout, rx));
     Ok(RunningServer {
         url: format!("http://{addr}{base_path}"),
         addr,
@@ -150,4 +152,58 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// Accepts connections until `shutdown`, then waits for the requests in flight. Like
+/// `axum::serve`, plus what it does not expose: a header read timeout, so a client that sends
+/// half a request (or nothing) is disconnected instead of holding a connection forever.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_timeout: Duration,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    // Dropped senders tell each connection to finish; the receiver ends when all have.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!("reference server: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let _ = stream.set_nodelay(true);
+        let mut stop = stop_rx.clone();
+        let done = done_tx.clone();
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(done);
+        });
+    }
+    drop(listener);
+    drop(stop_tx);
+    drop(done_tx);
+    let _ = done_rx.recv().await;
 }
