@@ -27,6 +27,8 @@ pub enum Misbehaviour {
     TruncatedBody,
     /// Reads the request, then resets the connection (TCP RST, no answer).
     Reset,
+    /// Reads the request, then closes the connection cleanly (FIN) without answering.
+    CloseWithoutAnswer,
     /// `302 Found` to the very URL asked for.
     RedirectLoop,
     /// `200 text/html`: a web site, not a SCIM service.
@@ -114,7 +116,7 @@ fn serve(mut conn: TcpStream, how: Misbehaviour) {
                 );
                 return;
             }
-            Misbehaviour::Reset => return,
+            Misbehaviour::Reset | Misbehaviour::CloseWithoutAnswer => return,
             Misbehaviour::RedirectLoop => format!(
                 "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n"
             ),
