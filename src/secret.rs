@@ -57,3 +57,20 @@ impl std::fmt::Display for Secret {
         f.write_str("***")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Secret;
+
+    #[test]
+    fn a_token_no_header_can_carry_is_named_without_being_quoted() {
+        let p = Secret::new("abc\r\nX-Evil: 1").header_problem().unwrap();
+        assert!(p.contains("line break (CR or LF) at character 4"), "{p}");
+        assert!(!p.contains("abc"), "{p}");
+        let p = Secret::new("abcdef\n").header_problem().unwrap();
+        assert!(p.contains("trailing newline"), "{p}");
+        let p = Secret::new("ab\u{7}cd").header_problem().unwrap();
+        assert!(p.contains("control character (U+0007)"), "{p}");
+        assert_eq!(Secret::new("eyJhbGciOi.J9-_~+/=").header_problem(), None);
+    }
+}

@@ -181,3 +181,18 @@ fn credentials_in_the_target_url_are_refused_and_never_printed() {
     );
     assert!(!text(&out).contains("QUERYSECRET123"), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_cut_in_two_by_a_shortened_message_leaks_no_half() {
+    let proxy = EchoProxy::start(TOKEN, Echo::PlainTextCut).await;
+    let url = proxy.url.clone();
+    let texts = tokio::task::spawn_blocking(move || every_command(&url))
+        .await
+        .expect("join");
+    // The failed writes' log details quote the start of the page, up to where the token was.
+    assert!(
+        texts[0].contains("-Authorization: Bearer ***"),
+        "the page was quoted, masked:\n{}",
+        texts[0]
+    );
+}

@@ -65,6 +65,19 @@ fn a_reset_is_named_reset() {
 }
 
 #[test]
+fn a_connection_closed_without_an_answer_is_named_so() {
+    let s = Wire::start(Misbehaviour::CloseWithoutAnswer);
+    for (name, out) in all_three(&s.url) {
+        assert_exit(
+            name,
+            &out,
+            3,
+            &["the server closed the connection before answering"],
+        );
+    }
+}
+
+#[test]
 fn a_redirect_loop_is_named_redirect_loop() {
     let s = Wire::start(Misbehaviour::RedirectLoop);
     for (name, out) in all_three(&s.url) {

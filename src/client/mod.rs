@@ -427,11 +427,14 @@ impl Client {
     /// only in the `Authorization` header, which is always recorded as `Bearer ***`. Tokens
     /// shorter than 6 characters cannot be told apart from ordinary text (masking `t` would
     /// mangle every word), so only the header is masked for them.
+    /// Then the process-wide redactor ([`crate::redact`]) masks every other form (base64,
+    /// URL-encoded, `--target` credentials) when the CLI installed it.
     fn redact(&self, s: &str) -> String {
-        match &self.token {
+        let s = match &self.token {
             Some(t) if t.expose().len() >= 6 => s.replace(t.expose(), "***"),
             _ => s.to_string(),
-        }
+        };
+        crate::redact::redact(&s).into_owned()
     }
 
     /// A request header as the exchange log shows it: an `Authorization` value holding the
@@ -539,6 +542,12 @@ impl Client {
             other => {
                 let drop = matches!(other, Some(FaultAction::DropResponse));
                 let cut = self.transmit(&req, with_token, &mut resp).await;
+                // What the server sent is masked before anything reads it: a message that
+                // quotes a body, and cuts it to a length, could otherwise cut an echoed token
+                // in two halves that no writer recognises. The harness never needs a secret
+                // from an answer.
+                resp.body = resp.body.as_ref().map(|b| self.redact_value(b));
+                resp.text = resp.text.as_ref().map(|t| self.redact(t));
                 let no_answer = matches!(
                     resp.error,
                     Some(TransportError::Timeout(_) | TransportError::Connect { .. })

@@ -27,6 +27,8 @@ pub enum Misbehaviour {
     TruncatedBody,
     /// Reads the request, then resets the connection (TCP RST, no answer).
     Reset,
+    /// Reads the request, then closes the connection cleanly (FIN) without answering.
+    CloseWithoutAnswer,
     /// `302 Found` to the very URL asked for.
     RedirectLoop,
     /// `200 text/html`: a web site, not a SCIM service.
@@ -114,7 +116,7 @@ fn serve(mut conn: TcpStream, how: Misbehaviour) {
                 );
                 return;
             }
-            Misbehaviour::Reset => return,
+            Misbehaviour::Reset | Misbehaviour::CloseWithoutAnswer => return,
             Misbehaviour::RedirectLoop => format!(
                 "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n"
             ),
@@ -201,6 +203,10 @@ pub enum Echo {
     /// Every answer becomes a 500 SCIM Error quoting them: every Test Connection fails with
     /// the token in its message, every check and finding quotes a body holding it.
     Always,
+    /// Every write (POST, PUT, PATCH, DELETE) is answered with a 500 `text/plain` page whose
+    /// `Authorization: Bearer <token>` starts 190 characters in: a message that quotes the
+    /// first 200 characters of a body (a provisioning-log detail) would cut the token in two.
+    PlainTextCut,
 }
 
 /// A proxy in front of a reference server (requiring `token`) that quotes the
@@ -315,7 +321,19 @@ async fn echo(
         urlencode(&token),
         base64(format!("scim:{token}").as_bytes())
     );
-    let mut resp = if s.mode == Echo::Always || status >= 400 {
+    let mut resp = if s.mode == Echo::PlainTextCut && parts.method != axum::http::Method::GET {
+        let text = format!(
+            "{:-<168}Authorization: {auth} (that is what you sent)",
+            "error "
+        );
+        let mut r = axum::response::Response::new(axum::body::Body::from(text));
+        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        r.headers_mut().insert(
+            "content-type",
+            axum::http::HeaderValue::from_static("text/plain"),
+        );
+        r
+    } else if s.mode == Echo::Always || status >= 400 {
         let status = if status >= 400 { status } else { 500 };
         let body = serde_json::json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
