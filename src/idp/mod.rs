@@ -73,6 +73,20 @@ pub fn filter_ignored_finding(
     }
 }
 
+/// Adds `f`, or, when a finding of the same behaviour is already there, counts it there (one
+/// finding per cause, with a count and a few example exchanges).
+pub fn count_finding(findings: &mut Vec<Finding>, f: Finding) {
+    match findings.iter_mut().find(|x| x.behaviour == f.behaviour) {
+        Some(prev) => {
+            prev.count += f.count;
+            if let Some(e) = f.exchange.filter(|_| prev.examples.len() < 5) {
+                prev.examples.push(e);
+            }
+        }
+        None => findings.push(f),
+    }
+}
+
 /// The finding for a server-chosen id that is path syntax: it is never sent.
 pub fn unsafe_id_finding(
     kind: ObjectKind,
@@ -353,7 +367,7 @@ impl Ctx<'_> {
             let (kind, id) = target_of(&req.path).unwrap_or((ObjectKind::User, req.path.clone()));
             let mut f = unsafe_id_finding(kind, &id, &why, None, self.step);
             f.message = format!("refused {} {}: {why}", req.method, req.path);
-            self.findings.push(f);
+            count_finding(self.findings, f);
             return refused(why);
         }
         if write {
@@ -467,8 +481,10 @@ impl Ctx<'_> {
                 .any(|(k, x)| *k == kind && x == id)
             {
                 self.ledger.unsafe_ids.push((kind, id.to_string()));
-                self.findings
-                    .push(unsafe_id_finding(kind, id, why, None, self.step));
+                count_finding(
+                    self.findings,
+                    unsafe_id_finding(kind, id, why, None, self.step),
+                );
             }
             return false;
         }

@@ -476,9 +476,7 @@ impl Runner<'_> {
             crate::idp::target_of(&req.path).unwrap_or((ObjectKind::User, req.path.clone()));
         let mut f = crate::idp::unsafe_id_finding(kind, &id, &why, None, self.step);
         f.message = format!("refused {} {}: {why}", req.method, req.path);
-        if !self.out.findings.iter().any(|x| x.message == f.message) {
-            self.out.findings.push(f);
-        }
+        crate::idp::count_finding(&mut self.out.findings, f);
         Some(Response {
             exchange: 0,
             status: None,

@@ -766,13 +766,10 @@ async fn find_by_identity(
             if let Some(why) = crate::scim::id::problem(id) {
                 if !ledger.unsafe_ids.iter().any(|(k, x)| k == kind && x == id) {
                     ledger.unsafe_ids.push((*kind, id.to_string()));
-                    findings.push(crate::idp::unsafe_id_finding(
-                        *kind,
-                        id,
-                        why,
-                        Some(resp.exchange),
-                        step,
-                    ));
+                    crate::idp::count_finding(
+                        findings,
+                        crate::idp::unsafe_id_finding(*kind, id, why, Some(resp.exchange), step),
+                    );
                 }
                 continue;
             }
