@@ -131,7 +131,20 @@ pub fn lookup_filter(path: &str) -> Option<(ObjectKind, String, crate::scim::fil
         .ok()?
         .into_owned();
     let f = crate::scim::filter::parse_filter(&text).ok()?;
-    Some((kind, text, f))
+    // Only the lookups an IdP (and the harness) make: `attr eq "value"`, also on a value path
+    // (`emails[type eq "work"].value eq "…"`). Other operators are left to the probes that
+    // test them.
+    use crate::scim::filter::{CompareOp, Filter};
+    match &f {
+        Filter::Compare {
+            op: CompareOp::Eq, ..
+        }
+        | Filter::ValuePath {
+            then: Some((_, CompareOp::Eq, _)),
+            ..
+        } => Some((kind, text, f)),
+        _ => None,
+    }
 }
 
 /// Splits a lookup answer into the resources that match `filter` and the ids of those that do

@@ -308,9 +308,44 @@ impl Runner<'_> {
         if let Some(r) = self.refuse_unsafe(&req) {
             return r;
         }
+        let path = req.path.clone();
         let r = self.client.send(req).await;
         p.exchanges.push(r.exchange);
+        self.check_lookup(&path, &r);
         r
+    }
+
+    /// An `attr eq "value"` lookup whose answer holds resources that do not match it: the
+    /// server ignores `filter` (RFC 7644 §3.4.2.2), one finding for the step, counted.
+    fn check_lookup(&mut self, path: &str, r: &Response) {
+        if r.status != Some(200) {
+            return;
+        }
+        let (Some((kind, text, filter)), Some(resources)) = (
+            crate::idp::lookup_filter(path),
+            crate::idp::list_resources(r),
+        ) else {
+            return;
+        };
+        let foreign = crate::idp::split_lookup(kind, &filter, &resources).1.len();
+        if foreign > 0 {
+            let f = crate::idp::filter_ignored_finding(
+                kind,
+                &text,
+                foreign,
+                Some(r.exchange),
+                self.step,
+            );
+            match self
+                .out
+                .findings
+                .iter_mut()
+                .find(|x| x.behaviour == f.behaviour)
+            {
+                Some(prev) => prev.count = prev.count.max(foreign),
+                None => self.out.findings.push(f),
+            }
+        }
     }
 
     pub(crate) async fn send_without_auth(&mut self, p: &mut Probe, req: Request) -> Response {
