@@ -16,6 +16,7 @@ use crate::client::{form_encode, percent_encode, Client, Request, Response};
 use crate::idp::mapping::{Entry, Mapping};
 use crate::idp::{list_resources, patch_body};
 use crate::report::model::{Exchange, TargetInfo};
+use crate::scim::id::object_path;
 use crate::scim::patch::{apply_patch, get_path, put_path};
 use crate::scim::schema::{
     is_urn, ResourceTypeDef, ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE,
@@ -418,7 +419,10 @@ pub struct Certifier<'a> {
     /// Run id: every name created carries it.
     pub tag: String,
     counter: usize,
+    /// Ids from the run's own POSTs: the only objects it writes to or deletes.
     created: Vec<(Kind, String)>,
+    /// Created objects whose server-chosen id is path syntax: never addressed, reported.
+    unsafe_left: Vec<String>,
 }
 
 impl<'a> Certifier<'a> {
@@ -429,6 +433,7 @@ impl<'a> Certifier<'a> {
             tag: tag.to_string(),
             counter: 0,
             created: Vec::new(),
+            unsafe_left: Vec::new(),
         }
     }
 
@@ -457,15 +462,34 @@ impl<'a> Certifier<'a> {
                 limits.push(self.group_limit(n, m).await);
             }
         }
-        let mut cleanup_failures = Vec::new();
+        // Clean-up: only ids from the run's own POSTs, groups last-created first; each deleted
+        // object is read back, since RFC 7644 §3.6 says a deleted resource "MUST return a 404
+        // (Not Found) error code for all operations" (a soft delete leaves residue).
+        let mut cleanup_failures = std::mem::take(&mut self.unsafe_left);
+        let mut deleted = Vec::new();
         for (kind, id) in std::mem::take(&mut self.created).into_iter().rev() {
-            let path = format!("{}/{id}", kind.endpoint());
+            let path = object_path(kind.endpoint(), &id);
             let resp = self
                 .client
                 .send(self.idp.request(Method::DELETE, path.clone(), None))
                 .await;
             if !resp.ok() && resp.status != Some(404) {
                 cleanup_failures.push(format!("DELETE {path}: {}", resp.describe()));
+            } else {
+                deleted.push(path);
+            }
+        }
+        for path in deleted {
+            let resp = self
+                .client
+                .send(self.idp.request(Method::GET, path.clone(), None))
+                .await;
+            if resp.ok() {
+                cleanup_failures.push(format!(
+                    "GET {path} after its DELETE answered {} (RFC 7644 §3.6: a deleted resource \
+                     MUST answer 404): still on the server",
+                    resp.status.unwrap_or(0)
+                ));
             }
         }
         let matrix = Matrix {
@@ -546,7 +570,7 @@ impl<'a> Certifier<'a> {
     async fn get(&mut self, kind: Kind, id: &str) -> Response {
         let req = self
             .idp
-            .request(Method::GET, format!("{}/{id}", kind.endpoint()), None);
+            .request(Method::GET, object_path(kind.endpoint(), id), None);
         self.client.send(req).await
     }
 
@@ -598,7 +622,7 @@ impl<'a> Certifier<'a> {
         tidy_extensions(&mut next);
         let req = self
             .idp
-            .request(Method::PUT, format!("{}/{id}", kind.endpoint()), Some(next));
+            .request(Method::PUT, object_path(kind.endpoint(), id), Some(next));
         Ok(self.client.send(req).await)
     }
 
@@ -610,7 +634,7 @@ impl<'a> Certifier<'a> {
         e: &Entry,
         value: &Value,
     ) -> Result<Response, String> {
-        let path = format!("{}/{id}", kind.endpoint());
+        let path = object_path(kind.endpoint(), id);
         let body = match self.idp {
             // One `Replace` per attribute, booleans as "True"/"False" (default dialect,
             // https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
@@ -684,6 +708,24 @@ impl<'a> Certifier<'a> {
             }
             return row;
         };
+        if let Some(why) = crate::scim::id::problem(&id) {
+            // Never put in a path: the request would leave the resource (and carry the token).
+            row.create = Cell::fail(format!(
+                "POST {} answered the id {id:?}, and {why}: it is never used in a path",
+                kind.endpoint()
+            ));
+            for c in [
+                &mut row.read,
+                &mut row.update,
+                &mut row.filter,
+                &mut row.clear,
+            ] {
+                *c = Cell::na("the server-chosen id is path syntax");
+            }
+            self.unsafe_left
+                .push(format!("{} {id:?} left on the server: {why}", kind.name()));
+            return row;
+        }
         self.created.push((kind, id.clone()));
 
         // Read back.
@@ -725,8 +767,22 @@ impl<'a> Certifier<'a> {
                     .iter()
                     .filter_map(|r| r.get("id").and_then(Value::as_str))
                     .collect();
+                let parsed = crate::scim::filter::parse_filter(&filter).ok();
+                let foreign = parsed.map_or(0, |f| {
+                    let k = match kind {
+                        Kind::User => crate::runner::sync::ObjectKind::User,
+                        Kind::Group => crate::runner::sync::ObjectKind::Group,
+                    };
+                    crate::idp::split_lookup(k, &f, &found).1.len()
+                });
                 if ids == [id.as_str()] {
                     Cell::pass()
+                } else if foreign > 0 {
+                    Cell::fail(format!(
+                        "filter ignored: ?filter={filter} answered {foreign} resources that do not \
+                         match it (RFC 7644 §3.4.2.2); an IdP matching on it would link someone \
+                         else's object"
+                    ))
                 } else {
                     Cell::fail(format!(
                         "?filter={filter} found {} resources, expected exactly the one created",
@@ -775,7 +831,7 @@ impl<'a> Certifier<'a> {
                     let body = patch_body(vec![json!({"op": "remove", "path": e.target})]);
                     let req = self.idp.request(
                         Method::PATCH,
-                        format!("{}/{id}", kind.endpoint()),
+                        object_path(kind.endpoint(), &id),
                         Some(body),
                     );
                     let resp = self.client.send(req).await;
@@ -812,7 +868,12 @@ impl<'a> Certifier<'a> {
             match id_of(&resp).filter(|_| resp.ok()) {
                 Some(id) => {
                     accepted += 1;
-                    self.created.push((Kind::Group, id));
+                    match crate::scim::id::problem(&id) {
+                        None => self.created.push((Kind::Group, id)),
+                        Some(why) => self
+                            .unsafe_left
+                            .push(format!("Group {id:?} left on the server: {why}")),
+                    }
                 }
                 None => {
                     if first_refusal.is_none() {

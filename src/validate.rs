@@ -405,6 +405,7 @@ mod tests {
             duration_ms: 1.0,
             error: None,
             fault: None,
+            harness: false,
         }
     }
 

@@ -193,6 +193,7 @@ async fn the_reference_server_answers_discovery_and_errors_cleanly() {
             duration_ms: 0.0,
             error: None,
             fault: None,
+            harness: false,
         };
         for v in scimulator::validate::validate_exchange(&ex) {
             violations.push(format!("{method} {path} → {status}: {v:?}"));

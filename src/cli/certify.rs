@@ -234,7 +234,8 @@ pub async fn run(args: CertifyArgs) -> u8 {
     if all_unanswered && cert.matrices.iter().any(|m| !m.exchanges.is_empty()) {
         return exit_code::TARGET;
     }
-    if cert.summary.failed > 0 {
+    // What the run could not clean up (a failed DELETE, a soft delete, an unsafe id) fails it.
+    if cert.summary.failed > 0 || cert.matrices.iter().any(|m| !m.cleanup_failures.is_empty()) {
         exit_code::FAILED
     } else {
         exit_code::OK

@@ -419,6 +419,16 @@ impl Client {
         &self.exchanges
     }
 
+    /// The id the next exchange gets: a second client (the harness's own reads) continues the
+    /// same numbering with [`Self::set_next_exchange_id`], so ids stay unique in a scenario.
+    pub fn next_exchange_id(&self) -> u64 {
+        self.next_id
+    }
+
+    pub fn set_next_exchange_id(&mut self, id: u64) {
+        self.next_id = id;
+    }
+
     pub fn take_exchanges(&mut self) -> Vec<Exchange> {
         std::mem::take(&mut self.exchanges)
     }
@@ -505,6 +515,7 @@ impl Client {
             duration_ms: 0.0,
             error: None,
             fault: action.as_ref().map(FaultAction::label),
+            harness: false,
         };
         let started = Instant::now();
         let stopped = self.limits.watchdog.stopped();

@@ -19,7 +19,7 @@
 
 use crate::client::{percent_encode, Request, Response};
 use crate::idp::mapping::{build_view, differences, Mapping};
-use crate::idp::{filter_eq, list_resources, patch_body, Behaviour, Ctx};
+use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::report::model::LogEntry;
 use crate::runner::directory::{Group, User};
 use crate::runner::sync::{Link, ObjectKind};
@@ -486,7 +486,19 @@ impl Duo {
                 );
                 return;
             };
-            ctx.adopt(ObjectKind::User, &u.key, id, false, Some(existing.clone()));
+            if !ctx.adopt(ObjectKind::User, &u.key, id, false, Some(existing.clone())) {
+                ctx.log(
+                    &u.label,
+                    ObjectKind::User,
+                    "User provisioning failed",
+                    "Failure",
+                    Some("ScimulatorNotOwned".into()),
+                    Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
+                    vec![],
+                    exchanges,
+                );
+                return;
+            }
             if is_inactive(existing) {
                 if !self.set_active(ctx, u, true, exchanges).await {
                     return;
@@ -535,7 +547,8 @@ impl Duo {
                 );
                 return;
             };
-            ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired));
+            // An id that is path syntax is reported by adopt and never linked.
+            let _ = ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired));
         }
         self.record(
             ctx,
@@ -587,7 +600,11 @@ impl Duo {
                     .collect();
                 self.call(
                     ctx,
-                    request(Method::PATCH, format!("/Users/{id}"), Some(patch_body(ops))),
+                    request(
+                        Method::PATCH,
+                        object_path(ObjectKind::User, &id),
+                        Some(patch_body(ops)),
+                    ),
                     USER_PATCH,
                 )
                 .await
@@ -596,7 +613,7 @@ impl Duo {
                 let got = self
                     .call(
                         ctx,
-                        request(Method::GET, format!("/Users/{id}"), None),
+                        request(Method::GET, object_path(ObjectKind::User, &id), None),
                         USER_GET,
                     )
                     .await;
@@ -626,7 +643,7 @@ impl Duo {
                 }
                 self.call(
                     ctx,
-                    request(Method::PUT, format!("/Users/{id}"), Some(next)),
+                    request(Method::PUT, object_path(ObjectKind::User, &id), Some(next)),
                     USER_PUT,
                 )
                 .await
@@ -707,7 +724,7 @@ impl Duo {
                 ctx,
                 request(
                     Method::PATCH,
-                    format!("/Users/{id}"),
+                    object_path(ObjectKind::User, &id),
                     Some(patch_body(vec![op])),
                 ),
                 b,
@@ -750,7 +767,11 @@ impl Duo {
                 let resp = self
                     .call(
                         ctx,
-                        request(Method::DELETE, format!("/Users/{}", l.target_id), None),
+                        request(
+                            Method::DELETE,
+                            object_path(ObjectKind::User, &l.target_id),
+                            None,
+                        ),
                         USER_DELETE,
                     )
                     .await;
@@ -838,15 +859,27 @@ impl Duo {
             .and_then(|f| f.get("id"))
             .and_then(Value::as_str)
         {
-            ctx.adopt(
+            if ctx.adopt(
                 ObjectKind::Group,
                 &g.key.clone(),
                 id,
                 false,
                 found.first().cloned(),
-            );
-            self.update_group(ctx, g, exchanges, "linked to the existing group")
-                .await;
+            ) {
+                self.update_group(ctx, g, exchanges, "linked to the existing group")
+                    .await;
+            } else {
+                ctx.log(
+                    &g.label,
+                    ObjectKind::Group,
+                    "Group provisioning failed",
+                    "Failure",
+                    Some("ScimulatorNotOwned".into()),
+                    Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
+                    vec![],
+                    exchanges,
+                );
+            }
             return;
         }
         let members = if self.settings.group_members_on_create {
@@ -978,7 +1011,7 @@ impl Duo {
                 ctx,
                 request(
                     Method::PATCH,
-                    format!("/Groups/{}", link.target_id),
+                    object_path(ObjectKind::Group, &link.target_id),
                     Some(patch_body(ops)),
                 ),
                 GROUP_PATCH,
@@ -1011,7 +1044,11 @@ impl Duo {
         let resp = self
             .call(
                 ctx,
-                request(Method::DELETE, format!("/Groups/{}", l.target_id), None),
+                request(
+                    Method::DELETE,
+                    object_path(ObjectKind::Group, &l.target_id),
+                    None,
+                ),
                 GROUP_DELETE,
             )
             .await;

@@ -15,7 +15,7 @@
 use crate::client::{form_encode, Request, Response, TransportError};
 use crate::idp::mapping::differences;
 use crate::idp::mapping::{build_view, Mapping};
-use crate::idp::{filter_eq, list_resources, patch_body, Behaviour, Ctx};
+use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::runner::directory::{Group, User};
 use crate::runner::sync::{Link, ObjectKind};
 use crate::scenario::model::{CycleKind, OnDemand, RestartScope};
@@ -541,7 +541,10 @@ impl Entra {
                     let resp = self
                         .call(
                             ctx,
-                            Request::new(Method::DELETE, format!("/Users/{}", l.target_id)),
+                            Request::new(
+                                Method::DELETE,
+                                object_path(ObjectKind::User, &l.target_id),
+                            ),
                             USER_DELETE,
                         )
                         .await;
@@ -603,7 +606,11 @@ impl Entra {
 
     async fn update_linked_user(&self, ctx: &mut Ctx<'_>, u: &User, l: &Link, pod: bool) {
         let resp = self
-            .call(ctx, Self::get(format!("/Users/{}", l.target_id)), USER_GET)
+            .call(
+                ctx,
+                Self::get(object_path(ObjectKind::User, &l.target_id)),
+                USER_GET,
+            )
             .await;
         if !resp.ok() {
             self.record(
@@ -662,7 +669,11 @@ impl Entra {
         let resp = self
             .call(
                 ctx,
-                Self::with_body(Method::PATCH, format!("/Users/{id}"), patch_body(ops)),
+                Self::with_body(
+                    Method::PATCH,
+                    object_path(ObjectKind::User, id),
+                    patch_body(ops),
+                ),
                 b,
             )
             .await;
@@ -752,7 +763,19 @@ impl Entra {
                         );
                         return;
                     };
-                    ctx.adopt(ObjectKind::User, &u.key, &id, false, None);
+                    if !ctx.adopt(ObjectKind::User, &u.key, &id, false, None) {
+                        self.fail(
+                            ctx,
+                            &u.label,
+                            ObjectKind::User,
+                            &u.key,
+                            "Update",
+                            "ScimulatorNotOwned",
+                            "the matched resource is not the run's own (see the findings): scimulator does not write to it",
+                            exchanges,
+                        );
+                        return;
+                    }
                     self.patch_user(ctx, u, &id, &current, pod, exchanges).await;
                     return;
                 }
@@ -823,7 +846,8 @@ impl Entra {
             {
                 Some(id) => {
                     let id = id.to_string();
-                    ctx.adopt(ObjectKind::User, &u.key, &id, true, None);
+                    // An id that is path syntax is reported by adopt and never linked.
+                    let _ = ctx.adopt(ObjectKind::User, &u.key, &id, true, None);
                 }
                 None => {
                     ctx.finding(
@@ -912,7 +936,7 @@ impl Entra {
         };
         let req = Self::with_body(
             Method::PATCH,
-            format!("/Users/{}", link.target_id),
+            object_path(ObjectKind::User, &link.target_id),
             patch_body(vec![op]),
         );
         let resp = self.call(ctx, req, behaviour).await;
@@ -949,7 +973,10 @@ impl Entra {
                     let resp = self
                         .call(
                             ctx,
-                            Request::new(Method::DELETE, format!("/Groups/{}", l.target_id)),
+                            Request::new(
+                                Method::DELETE,
+                                object_path(ObjectKind::Group, &l.target_id),
+                            ),
                             GROUP_DELETE,
                         )
                         .await;
@@ -976,8 +1003,8 @@ impl Entra {
                 .call(
                     ctx,
                     Self::get(format!(
-                        "/Groups/{}?excludedAttributes=members",
-                        l.target_id
+                        "{}?excludedAttributes=members",
+                        object_path(ObjectKind::Group, &l.target_id)
                     )),
                     GROUP_GET,
                 )
@@ -1067,7 +1094,19 @@ impl Entra {
                     );
                     return false;
                 };
-                ctx.adopt(ObjectKind::Group, key, &id, false, None);
+                if !ctx.adopt(ObjectKind::Group, key, &id, false, None) {
+                    self.fail(
+                        ctx,
+                        &g.label,
+                        ObjectKind::Group,
+                        key,
+                        "Update",
+                        "ScimulatorNotOwned",
+                        "the matched resource is not the run's own (see the findings): scimulator does not write to it",
+                        exchanges,
+                    );
+                    return false;
+                }
                 self.patch_group_attributes(ctx, &g, &id, &desired, &current, pod, exchanges)
                     .await;
                 return true;
@@ -1121,7 +1160,8 @@ impl Entra {
             {
                 Some(id) => {
                     let id = id.to_string();
-                    ctx.adopt(ObjectKind::Group, key, &id, true, None);
+                    // An id that is path syntax is reported by adopt and never linked.
+                    let _ = ctx.adopt(ObjectKind::Group, key, &id, true, None);
                     created = true;
                 }
                 None => {
@@ -1183,7 +1223,11 @@ impl Entra {
         let resp = self
             .call(
                 ctx,
-                Self::with_body(Method::PATCH, format!("/Groups/{id}"), patch_body(ops)),
+                Self::with_body(
+                    Method::PATCH,
+                    object_path(ObjectKind::Group, id),
+                    patch_body(ops),
+                ),
                 GROUP_RENAME,
             )
             .await;
@@ -1289,8 +1333,8 @@ impl Entra {
                 .call(
                     ctx,
                     Self::get(format!(
-                        "/Groups/{}?excludedAttributes=members",
-                        link.target_id
+                        "{}?excludedAttributes=members",
+                        object_path(ObjectKind::Group, &link.target_id)
                     )),
                     GROUP_GET,
                 )
@@ -1321,7 +1365,7 @@ impl Entra {
                 ctx,
                 Self::with_body(
                     Method::PATCH,
-                    format!("/Groups/{}", link.target_id),
+                    object_path(ObjectKind::Group, &link.target_id),
                     patch_body(ops),
                 ),
                 member_behaviour,

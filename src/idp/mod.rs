@@ -27,10 +27,161 @@ pub struct Behaviour {
 /// PUT or DELETE, and the ones read back and cleaned up.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
+    /// Objects whose id came back from the run's own POST: always the run's.
     pub created: Vec<(ObjectKind, String)>,
+    /// Created or matched (a lookup answer whose identity equals the run-scoped name).
     pub touchable: BTreeSet<(ObjectKind, String)>,
     /// Every write to each target id, in order: what a failed state check blames.
     pub writes: BTreeMap<String, Vec<Write>>,
+    /// A lookup answered resources its filter does not match (RFC 7644 §3.4.2.2): from then on,
+    /// for the rest of the scenario, only objects the run created are written; what was found
+    /// only by lookup cannot be told apart from someone else's object.
+    pub filter_ignored: bool,
+    /// Objects a lookup answered that do not (provably) match its filter: never adopted.
+    pub foreign: BTreeSet<(ObjectKind, String)>,
+    /// Created objects whose server-chosen id is path syntax (`../../X`): never put in a path,
+    /// so never deleted; the clean-up reports them.
+    pub unsafe_ids: Vec<(ObjectKind, String)>,
+}
+
+/// The finding for a lookup answer that contains resources its filter does not match.
+pub fn filter_ignored_finding(
+    kind: ObjectKind,
+    filter: &str,
+    foreign: usize,
+    exchange: Option<u64>,
+    step: usize,
+) -> Finding {
+    Finding {
+        severity: Severity::Must,
+        behaviour:
+            "RFC 7643/7644: filter ignored (a lookup answers resources its filter does not match)"
+                .into(),
+        source: "RFC 7644 §3.4.2.2".into(),
+        inferred: false,
+        message: format!(
+            "GET {}?filter={filter} answered {foreign} resource{} that do not match the filter; \
+             an IdP matching on this answer would link (and then write to) someone else's object. \
+             From here on the run writes only to objects its own POSTs created",
+            kind.endpoint(),
+            if foreign == 1 { "" } else { "s" }
+        ),
+        exchange,
+        step,
+        count: foreign,
+        examples: Vec::new(),
+    }
+}
+
+/// Adds `f`, or, when a finding of the same behaviour is already there, counts it there (one
+/// finding per cause, with a count and a few example exchanges).
+pub fn count_finding(findings: &mut Vec<Finding>, f: Finding) {
+    match findings.iter_mut().find(|x| x.behaviour == f.behaviour) {
+        Some(prev) => {
+            prev.count += f.count;
+            if let Some(e) = f.exchange.filter(|_| prev.examples.len() < 5) {
+                prev.examples.push(e);
+            }
+        }
+        None => findings.push(f),
+    }
+}
+
+/// The finding for a server-chosen id that is path syntax: it is never sent.
+pub fn unsafe_id_finding(
+    kind: ObjectKind,
+    id: &str,
+    why: &str,
+    exchange: Option<u64>,
+    step: usize,
+) -> Finding {
+    Finding {
+        severity: Severity::Must,
+        behaviour: "scimulator safety: server-chosen ids are data, never path syntax".into(),
+        source: "RFC 7644 §3.2 (resources are addressed at {endpoint}/{id}); RFC 3986 §3.3".into(),
+        inferred: false,
+        message: format!(
+            "the server gave a {} the id {id:?}, and {why}: the harness does not put it in a path \
+             (no request was sent to it)",
+            kind.name()
+        ),
+        exchange,
+        step,
+        count: 1,
+        examples: Vec::new(),
+    }
+}
+
+/// The `filter` of a `GET /Users?…filter=…` or `GET /Groups?…` lookup, decoded and parsed:
+/// what a lookup answer is checked against. `None` for any other request, or a filter the
+/// harness cannot parse (then nothing is claimed about the answer).
+pub fn lookup_filter(path: &str) -> Option<(ObjectKind, String, crate::scim::filter::Filter)> {
+    let (p, query) = path.split_once('?')?;
+    let kind = match p {
+        "/Users" => ObjectKind::User,
+        "/Groups" => ObjectKind::Group,
+        _ => return None,
+    };
+    let raw = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("filter="))?
+        .replace('+', " ");
+    let text = percent_encoding::percent_decode_str(&raw)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    let f = crate::scim::filter::parse_filter(&text).ok()?;
+    // Only the lookups an IdP (and the harness) make: `attr eq "value"`, also on a value path
+    // (`emails[type eq "work"].value eq "…"`). Other operators are left to the probes that
+    // test them.
+    use crate::scim::filter::{CompareOp, Filter};
+    match &f {
+        Filter::Compare {
+            op: CompareOp::Eq, ..
+        }
+        | Filter::ValuePath {
+            then: Some((_, CompareOp::Eq, _)),
+            ..
+        } => Some((kind, text, f)),
+        _ => None,
+    }
+}
+
+/// Splits a lookup answer into the resources that match `filter` and the ids of those that do
+/// not, provably (`foreign`: they carry the filtered attribute with another value) or
+/// possibly (`unproven`: it is absent, so ownership cannot be proven). Comparison follows the
+/// attribute's `caseExact` (RFC 7643: `userName` and `displayName` compare case-insensitively).
+pub fn split_lookup(
+    kind: ObjectKind,
+    filter: &crate::scim::filter::Filter,
+    resources: &[serde_json::Value],
+) -> (Vec<serde_json::Value>, Vec<String>, Vec<String>) {
+    use crate::scim::filter::Filter;
+    let rt: &crate::scim::schema::ResourceTypeDef = match kind {
+        ObjectKind::User => &crate::scim::schema::USER_TYPE,
+        ObjectKind::Group => &crate::scim::schema::GROUP_TYPE,
+    };
+    let present = match filter {
+        Filter::Compare { path, .. } => Some(Filter::Present(path.clone())),
+        Filter::ValuePath { attr, .. } => Some(Filter::Present(attr.clone())),
+        _ => None,
+    };
+    let (mut mine, mut foreign, mut unproven) = (Vec::new(), Vec::new(), Vec::new());
+    for r in resources {
+        let id = r
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        if filter.matches(r, rt) {
+            mine.push(r.clone());
+        } else if present.as_ref().is_none_or(|p| p.matches(r, rt)) {
+            foreign.push(id);
+        } else {
+            unproven.push(id);
+        }
+    }
+    (mine, foreign, unproven)
 }
 
 /// One write the IdP sent to an object, and the top-level attributes it touched (`*`: all).
@@ -117,8 +268,9 @@ pub struct Ctx<'a> {
     pub idp_name: &'static str,
 }
 
-/// Splits `/Users/{id}?…` into kind and id.
-fn target_of(path: &str) -> Option<(ObjectKind, String)> {
+/// Splits `/Users/{id}?…` into kind and id (decoded: paths carry it percent-encoded, built by
+/// [`crate::scim::id::object_path`]).
+pub fn target_of(path: &str) -> Option<(ObjectKind, String)> {
     let p = path.split('?').next()?;
     let mut it = p.trim_start_matches('/').splitn(2, '/');
     let kind = match it.next()? {
@@ -133,6 +285,30 @@ fn target_of(path: &str) -> Option<(ObjectKind, String)> {
             .decode_utf8_lossy()
             .into_owned(),
     ))
+}
+
+/// `/Users/{id}` or `/Groups/{id}`, the id percent-encoded as one path segment.
+pub fn object_path(kind: ObjectKind, id: &str) -> String {
+    crate::scim::id::object_path(kind.endpoint(), id)
+}
+
+impl Ledger {
+    /// Why the run may not write (PATCH, PUT, DELETE) to `t`, or `None` when it may: it
+    /// created it, or matched it by its run-scoped identity on a server that honours `filter`.
+    pub fn write_refusal(&self, t: &(ObjectKind, String)) -> Option<String> {
+        let created = self.created.contains(t);
+        if !self.touchable.contains(t) {
+            Some(format!("the run did not create or match {}", t.1))
+        } else if self.filter_ignored && !created {
+            Some(format!(
+                "{} was found only by a lookup, and this server ignores filter: \
+                 it cannot be told apart from an object the run does not own",
+                t.1
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// A PatchOp body.
@@ -188,9 +364,28 @@ impl Ctx<'_> {
     /// scenario injected the failure).
     pub async fn send(&mut self, req: Request, behaviour: Behaviour) -> Response {
         let write = matches!(req.method.as_str(), "PATCH" | "PUT" | "DELETE");
+        let refused = |why: String| Response {
+            exchange: 0,
+            status: None,
+            body: None,
+            text: None,
+            retry_after: None,
+            error: Some(crate::client::TransportError::Other(format!(
+                "refused by the safety ledger: {why}"
+            ))),
+            headers: Vec::new(),
+        };
+        // An id that is path syntax (`../../X`) never leaves: the request would go elsewhere.
+        if let Some(why) = crate::scim::id::path_problem(&req.path) {
+            let (kind, id) = target_of(&req.path).unwrap_or((ObjectKind::User, req.path.clone()));
+            let mut f = unsafe_id_finding(kind, &id, &why, None, self.step);
+            f.message = format!("refused {} {}: {why}", req.method, req.path);
+            count_finding(self.findings, f);
+            return refused(why);
+        }
         if write {
             if let Some(t) = target_of(&req.path) {
-                if !self.ledger.touchable.contains(&t) {
+                if let Some(why) = self.ledger.write_refusal(&t) {
                     self.findings.push(Finding {
                         severity: Severity::Must,
                         behaviour:
@@ -198,31 +393,21 @@ impl Ctx<'_> {
                                 .into(),
                         source: "shared/DESIGN.md".into(),
                         inferred: false,
-                        message: format!(
-                            "refused {} {}: the run did not create or match {}",
-                            req.method, req.path, t.1
-                        ),
+                        message: format!("refused {} {}: {why}", req.method, req.path),
                         exchange: None,
                         step: self.step,
                         count: 1,
                         examples: Vec::new(),
                     });
-                    return Response {
-                        exchange: 0,
-                        status: None,
-                        body: None,
-                        text: None,
-                        retry_after: None,
-                        error: Some(crate::client::TransportError::Other(
-                            "refused by the safety ledger".into(),
-                        )),
-                        headers: Vec::new(),
-                    };
+                    return refused(why);
                 }
             }
         }
         self.client.step = self.step;
         let resp = self.client.send(req.clone()).await;
+        if req.method == reqwest::Method::GET && resp.status == Some(200) {
+            self.check_lookup(&req.path, &resp);
+        }
         let written = match target_of(&req.path) {
             Some((_, id)) if write => Some(id),
             _ if req.method == reqwest::Method::POST => resp
@@ -262,8 +447,79 @@ impl Ctx<'_> {
         resp
     }
 
+    /// Checks a lookup answer against its filter: resources that do not match are foreign
+    /// (never adopted), and their presence is a MUST finding (RFC 7644 §3.4.2.2: the server
+    /// "MUST" return only matching resources) that stops later writes to matched objects.
+    fn check_lookup(&mut self, path: &str, resp: &Response) {
+        let Some((kind, text, filter)) = lookup_filter(path) else {
+            return;
+        };
+        let Some(resources) = list_resources(resp) else {
+            return;
+        };
+        let (_, foreign, unproven) = split_lookup(kind, &filter, &resources);
+        for id in foreign.iter().chain(&unproven) {
+            self.ledger.foreign.insert((kind, id.clone()));
+        }
+        if !foreign.is_empty() {
+            self.ledger.filter_ignored = true;
+            let f =
+                filter_ignored_finding(kind, &text, foreign.len(), Some(resp.exchange), self.step);
+            // One finding per cause: later lookups add to its count and examples.
+            match self
+                .findings
+                .iter_mut()
+                .find(|x| x.behaviour == f.behaviour)
+            {
+                Some(prev) => {
+                    prev.count = prev.count.max(foreign.len());
+                    if prev.examples.len() < 5 {
+                        prev.examples.push(resp.exchange);
+                    }
+                }
+                None => self.findings.push(f),
+            }
+        }
+    }
+
     /// Records an object this run created (or matched): it may now be written, and is read back.
-    pub fn own(&mut self, kind: ObjectKind, id: &str, created: bool) {
+    /// An id that is path syntax is never owned (it could not be addressed safely); a matched
+    /// object that a lookup answered against its filter is never owned either.
+    pub fn own(&mut self, kind: ObjectKind, id: &str, created: bool) -> bool {
+        if let Some(why) = crate::scim::id::problem(id) {
+            if !self
+                .ledger
+                .unsafe_ids
+                .iter()
+                .any(|(k, x)| *k == kind && x == id)
+            {
+                self.ledger.unsafe_ids.push((kind, id.to_string()));
+                count_finding(
+                    self.findings,
+                    unsafe_id_finding(kind, id, why, None, self.step),
+                );
+            }
+            return false;
+        }
+        if !created && self.ledger.foreign.contains(&(kind, id.to_string())) {
+            self.findings.push(Finding {
+                severity: Severity::Must,
+                behaviour: "scimulator safety: writes only to objects this run created or matched"
+                    .into(),
+                source: "shared/DESIGN.md".into(),
+                inferred: false,
+                message: format!(
+                    "not adopted: {} {id} came back from a lookup whose filter it does not match \
+                     (its identity is not the run-scoped name)",
+                    kind.name()
+                ),
+                exchange: None,
+                step: self.step,
+                count: 1,
+                examples: Vec::new(),
+            });
+            return false;
+        }
         self.ledger.touchable.insert((kind, id.to_string()));
         if created
             && !self
@@ -274,10 +530,14 @@ impl Ctx<'_> {
         {
             self.ledger.created.push((kind, id.to_string()));
         }
+        true
     }
 
     /// Links source object `key` to the target object `id` this run created or matched, and
-    /// records it as the run's own: the one place a profile takes ownership.
+    /// records it as the run's own: the one place a profile takes ownership. `false` (and a
+    /// finding): not adopted, because the id is path syntax or the object did not match the
+    /// lookup that answered it; the profile must then leave it alone.
+    #[must_use]
     pub fn adopt(
         &mut self,
         kind: ObjectKind,
@@ -285,8 +545,10 @@ impl Ctx<'_> {
         id: &str,
         created: bool,
         view_sent: Option<serde_json::Value>,
-    ) {
-        self.own(kind, id, created);
+    ) -> bool {
+        if !self.own(kind, id, created) {
+            return false;
+        }
         let link = crate::runner::sync::Link {
             target_id: id.to_string(),
             managed: true,
@@ -294,6 +556,7 @@ impl Ctx<'_> {
             ..Default::default()
         };
         self.sync.links_mut(kind).insert(key.to_string(), link);
+        true
     }
 
     /// A finding about what came back, not about the status (missing `id`, wrong shape).

@@ -14,7 +14,7 @@
 
 use crate::client::{form_encode, percent_encode, Request, Response};
 use crate::idp::mapping::{build_view, differences, Mapping};
-use crate::idp::{filter_eq, list_resources, patch_body, Behaviour, Ctx};
+use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::report::model::{CheckReport, Outcome};
 use crate::runner::directory::{PushState, User};
 use crate::runner::sync::{Link, ObjectKind};
@@ -361,7 +361,19 @@ impl Okta {
             else {
                 return;
             };
-            ctx.adopt(ObjectKind::User, &u.key, &id, false, None);
+            if !ctx.adopt(ObjectKind::User, &u.key, &id, false, None) {
+                ctx.log(
+                    &u.label,
+                    ObjectKind::User,
+                    "Push new user to app",
+                    "Failure",
+                    Some("ScimulatorNotOwned".into()),
+                    Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
+                    vec![],
+                    exchanges,
+                );
+                return;
+            }
             let inactive = existing.get("active").is_some_and(|a| {
                 a == &Value::Bool(false)
                     || a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
@@ -412,7 +424,8 @@ impl Okta {
             {
                 Some(id) => {
                     let id = id.to_string();
-                    ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired.clone()));
+                    // An id that is path syntax is reported by adopt and never linked.
+                    let _ = ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired.clone()));
                 }
                 None => {
                     // "Create new user returned empty user" (S1).
@@ -466,7 +479,7 @@ impl Okta {
         let resp = self
             .call(
                 ctx,
-                okta_request(Method::GET, format!("/Users/{id}"), None),
+                okta_request(Method::GET, object_path(ObjectKind::User, id), None),
                 USER_GET,
             )
             .await;
@@ -516,7 +529,7 @@ impl Okta {
         let resp = self
             .call(
                 ctx,
-                okta_request(Method::PUT, format!("/Users/{id}"), Some(next)),
+                okta_request(Method::PUT, object_path(ObjectKind::User, id), Some(next)),
                 USER_PUT,
             )
             .await;
@@ -544,7 +557,7 @@ impl Okta {
             let got = self
                 .call(
                     ctx,
-                    okta_request(Method::GET, format!("/Users/{id}"), None),
+                    okta_request(Method::GET, object_path(ObjectKind::User, &id), None),
                     USER_GET,
                 )
                 .await;
@@ -557,7 +570,7 @@ impl Okta {
             next["active"] = json!(active);
             self.call(
                 ctx,
-                okta_request(Method::PUT, format!("/Users/{id}"), Some(next)),
+                okta_request(Method::PUT, object_path(ObjectKind::User, &id), Some(next)),
                 USER_PUT_ACTIVE,
             )
             .await
@@ -570,7 +583,11 @@ impl Okta {
             };
             self.call(
                 ctx,
-                okta_request(Method::PATCH, format!("/Users/{id}"), Some(patch_body(ops))),
+                okta_request(
+                    Method::PATCH,
+                    object_path(ObjectKind::User, &id),
+                    Some(patch_body(ops)),
+                ),
                 b,
             )
             .await
@@ -673,8 +690,20 @@ impl Okta {
                 if let Some(found) = list_resources(&resp).and_then(|f| f.first().cloned()) {
                     if let Some(id) = found.get("id").and_then(Value::as_str) {
                         // Group Linking: the name exists in the app; Okta links instead of creating (S11).
-                        ctx.adopt(ObjectKind::Group, key, id, false, None);
-                        self.full_membership(ctx, key, exchanges).await;
+                        if ctx.adopt(ObjectKind::Group, key, id, false, None) {
+                            self.full_membership(ctx, key, exchanges).await;
+                        } else {
+                            ctx.log(
+                                &label,
+                                ObjectKind::Group,
+                                "Group Push link",
+                                "Failure",
+                                Some("ScimulatorNotOwned".into()),
+                                Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
+                                vec![],
+                                exchanges,
+                            );
+                        }
                         continue;
                     }
                 }
@@ -754,7 +783,7 @@ impl Okta {
             let back = self
                 .call(
                     ctx,
-                    okta_request(Method::GET, format!("/Groups/{id}"), None),
+                    okta_request(Method::GET, object_path(ObjectKind::Group, &id), None),
                     GROUP_GET,
                 )
                 .await;
@@ -811,7 +840,7 @@ impl Okta {
                         ctx,
                         okta_request(
                             Method::PATCH,
-                            format!("/Groups/{}", link.target_id),
+                            object_path(ObjectKind::Group, &link.target_id),
                             Some(patch_body(ops)),
                         ),
                         GROUP_PATCH,
@@ -862,7 +891,7 @@ impl Okta {
                 ctx,
                 okta_request(
                     Method::PATCH,
-                    format!("/Groups/{}", link.target_id),
+                    object_path(ObjectKind::Group, &link.target_id),
                     Some(patch_body(ops)),
                 ),
                 GROUP_PATCH,
@@ -896,7 +925,7 @@ impl Okta {
         let got = self
             .call(
                 ctx,
-                okta_request(Method::GET, format!("/Groups/{id}"), None),
+                okta_request(Method::GET, object_path(ObjectKind::Group, id), None),
                 GROUP_GET,
             )
             .await;
@@ -910,7 +939,7 @@ impl Okta {
         Some(
             self.call(
                 ctx,
-                okta_request(Method::PUT, format!("/Groups/{id}"), Some(body)),
+                okta_request(Method::PUT, object_path(ObjectKind::Group, id), Some(body)),
                 GROUP_PUT,
             )
             .await,
@@ -944,7 +973,7 @@ impl Okta {
                 ctx,
                 okta_request(
                     Method::PATCH,
-                    format!("/Groups/{}", link.target_id),
+                    object_path(ObjectKind::Group, &link.target_id),
                     Some(patch_body(ops)),
                 ),
                 GROUP_PATCH,
@@ -1003,7 +1032,11 @@ impl Okta {
                 let resp = self
                     .call(
                         ctx,
-                        okta_request(Method::DELETE, format!("/Groups/{}", link.target_id), None),
+                        okta_request(
+                            Method::DELETE,
+                            object_path(ObjectKind::Group, &link.target_id),
+                            None,
+                        ),
                         GROUP_DELETE,
                     )
                     .await;

@@ -6,6 +6,7 @@ use super::{got, must, should, Probe, Runner, SCIM_JSON};
 use crate::client::{percent_encode, Request, Response};
 use crate::idp::okta_spec::shown;
 use crate::runner::sync::ObjectKind;
+use crate::scim::id::segment;
 use crate::scim::schema::{
     GROUP_URN, LIST_URN, PATCH_URN, RESOURCE_TYPE_URN, SCHEMA_URN, SPC_URN, USER_URN,
 };
@@ -250,7 +251,7 @@ pub(super) async fn crud(r: &mut Runner<'_>) {
     };
 
     let mut p = Probe::new("crud GET /Users/{id}");
-    let g = r.get(&mut p, &format!("/Users/{id}")).await;
+    let g = r.get(&mut p, &format!("/Users/{}", segment(&id))).await;
     if p.status(must("RFC 7644 §3.4.1"), &g, &[200]) {
         let b = body(&g);
         p.check(
@@ -276,12 +277,12 @@ pub(super) async fn crud(r: &mut Runner<'_>) {
         .write(
             &mut p,
             Method::PUT,
-            &format!("/Users/{id}"),
+            &format!("/Users/{}", segment(&id)),
             user(&name, json!({"displayName": "RFC Crud Replaced"})),
         )
         .await;
     if p.status(must("RFC 7644 §3.5.1"), &put, &[200]) {
-        let after = r.get(&mut p, &format!("/Users/{id}")).await;
+        let after = r.get(&mut p, &format!("/Users/{}", segment(&id))).await;
         let b = body(&after);
         p.check(
             must("RFC 7644 §3.5.1"),
@@ -304,11 +305,14 @@ pub(super) async fn crud(r: &mut Runner<'_>) {
 
     let mut p = Probe::new("crud DELETE then 404");
     let del = r
-        .send(&mut p, Request::new(Method::DELETE, format!("/Users/{id}")))
+        .send(
+            &mut p,
+            Request::new(Method::DELETE, format!("/Users/{}", segment(&id))),
+        )
         .await;
     if p.status(must("RFC 7644 §3.6"), &del, &[204]) {
         r.forget(&id);
-        let again = r.get(&mut p, &format!("/Users/{id}")).await;
+        let again = r.get(&mut p, &format!("/Users/{}", segment(&id))).await;
         p.scim_error(must("RFC 7644 §3.6"), &again, 404, None);
     }
     r.finish(p);
@@ -324,7 +328,7 @@ pub(super) async fn crud(r: &mut Runner<'_>) {
         .await;
     if p.status(must("RFC 7644 §3.3"), &g, &[201]) {
         if let Some(gid) = id_of(&g) {
-            let read = r.get(&mut p, &format!("/Groups/{gid}")).await;
+            let read = r.get(&mut p, &format!("/Groups/{}", segment(&gid))).await;
             p.check(
                 must("RFC 7644 §3.4.1"),
                 read.status == Some(200) && body(&read)["displayName"] == gname.as_str(),
@@ -338,7 +342,7 @@ pub(super) async fn crud(r: &mut Runner<'_>) {
             let del = r
                 .send(
                     &mut p,
-                    Request::new(Method::DELETE, format!("/Groups/{gid}")),
+                    Request::new(Method::DELETE, format!("/Groups/{}", segment(&gid))),
                 )
                 .await;
             if p.status(must("RFC 7644 §3.6"), &del, &[204]) {
@@ -743,7 +747,10 @@ pub(super) async fn attributes(r: &mut Runner<'_>) {
 
     let mut p = Probe::new("attributes=displayName returns it and id only");
     let resp = r
-        .get(&mut p, &format!("/Users/{id}?attributes=displayName"))
+        .get(
+            &mut p,
+            &format!("/Users/{}?attributes=displayName", segment(&id)),
+        )
         .await;
     if p.status(rule, &resp, &[200]) {
         let b = body(&resp);
@@ -772,7 +779,10 @@ pub(super) async fn attributes(r: &mut Runner<'_>) {
 
     let mut p = Probe::new("attributes excludedAttributes=emails leaves emails out");
     let resp = r
-        .get(&mut p, &format!("/Users/{id}?excludedAttributes=emails"))
+        .get(
+            &mut p,
+            &format!("/Users/{}?excludedAttributes=emails", segment(&id)),
+        )
         .await;
     if p.status(rule, &resp, &[200]) {
         let b = body(&resp);
@@ -985,7 +995,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
         r.finish(setup);
         return;
     };
-    let path = format!("/Users/{id}");
+    let path = format!("/Users/{}", segment(&id));
     for (name, section, ops, label, verify) in cases {
         let mut p = Probe::new(name).claimed("patch");
         let resp = r.write(&mut p, Method::PATCH, &path, patch_ops(ops)).await;
@@ -1108,7 +1118,7 @@ pub(super) async fn content_types(r: &mut Runner<'_>) {
     // all (RFC 7231 §5.3.2).
     let mut p = Probe::new("content types GET without Accept");
     let path = id.map_or("/ServiceProviderConfig".to_string(), |i| {
-        format!("/Users/{i}")
+        format!("/Users/{}", segment(&i))
     });
     let resp = r.send(&mut p, Request::new(Method::GET, path)).await;
     if p.status(should("RFC 7644 §3.8"), &resp, &[200]) {
@@ -1185,7 +1195,7 @@ pub(super) async fn etag(r: &mut Runner<'_>) {
         r.finish(p);
         return;
     };
-    let path = format!("/Users/{id}");
+    let path = format!("/Users/{}", segment(&id));
     let resp = r.get(&mut p, &path).await;
     let etag = resp.header("etag").map(str::to_string);
     let version = body(&resp)["meta"]["version"].as_str().map(str::to_string);

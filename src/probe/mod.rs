@@ -39,6 +39,8 @@ pub struct ProbeRun {
     pub checks: Vec<CheckReport>,
     pub findings: Vec<Finding>,
     pub leftovers: Vec<(ObjectKind, String)>,
+    /// Objects the clean-up deleted: the runner reads them back (a soft delete is residue).
+    pub deleted: Vec<(ObjectKind, String)>,
 }
 
 /// What ServiceProviderConfig says (RFC 7643 §5). When it cannot be read, patch, filter and
@@ -303,12 +305,53 @@ impl Runner<'_> {
     }
 
     pub(crate) async fn send(&mut self, p: &mut Probe, req: Request) -> Response {
+        if let Some(r) = self.refuse_unsafe(&req) {
+            return r;
+        }
+        let path = req.path.clone();
         let r = self.client.send(req).await;
         p.exchanges.push(r.exchange);
+        self.check_lookup(&path, &r);
         r
     }
 
+    /// An `attr eq "value"` lookup whose answer holds resources that do not match it: the
+    /// server ignores `filter` (RFC 7644 §3.4.2.2), one finding for the step, counted.
+    fn check_lookup(&mut self, path: &str, r: &Response) {
+        if r.status != Some(200) {
+            return;
+        }
+        let (Some((kind, text, filter)), Some(resources)) = (
+            crate::idp::lookup_filter(path),
+            crate::idp::list_resources(r),
+        ) else {
+            return;
+        };
+        let foreign = crate::idp::split_lookup(kind, &filter, &resources).1.len();
+        if foreign > 0 {
+            let f = crate::idp::filter_ignored_finding(
+                kind,
+                &text,
+                foreign,
+                Some(r.exchange),
+                self.step,
+            );
+            match self
+                .out
+                .findings
+                .iter_mut()
+                .find(|x| x.behaviour == f.behaviour)
+            {
+                Some(prev) => prev.count = prev.count.max(foreign),
+                None => self.out.findings.push(f),
+            }
+        }
+    }
+
     pub(crate) async fn send_without_auth(&mut self, p: &mut Probe, req: Request) -> Response {
+        if let Some(r) = self.refuse_unsafe(&req) {
+            return r;
+        }
         let r = self.client.send_without_auth(req).await;
         p.exchanges.push(r.exchange);
         r
@@ -460,20 +503,49 @@ impl Runner<'_> {
         body
     }
 
-    /// Deletes what the probes created (groups first); what cannot be deleted is left to the
-    /// runner.
+    /// A request whose path holds a server-chosen id that is path syntax (`../../X`) is never
+    /// sent: a finding, and a transport-error answer for the probe.
+    fn refuse_unsafe(&mut self, req: &Request) -> Option<Response> {
+        let why = crate::scim::id::path_problem(&req.path)?;
+        let (kind, id) =
+            crate::idp::target_of(&req.path).unwrap_or((ObjectKind::User, req.path.clone()));
+        let mut f = crate::idp::unsafe_id_finding(kind, &id, &why, None, self.step);
+        f.message = format!("refused {} {}: {why}", req.method, req.path);
+        crate::idp::count_finding(&mut self.out.findings, f);
+        Some(Response {
+            exchange: 0,
+            status: None,
+            body: None,
+            text: None,
+            retry_after: None,
+            error: Some(crate::client::TransportError::Other(format!(
+                "refused by scimulator: {why}"
+            ))),
+            headers: Vec::new(),
+        })
+    }
+
+    /// Deletes what the probes created (groups first): only ids that came back from the
+    /// probes' own POSTs. What cannot be deleted (or has an id that is path syntax) is left to
+    /// the runner, which reports it; what was deleted is read back by the runner's clean-up.
     async fn cleanup(&mut self) {
         let mut created = std::mem::take(&mut self.created);
         created.sort_by_key(|(k, _)| if *k == ObjectKind::Group { 0 } else { 1 });
         for (kind, id) in created {
+            if crate::scim::id::problem(&id).is_some() {
+                self.created.push((kind, id));
+                continue;
+            }
             let r = self
                 .client
                 .send(Request::new(
                     reqwest::Method::DELETE,
-                    format!("{}/{id}", kind.endpoint()),
+                    crate::scim::id::object_path(kind.endpoint(), &id),
                 ))
                 .await;
-            if !matches!(r.status, Some(200 | 204 | 404)) {
+            if matches!(r.status, Some(200 | 204 | 404)) {
+                self.out.deleted.push((kind, id));
+            } else {
                 self.created.push((kind, id));
             }
         }

@@ -64,6 +64,7 @@ pub(crate) mod sample {
             duration_ms: 3.2,
             error: None,
             fault: None,
+            harness: false,
         }
     }
 

@@ -144,6 +144,10 @@ pub struct Exchange {
     /// The injected fault, if one applied (`drop-response`, `status 500`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// Sent by the harness itself (read-back of the final state, clean-up and its verification),
+    /// not by the simulated IdP: counted and shown, but never part of an IdP trace or log.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub harness: bool,
 }
 
 /// One line of the IdP's provisioning log (Entra's provisioning logs, Okta's system log, ...).

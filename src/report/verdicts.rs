@@ -114,9 +114,11 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
         }
         let passed = rfc_scenarios.iter().all(|s| s.outcome == Outcome::Passed)
             && rfc_findings.iter().all(|f| f.severity != Severity::Must);
+        // The harness's clean-up step is not a probe (its failure still fails the scenario).
         let checks: Vec<Outcome> = rfc_scenarios
             .iter()
             .flat_map(|s| &s.steps)
+            .filter(|st| st.kind != "cleanup")
             .flat_map(|st| &st.checks)
             .map(|c| c.outcome)
             .collect();

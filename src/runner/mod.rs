@@ -14,7 +14,9 @@ use crate::check::expected::{apply_overrides, derive};
 use crate::check::{check_log, check_trace};
 use crate::client::{Client, ClientConfig, Limits, Request};
 use crate::idp::{Ctx, Ledger, Profile};
-use crate::report::model::{CheckReport, Finding, LogEntry, Outcome, ScenarioReport, StepReport};
+use crate::report::model::{
+    CheckReport, Exchange, Finding, LogEntry, Outcome, ScenarioReport, Severity, StepReport,
+};
 use crate::scenario::model::{Expectation, Outcome as Expected, Scenario, StateExpectation, Step};
 use crate::secret::Secret;
 use directory::SourceDirectory;
@@ -81,6 +83,10 @@ struct State {
     /// Log entries and exchanges already covered by an earlier `expect`.
     log_mark: usize,
     exchange_mark: usize,
+    /// The harness's own requests (read-back, clean-up), numbered with the IdP's exchanges.
+    harness: Vec<Exchange>,
+    /// Objects deleted before the end (by the probes' own clean-up): read back at clean-up.
+    deleted: Vec<(ObjectKind, String)>,
 }
 
 /// Runs one scenario. `tag` scopes its names (`r3f9a1c01`).
@@ -135,6 +141,8 @@ pub async fn run_scenario(
         ledger: Ledger::default(),
         log_mark: 0,
         exchange_mark: 0,
+        harness: Vec::new(),
+        deleted: Vec::new(),
     };
     let mut stopped = false;
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -185,9 +193,15 @@ pub async fn run_scenario(
     }
     if !target.keep {
         let ids = identities(&st, profile);
-        cleanup(&st.ledger, &ids, target).await;
+        let index = report.steps.len() + 1;
+        report
+            .steps
+            .push(cleanup(&mut st, &ids, target, &mut client, index).await);
     }
     report.exchanges = client.take_exchanges();
+    // The harness's own requests, in send order among the IdP's (ids are shared).
+    report.exchanges.append(&mut st.harness);
+    report.exchanges.sort_by_key(|e| e.id);
     report.provisioning_log = st.log;
     report.findings = st.findings;
     // Every answer the target gave, whatever the scenario checks, against the SCIM schemas.
@@ -283,6 +297,7 @@ async fn run_step(
             let tag = st.dir.tag().to_string();
             let run = crate::probe::run(client, &tag, index, &g.groups).await;
             st.findings.extend(run.findings);
+            st.deleted.extend(run.deleted.iter().cloned());
             // What the probes could not delete is left to the clean-up at the end.
             let mut ctx = ctx!();
             for (kind, id) in &run.leftovers {
@@ -338,7 +353,7 @@ async fn run_step(
                 exchanges: exchange,
             }]);
         }
-        Step::Expect(x) => return Ok(expect(x, profile, client, st, target).await),
+        Step::Expect(x) => return Ok(expect(x, index, profile, client, st, target).await),
     }
     if changes_directory(step) {
         // Event-driven IdPs (Okta) act on each change; Entra waits for its cycle.
@@ -369,14 +384,15 @@ fn changes_directory(step: &Step) -> bool {
 
 async fn expect(
     x: &Expectation,
+    index: usize,
     profile: &Profile,
-    client: &Client,
+    client: &mut Client,
     st: &mut State,
     target: &Target,
 ) -> Vec<CheckReport> {
     let mut checks = Vec::new();
     if let Some(state) = &x.state {
-        checks.push(check_state(state, profile, st, target).await);
+        checks.push(check_state(state, index, profile, st, target, client).await);
     }
     if let Some(log) = &x.log {
         let new = &st.log[st.log_mark..];
@@ -430,21 +446,104 @@ async fn expect(
     checks
 }
 
-/// A client for the harness's own reads and clean-up: no faults, not in the IdP's exchange log.
-fn harness_client(target: &Target) -> Result<Client, String> {
-    Client::new(ClientConfig {
+/// A client for the harness's own reads and clean-up: no faults, and not in the IdP's exchange
+/// log (so never in a trace or provisioning-log check), but its exchanges continue the IdP
+/// client's numbering and are kept, marked `harness`, by [`harness_done`].
+fn harness_client(target: &Target, main: &Client, step: usize) -> Result<Client, String> {
+    let mut c = Client::new(ClientConfig {
         base_url: target.url.clone(),
         token: target.token.clone(),
         timeout: target.timeout,
-    })
-    .map(|c| c.with_limits(target.limits.clone()))
+    })?
+    .with_limits(target.limits.clone());
+    c.set_next_exchange_id(main.next_exchange_id());
+    c.step = step;
+    Ok(c)
+}
+
+/// Hands the harness client's exchanges to the scenario, marked as the harness's own, and moves
+/// the IdP client's numbering past them. Returns their ids.
+fn harness_done(h: &mut Client, main: &mut Client, out: &mut Vec<Exchange>) -> Vec<u64> {
+    main.set_next_exchange_id(h.next_exchange_id());
+    let mut xs = h.take_exchanges();
+    for x in &mut xs {
+        x.harness = true;
+    }
+    let ids = xs.iter().map(|x| x.id).collect();
+    out.extend(xs);
+    ids
+}
+
+/// Records a "filter ignored" finding once per scenario (later lookups raise its count).
+fn note_filter_ignored(findings: &mut Vec<Finding>, f: Finding) {
+    match findings.iter_mut().find(|x| x.behaviour == f.behaviour) {
+        Some(prev) => {
+            prev.count = prev.count.max(f.count);
+            if let Some(e) = f.exchange.filter(|_| prev.examples.len() < 5) {
+                prev.examples.push(e);
+            }
+        }
+        None => findings.push(f),
+    }
+}
+
+/// Reads back every object the run owns: those it created or matched, and those its
+/// run-scoped identities find (only resources whose identity equals the run-scoped name: a
+/// lookup answer is never trusted as such). Reads only; `Err` when one cannot be read.
+async fn read_back(
+    st: &mut State,
+    profile: &Profile,
+    target: &Target,
+    client: &mut Client,
+    index: usize,
+) -> Result<ActualState, String> {
+    let mut reader = harness_client(target, client, index)?;
+    let mut actual = ActualState::default();
+    let mut to_read: Vec<(ObjectKind, String)> = st.ledger.touchable.iter().cloned().collect();
+    let ids = identities(st, profile);
+    let found = find_by_identity(&mut reader, &ids, &mut st.ledger, &mut st.findings, index).await;
+    for found in found {
+        if !to_read.contains(&found) {
+            to_read.push(found);
+        }
+    }
+    let mut result = Ok(());
+    for (kind, id) in &to_read {
+        let resp = reader
+            .send(Request::new(
+                reqwest::Method::GET,
+                crate::idp::object_path(*kind, id),
+            ))
+            .await;
+        match (resp.status, resp.body) {
+            (Some(200), Some(body)) => {
+                match kind {
+                    ObjectKind::User => actual.users.insert(id.clone(), body),
+                    ObjectKind::Group => actual.groups.insert(id.clone(), body),
+                };
+            }
+            (Some(404), _) => {}
+            (status, _) => {
+                let what = status.map_or_else(
+                    || resp.error.map(|e| e.to_string()).unwrap_or_default(),
+                    |s| format!("HTTP {s}"),
+                );
+                result = Err(format!("could not read back {} {id}: {what}", kind.name()));
+                break;
+            }
+        }
+    }
+    harness_done(&mut reader, client, &mut st.harness);
+    result.map(|()| actual)
 }
 
 async fn check_state(
     state: &StateExpectation,
+    index: usize,
     profile: &Profile,
-    st: &State,
+    st: &mut State,
     target: &Target,
+    client: &mut Client,
 ) -> CheckReport {
     let mapping = profile.mapping();
     let mut expected = derive(&st.dir, mapping, profile.rules());
@@ -463,8 +562,8 @@ async fn check_state(
         }
     }
     // Read back every object the run created or matched: the run's own objects only.
-    let mut reader = match harness_client(target) {
-        Ok(c) => c,
+    let actual = match read_back(st, profile, target, client, index).await {
+        Ok(a) => a,
         Err(e) => {
             return CheckReport {
                 name: "state".into(),
@@ -476,44 +575,7 @@ async fn check_state(
             }
         }
     };
-    let mut actual = ActualState::default();
-    let mut to_read: Vec<(ObjectKind, String)> = st.ledger.touchable.iter().cloned().collect();
-    for found in find_by_identity(&mut reader, &identities(st, profile)).await {
-        if !to_read.contains(&found) {
-            to_read.push(found);
-        }
-    }
-    for (kind, id) in &to_read {
-        let resp = reader
-            .send(Request::new(
-                reqwest::Method::GET,
-                format!("{}/{}", kind.endpoint(), id),
-            ))
-            .await;
-        match (resp.status, resp.body) {
-            (Some(200), Some(body)) => {
-                match kind {
-                    ObjectKind::User => actual.users.insert(id.clone(), body),
-                    ObjectKind::Group => actual.groups.insert(id.clone(), body),
-                };
-            }
-            (Some(404), _) => {}
-            (status, _) => {
-                let what = status.map_or_else(
-                    || resp.error.map(|e| e.to_string()).unwrap_or_default(),
-                    |s| format!("HTTP {s}"),
-                );
-                return CheckReport {
-                    name: "state".into(),
-                    outcome: Outcome::Error,
-                    message: format!("could not read back {} {id}: {what}", kind.name()),
-                    diff: None,
-                    patch: None,
-                    exchanges: vec![],
-                };
-            }
-        }
-    }
+    let st: &State = st;
     let uid = mapping
         .user_matching()
         .first()
@@ -661,65 +723,295 @@ fn identities(st: &State, profile: &Profile) -> Vec<(ObjectKind, String, String)
 }
 
 /// Ids of the objects a run-scoped identity finds on the server: objects this run created
-/// even when it never saw the answer (a dropped POST response). A lookup the server cannot
-/// answer finds nothing; the ids the run knows still count.
+/// even when it never saw the answer (a dropped POST response). Only a resource whose identity
+/// attribute equals the run-scoped value (case-insensitively where RFC 7643 says `caseExact:
+/// false`, as for `userName` and `displayName`) is the run's: the rest of the answer is someone
+/// else's, and its presence means the server ignores `filter` (a finding; the ledger then
+/// forbids writes to objects found only by lookup). A lookup the server cannot answer finds
+/// nothing; the ids the run knows still count.
 async fn find_by_identity(
     c: &mut Client,
     ids: &[(ObjectKind, String, String)],
+    ledger: &mut Ledger,
+    findings: &mut Vec<Finding>,
+    step: usize,
 ) -> Vec<(ObjectKind, String)> {
     let mut out = Vec::new();
     for (kind, attr, value) in ids {
-        let filter = format!(
-            "{attr} eq {}",
-            serde_json::to_string(value).unwrap_or_default()
+        let filter = crate::idp::filter_eq(attr, value);
+        let path = format!(
+            "{}?filter={}",
+            kind.endpoint(),
+            crate::client::form_encode(&filter)
         );
-        let resp = c
-            .send(Request::new(
-                reqwest::Method::GET,
-                format!(
-                    "{}?filter={}",
-                    kind.endpoint(),
-                    crate::client::form_encode(&filter)
+        let resp = c.send(Request::new(reqwest::Method::GET, path)).await;
+        if resp.status != Some(200) {
+            continue;
+        }
+        let (Some(resources), Ok(parsed)) = (
+            crate::idp::list_resources(&resp),
+            crate::scim::filter::parse_filter(&filter),
+        ) else {
+            continue;
+        };
+        let (mine, foreign, unproven) = crate::idp::split_lookup(*kind, &parsed, &resources);
+        for id in foreign.iter().chain(&unproven) {
+            ledger.foreign.insert((*kind, id.clone()));
+        }
+        if !foreign.is_empty() {
+            ledger.filter_ignored = true;
+            note_filter_ignored(
+                findings,
+                crate::idp::filter_ignored_finding(
+                    *kind,
+                    &filter,
+                    foreign.len(),
+                    Some(resp.exchange),
+                    step,
                 ),
-            ))
-            .await;
-        let found = resp
-            .body
-            .as_ref()
-            .and_then(|b| b.get("Resources"))
-            .and_then(|r| r.as_array())
-            .cloned()
-            .unwrap_or_default();
-        for r in found {
-            if let Some(id) = r.get("id").and_then(|v| v.as_str()) {
-                out.push((*kind, id.to_string()));
+            );
+        }
+        for r in mine {
+            let Some(id) = r.get("id").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if let Some(why) = crate::scim::id::problem(id) {
+                if !ledger.unsafe_ids.iter().any(|(k, x)| k == kind && x == id) {
+                    ledger.unsafe_ids.push((*kind, id.to_string()));
+                    crate::idp::count_finding(
+                        findings,
+                        crate::idp::unsafe_id_finding(*kind, id, why, Some(resp.exchange), step),
+                    );
+                }
+                continue;
             }
+            out.push((*kind, id.to_string()));
         }
     }
     out
 }
 
-/// Deletes what the run created, groups first; never anything else: the objects it saw
-/// created, and those its run-scoped names find.
-async fn cleanup(ledger: &Ledger, identities: &[(ObjectKind, String, String)], target: &Target) {
-    let Ok(mut c) = harness_client(target) else {
-        return;
+/// Deletes what the run owns, groups first, and reads each deleted object back: the
+/// `cleanup` step of the scenario report. Owned means created by the run's own POST, or found
+/// under its run-scoped identity on a server that honours `filter`; nothing else is ever
+/// deleted. A DELETE that fails, an object still readable after its DELETE (RFC 7644 §3.6: a
+/// deleted resource MUST answer 404 to every later operation), and an object left because its
+/// id is path syntax make the step fail (exit code 1).
+///
+/// ```text
+/// step 9  cleanup  FAILED
+///   deleted 2 groups and 4 users; 1 still readable after DELETE (soft delete?): User 7f3e…
+/// ```
+async fn cleanup(
+    st: &mut State,
+    identities: &[(ObjectKind, String, String)],
+    target: &Target,
+    client: &mut Client,
+    index: usize,
+) -> StepReport {
+    let t0 = Instant::now();
+    let mut sr = StepReport {
+        index,
+        line: 0,
+        kind: "cleanup".into(),
+        outcome: Outcome::Passed,
+        duration_ms: 0,
+        exchanges: vec![],
+        checks: vec![],
+        error: None,
     };
-    let mut created = ledger.created.clone();
-    for found in find_by_identity(&mut c, identities).await {
-        if !created.contains(&found) {
-            created.push(found);
+    let mut c = match harness_client(target, client, index) {
+        Ok(c) => c,
+        Err(e) => {
+            sr.outcome = Outcome::Error;
+            sr.error = Some(e);
+            return sr;
+        }
+    };
+    let mut owned: Vec<(ObjectKind, String)> = st
+        .ledger
+        .created
+        .iter()
+        .filter(|(_, id)| crate::scim::id::problem(id).is_none())
+        .cloned()
+        .collect();
+    let mut left_unproven = Vec::new();
+    let found = find_by_identity(&mut c, identities, &mut st.ledger, &mut st.findings, index).await;
+    for found in found {
+        if owned.contains(&found) {
+            continue;
+        }
+        if st.ledger.filter_ignored {
+            // Found only by lookup on a server that ignores filter: not provably the run's.
+            left_unproven.push(found);
+        } else {
+            owned.push(found);
         }
     }
-    created.sort_by_key(|(k, _)| if *k == ObjectKind::Group { 0 } else { 1 });
-    for (kind, id) in created {
-        let _ = c
+    owned.sort_by_key(|(k, _)| if *k == ObjectKind::Group { 0 } else { 1 });
+    let mut failed: Vec<String> = Vec::new();
+    let mut gone: Vec<(ObjectKind, String)> = st.deleted.clone();
+    let mut exchanges_of_failures = Vec::new();
+    for (kind, id) in &owned {
+        let resp = c
             .send(Request::new(
                 reqwest::Method::DELETE,
-                format!("{}/{}", kind.endpoint(), id),
+                crate::idp::object_path(*kind, id),
             ))
             .await;
+        // 404: already gone (the IdP deleted it during the scenario).
+        if resp.ok() || resp.status == Some(404) {
+            if !gone.contains(&(*kind, id.clone())) {
+                gone.push((*kind, id.clone()));
+            }
+        } else {
+            failed.push(format!("{} {id}: {}", kind.name(), resp.describe()));
+            exchanges_of_failures.push(resp.exchange);
+        }
     }
+    // RFC 7644 §3.6: "the service provider MUST return a 404 (Not Found) error code for all
+    // operations associated with the previously deleted resource".
+    let mut residue: Vec<String> = Vec::new();
+    let mut unverified: Vec<String> = Vec::new();
+    let mut residue_exchanges = Vec::new();
+    for (kind, id) in &gone {
+        let resp = c
+            .send(Request::new(
+                reqwest::Method::GET,
+                crate::idp::object_path(*kind, id),
+            ))
+            .await;
+        match resp.status {
+            Some(404) => {}
+            Some(s) if (200..300).contains(&s) => {
+                residue.push(format!("{} {id}", kind.name()));
+                residue_exchanges.push(resp.exchange);
+            }
+            _ => unverified.push(format!("{} {id}: {}", kind.name(), resp.describe())),
+        }
+    }
+    sr.exchanges = harness_done(&mut c, client, &mut st.harness);
+    let unsafe_left: Vec<String> = st
+        .ledger
+        .unsafe_ids
+        .iter()
+        .filter(|(k, id)| {
+            st.ledger
+                .created
+                .iter()
+                .any(|(ck, cid)| ck == k && cid == id)
+        })
+        .map(|(k, id)| format!("{} {id:?}", k.name()))
+        .collect();
+    if !residue.is_empty() {
+        st.findings.push(Finding {
+            severity: Severity::Must,
+            behaviour: "RFC 7643/7644: a deleted resource is gone (DELETE, then GET answers 404)"
+                .into(),
+            source: "RFC 7644 §3.6".into(),
+            inferred: false,
+            message: format!(
+                "{} object{} still readable after a successful DELETE (soft delete?): {}; \
+                 RFC 7644 §3.6: the service provider \"MUST return a 404 (Not Found) error code \
+                 for all operations associated with the previously deleted resource\"",
+                residue.len(),
+                if residue.len() == 1 { " is" } else { "s are" },
+                residue.join(", ")
+            ),
+            exchange: residue_exchanges.first().copied(),
+            step: index,
+            count: residue.len(),
+            examples: residue_exchanges.iter().skip(1).take(4).copied().collect(),
+        });
+    }
+    let groups = owned
+        .iter()
+        .filter(|(k, _)| *k == ObjectKind::Group)
+        .count();
+    let mut lines = vec![format!(
+        "deleted what the run owns: {} group{} and {} user{}, groups first{}",
+        groups,
+        if groups == 1 { "" } else { "s" },
+        owned.len() - groups,
+        if owned.len() - groups == 1 { "" } else { "s" },
+        if gone.is_empty() {
+            String::new()
+        } else {
+            format!("; {} read back after DELETE", gone.len())
+        }
+    )];
+    let problem = !failed.is_empty() || !residue.is_empty() || !unsafe_left.is_empty();
+    if !failed.is_empty() {
+        lines.push(format!(
+            "{} DELETE{} failed, left on the server: {}",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" },
+            failed.join("; ")
+        ));
+    }
+    if !residue.is_empty() {
+        lines.push(format!(
+            "{} still readable after DELETE (RFC 7644 §3.6 MUST answer 404): {}",
+            residue.len(),
+            residue.join(", ")
+        ));
+    }
+    if !unsafe_left.is_empty() {
+        lines.push(format!(
+            "left on the server, their server-chosen ids being path syntax the harness never \
+             sends: {}",
+            unsafe_left.join(", ")
+        ));
+    }
+    if !left_unproven.is_empty() {
+        lines.push(format!(
+            "not deleted: {} object{} found only by lookup on a server that ignores filter \
+             (not provably the run's): {}",
+            left_unproven.len(),
+            if left_unproven.len() == 1 { "" } else { "s" },
+            left_unproven
+                .iter()
+                .map(|(k, id)| format!("{} {id}", k.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !unverified.is_empty() {
+        lines.push(format!(
+            "could not verify the deletion of: {}",
+            unverified.join("; ")
+        ));
+    }
+    let mut exchanges = exchanges_of_failures;
+    exchanges.extend(residue_exchanges);
+    sr.checks.push(CheckReport {
+        name: "cleanup".into(),
+        outcome: if problem {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        },
+        message: lines.join("\n"),
+        diff: None,
+        patch: None,
+        exchanges,
+    });
+    if problem {
+        sr.outcome = Outcome::Failed;
+    }
+    sr.duration_ms = t0.elapsed().as_millis() as u64;
+    sr
+}
+
+/// A client for the checks before and after a run (is the target usable, did it die): no
+/// scenario owns its exchanges.
+fn probe_client(target: &Target) -> Result<Client, String> {
+    Ok(Client::new(ClientConfig {
+        base_url: target.url.clone(),
+        token: target.token.clone(),
+        timeout: target.timeout,
+    })?
+    .with_limits(target.limits.clone()))
 }
 
 /// The first lookup the harness sends (a user that cannot exist): every IdP's Test
@@ -743,7 +1035,7 @@ fn lookup_path() -> String {
 /// lookup 404s but whose `/ServiceProviderConfig` answers SCIM is tested (and its 404 reported
 /// by the scenarios that check it).
 pub async fn preflight(target: &Target) -> Result<(), String> {
-    let mut c = harness_client(target)?;
+    let mut c = probe_client(target)?;
     let probe = lookup_path();
     let resp = c
         .send(Request::new(reqwest::Method::GET, probe.clone()))
@@ -796,7 +1088,7 @@ pub async fn preflight(target: &Target) -> Result<(), String> {
 /// died or hung mid-run), which makes the run's outcome "target unusable" (exit 3) rather than
 /// a verdict about the server.
 pub async fn lost(target: &Target) -> Option<String> {
-    let mut c = harness_client(target).ok()?;
+    let mut c = probe_client(target).ok()?;
     let probe = lookup_path();
     let resp = c
         .send(Request::new(reqwest::Method::GET, probe.clone()))

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod id;
 pub mod patch;
 pub mod resource;
 pub mod schema;

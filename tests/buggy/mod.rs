@@ -21,6 +21,8 @@ use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod safety;
+
 const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const SCIM_JSON: &str = "application/scim+json";
 /// Largest body the proxy reads: the reference server's own limit.
@@ -66,6 +68,19 @@ pub enum Bug {
     /// are silently dropped from POST, PUT and PATCH bodies (and PATCH ops whose path starts
     /// with such a URN); the request still succeeds.
     DropUnknownExtensions,
+    // ---- branch `safety` (tests/buggy/safety.rs) ----
+    /// `filter` is ignored: `GET /Users?filter=…` and `GET /Groups?filter=…` answer the whole
+    /// list (a server whose ServiceProviderConfig says `filter.supported: false` and that
+    /// returns everything anyway).
+    IgnoreFilter,
+    /// Every resource id in an answer is path syntax: `../../{id}` (a server that uses a
+    /// hierarchical key, or echoes an attacker-chosen value, as its id).
+    DotDotIds,
+    /// `DELETE /Users/{id}` and `DELETE /Groups/{id}` answer 204 but keep the object (a soft
+    /// delete that stays readable).
+    SoftDelete,
+    /// `DELETE /Users/{id}` and `DELETE /Groups/{id}` answer 500; nothing is deleted.
+    DeleteFails,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -74,6 +89,8 @@ pub struct BuggyServer {
     pub url: String,
     /// The reference server behind the proxy.
     pub upstream: RunningServer,
+    /// Every request the proxy received, `METHOD path?query` as it arrived (branch `safety`).
+    pub seen: Arc<std::sync::Mutex<Vec<String>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -102,6 +119,8 @@ struct Proxy {
     /// `http://127.0.0.1:PORT` of the reference server, no path.
     upstream: String,
     http: reqwest::Client,
+    /// Every request received (branch `safety`).
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Starts a reference server requiring `token` and the proxy in front of it, both on the current
@@ -114,7 +133,9 @@ pub async fn start(bug: Bug, token: &str) -> BuggyServer {
         .await
         .expect("bind proxy");
     let addr = listener.local_addr().expect("proxy address");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let proxy = Arc::new(Proxy {
+        seen: seen.clone(),
         bug,
         upstream: format!("http://{}", upstream.addr),
         http: reqwest::Client::builder()
@@ -140,6 +161,7 @@ pub async fn start(bug: Bug, token: &str) -> BuggyServer {
     BuggyServer {
         url: format!("http://{addr}{base_path}"),
         upstream,
+        seen,
         shutdown: Some(tx),
         task: Some(task),
     }
@@ -302,6 +324,11 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         headers: parts.headers,
         body,
     };
+    proxy
+        .seen
+        .lock()
+        .expect("request log")
+        .push(format!("{} {}", req.method, req.path_and_query));
     match proxy.bug {
         // These change the answer, below.
         Bug::None | Bug::CaseSensitiveUserNameFilter | Bug::ConflictAsPlainText => {}
@@ -374,6 +401,10 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             if let Some(answer) = drop_unknown_extensions(&proxy, &mut req).await {
                 return answer;
             }
+        }
+        // Branch `safety`: the bugs of tests/buggy/safety.rs take the request over.
+        Bug::IgnoreFilter | Bug::DotDotIds | Bug::SoftDelete | Bug::DeleteFails => {
+            return safety::handle(&proxy, req).await;
         }
     }
     let body = std::mem::take(&mut req.body);
