@@ -203,6 +203,25 @@ pub async fn run(client: &mut Client, tag: &str) -> SpecRun {
             }
         };
         notes.extend(sent.notes);
+        // A server-chosen id that is path syntax (`{{ISVUserid}}` = `../../X`) is never sent:
+        // the request would leave the base path, token and all.
+        if let Some(why) = crate::scim::id::path_problem(&sent.request.path) {
+            stopped = Some(format!(
+                "not run: spec {number:02} was not sent (its path {:?} is unsafe: {why}), so the \
+                 steps after it were not sent either",
+                sent.request.path
+            ));
+            out.checks.push(check(
+                name,
+                Outcome::Failed,
+                format!(
+                    "not sent: the server-chosen id makes the path unsafe ({why}); RFC 7644 \
+                     §3.2 addresses a resource as one path segment"
+                ),
+                exchanges,
+            ));
+            continue;
+        }
         let resp = if sent.with_token {
             client.send(sent.request).await
         } else {
