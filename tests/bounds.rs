@@ -688,3 +688,44 @@ async fn serve_closes_half_sent_requests() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     let _ = child.kill().await;
 }
+
+/// `certify` against the same 200 MB answers: bounded memory and a small certification.json
+/// (it was 4.2 GiB and 2 GB before the cap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certify_is_bounded_by_the_body_cap() {
+    let server = fake(Mode::Huge { huge: 2 }).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = tmp.path().join("reports");
+    let (url, r) = (server.url.clone(), reports.display().to_string());
+    let out = blocking(move || {
+        run_binary(&[
+            "certify",
+            "--mapping",
+            "okta-default",
+            "--target",
+            &url,
+            "--token",
+            "bounds-token-123",
+            "--no-color",
+            "--report",
+            &r,
+        ])
+    })
+    .await;
+    let cert = reports.join("certification.json");
+    out.figures("certify okta-default, two 200 MB answers", Some(&cert));
+    assert!(!out.killed, "{}", out.output);
+    assert!(
+        out.peak_rss_kb < MAX_RSS_KB,
+        "peak RSS {} kB",
+        out.peak_rss_kb
+    );
+    let size = std::fs::metadata(&cert).unwrap().len();
+    assert!(size < 4 * 1024 * 1024, "certification.json is {size} bytes");
+    let text = std::fs::read_to_string(&cert).unwrap();
+    assert!(
+        text.contains("response body larger than 33554432 bytes (truncated)"),
+        "{}",
+        out.output
+    );
+}
