@@ -312,8 +312,10 @@ fn answer(mode: Mode, method: &str, path: &str, body: &[u8], n: usize) -> (&'sta
 /// held whole; no Content-Length, the end of the body is the end of the connection.
 async fn huge_answer(s: &mut TcpStream) -> std::io::Result<()> {
     const TOTAL: usize = 200 * 1024 * 1024;
-    s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nConnection: close\r\n\r\n")
-        .await?;
+    s.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nConnection: close\r\n\r\n",
+    )
+    .await?;
     s.write_all(br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":1,"Resources":["#)
         .await?;
     let one = user("huge").to_string();
@@ -368,17 +370,33 @@ async fn a_200_mb_answer_is_cut_at_the_body_cap() {
         reports.display().to_string(),
     );
     let out = blocking(move || {
-        run_binary(&["run", &s, "--target", &url, "--token", "bounds-token-123", "--no-color", "--report", &r])
+        run_binary(&[
+            "run",
+            &s,
+            "--target",
+            &url,
+            "--token",
+            "bounds-token-123",
+            "--no-color",
+            "--report",
+            &r,
+        ])
     })
     .await;
     let report = reports.join("report.json");
     out.figures("run, two 200 MB answers", Some(&report));
     assert!(!out.killed, "{}", out.output);
-    assert!(out.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB\n{}", out.peak_rss_kb, out.output);
+    assert!(
+        out.peak_rss_kb < MAX_RSS_KB,
+        "peak RSS {} kB\n{}",
+        out.peak_rss_kb,
+        out.output
+    );
     // The lookup failed: a finding (exit 1), not a panic and not "target unusable".
     assert_eq!(out.code, Some(1), "{}", out.output);
     assert!(
-        out.output.contains("response body larger than 33554432 bytes (truncated)"),
+        out.output
+            .contains("response body larger than 33554432 bytes (truncated)"),
         "{}",
         out.output
     );
@@ -398,18 +416,41 @@ async fn check_honours_max_body() {
     let (url, r) = (server.url.clone(), reports.display().to_string());
     let out = blocking(move || {
         run_binary(&[
-            "check", "--target", &url, "--token", "bounds-token-123", "--no-color", "--report", &r,
-            "--max-body", "1000000",
+            "check",
+            "--target",
+            &url,
+            "--token",
+            "bounds-token-123",
+            "--no-color",
+            "--report",
+            &r,
+            "--max-body",
+            "1000000",
         ])
     })
     .await;
     let report = reports.join("report.json");
-    out.figures("check, one 200 MB answer, --max-body 1000000", Some(&report));
+    out.figures(
+        "check, one 200 MB answer, --max-body 1000000",
+        Some(&report),
+    );
     assert!(!out.killed, "{}", out.output);
-    assert!(out.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", out.peak_rss_kb);
+    assert!(
+        out.peak_rss_kb < MAX_RSS_KB,
+        "peak RSS {} kB",
+        out.peak_rss_kb
+    );
     let text = std::fs::read_to_string(&report).unwrap();
-    assert!(text.contains("response body larger than 1000000 bytes (truncated)"), "{}", out.output);
-    assert!(text.len() < 4 * 1024 * 1024, "report.json is {} bytes", text.len());
+    assert!(
+        text.contains("response body larger than 1000000 bytes (truncated)"),
+        "{}",
+        out.output
+    );
+    assert!(
+        text.len() < 4 * 1024 * 1024,
+        "report.json is {} bytes",
+        text.len()
+    );
 }
 
 /// Okta import against a listing whose totalResults is always a page ahead: it stops at
@@ -443,9 +484,14 @@ async fn endless_pagination_stops_at_the_page_cap() {
     }
     assert!(!out.killed, "{}", out.output);
     assert_eq!(out.code, Some(1), "{}", out.output);
-    assert!(out.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", out.peak_rss_kb);
     assert!(
-        out.output.contains("pagination did not end after 1000 pages"),
+        out.peak_rss_kb < MAX_RSS_KB,
+        "peak RSS {} kB",
+        out.peak_rss_kb
+    );
+    assert!(
+        out.output
+            .contains("pagination did not end after 1000 pages"),
         "{}",
         out.output
     );
@@ -482,7 +528,10 @@ async fn a_server_that_stops_answering_ends_the_run_with_exit_3() {
     })
     .await;
     let report = reports.join("report.json");
-    out.figures("run against a server that stops answering, --timeout 1", Some(&report));
+    out.figures(
+        "run against a server that stops answering, --timeout 1",
+        Some(&report),
+    );
     assert_eq!(out.code, Some(3), "{}", out.output);
     assert!(out.wall < Duration::from_secs(20), "took {:?}", out.wall);
     assert!(
@@ -521,11 +570,15 @@ async fn the_deadline_ends_the_run_with_exit_3() {
     })
     .await;
     let report = reports.join("report.json");
-    out.figures("run against a server that stops answering, --deadline 3", Some(&report));
+    out.figures(
+        "run against a server that stops answering, --deadline 3",
+        Some(&report),
+    );
     assert_eq!(out.code, Some(3), "{}", out.output);
     assert!(out.wall < Duration::from_secs(10), "took {:?}", out.wall);
     assert!(
-        out.output.contains("the run's deadline of 3 s (--deadline) passed"),
+        out.output
+            .contains("the run's deadline of 3 s (--deadline) passed"),
         "{}",
         out.output
     );
@@ -547,7 +600,11 @@ async fn devices_and_fifos_are_refused_as_scenarios() {
         assert_eq!(out.code, Some(2), "{}", out.output);
         assert!(out.wall < Duration::from_secs(10), "took {:?}", out.wall);
         assert!(out.output.contains(what), "{}", out.output);
-        assert!(out.peak_rss_kb < MAX_RSS_KB, "peak RSS {} kB", out.peak_rss_kb);
+        assert!(
+            out.peak_rss_kb < MAX_RSS_KB,
+            "peak RSS {} kB",
+            out.peak_rss_kb
+        );
     }
     // A file over the cap is refused before it is read.
     let big = tmp.path().join("big.yaml");
@@ -556,7 +613,11 @@ async fn devices_and_fifos_are_refused_as_scenarios() {
     let p = big.display().to_string();
     let out = blocking(move || run_binary(&["run", &p, "--no-color"])).await;
     assert_eq!(out.code, Some(2), "{}", out.output);
-    assert!(out.output.contains("larger than the 16777216-byte limit"), "{}", out.output);
+    assert!(
+        out.output.contains("larger than the 16777216-byte limit"),
+        "{}",
+        out.output
+    );
 }
 
 /// `scimulator serve` closes a connection whose request headers stop half-way, and answers
@@ -584,7 +645,12 @@ async fn serve_closes_half_sent_requests() {
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_string();
-    let addr = url.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
 
     // Headers never finished.
     let started = Instant::now();
@@ -621,4 +687,45 @@ async fn serve_closes_half_sent_requests() {
     assert!(closed.is_ok(), "the connection is still open after 10 s");
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     let _ = child.kill().await;
+}
+
+/// `certify` against the same 200 MB answers: bounded memory and a small certification.json
+/// (it was 4.2 GiB and 2 GB before the cap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certify_is_bounded_by_the_body_cap() {
+    let server = fake(Mode::Huge { huge: 2 }).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let reports = tmp.path().join("reports");
+    let (url, r) = (server.url.clone(), reports.display().to_string());
+    let out = blocking(move || {
+        run_binary(&[
+            "certify",
+            "--mapping",
+            "okta-default",
+            "--target",
+            &url,
+            "--token",
+            "bounds-token-123",
+            "--no-color",
+            "--report",
+            &r,
+        ])
+    })
+    .await;
+    let cert = reports.join("certification.json");
+    out.figures("certify okta-default, two 200 MB answers", Some(&cert));
+    assert!(!out.killed, "{}", out.output);
+    assert!(
+        out.peak_rss_kb < MAX_RSS_KB,
+        "peak RSS {} kB",
+        out.peak_rss_kb
+    );
+    let size = std::fs::metadata(&cert).unwrap().len();
+    assert!(size < 4 * 1024 * 1024, "certification.json is {size} bytes");
+    let text = std::fs::read_to_string(&cert).unwrap();
+    assert!(
+        text.contains("response body larger than 33554432 bytes (truncated)"),
+        "{}",
+        out.output
+    );
 }

@@ -266,7 +266,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let stop = limits.watchdog.stopped();
     if let Some(why) = &stop {
         crate::errln!(
-            "scimulator: run stopped: {why}; {} of {} scenarios ran, the reports cover those",
+            "scimulator: run stopped: {why}; {} of {} scenarios ran, the reports cover those; nothing was sent after the stop, so what the run created may still be on the server",
             scenarios.len(),
             plan.len()
         );

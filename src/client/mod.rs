@@ -814,7 +814,10 @@ mod bounds_tests {
         c.bounded(serde_json::json!({ "detail": "z".repeat(500) }));
         let omitted = c.bounded(small);
         assert!(is_truncated(&omitted), "{omitted}");
-        assert!(omitted.as_str().unwrap().starts_with("[omitted by scimulator: 7 bytes"));
+        assert!(omitted
+            .as_str()
+            .unwrap()
+            .starts_with("[omitted by scimulator: 7 bytes"));
     }
 
     #[test]
@@ -827,6 +830,9 @@ mod bounds_tests {
         w.record(true, 3);
         assert_eq!(w.stopped(), None);
         w.record(true, 3);
-        assert!(w.stopped().unwrap().contains("3 requests in a row got no answer"));
+        assert!(w
+            .stopped()
+            .unwrap()
+            .contains("3 requests in a row got no answer"));
     }
 }
