@@ -314,11 +314,7 @@ fn keep_declared(attrs: &[Attr], body: &mut Map<String, Value>) {
 }
 
 /// A required attribute (or required sub-attribute) the body lacks, as `name.familyName`.
-fn missing_required(
-    attrs: &[Attr],
-    body: &Map<String, Value>,
-    only_names: bool,
-) -> Option<String> {
+fn missing_required(attrs: &[Attr], body: &Map<String, Value>, only_names: bool) -> Option<String> {
     let empty = |v: Option<&Value>| match v {
         None | Some(Value::Null) => true,
         Some(Value::Array(a)) => a.is_empty(),
@@ -414,7 +410,10 @@ async fn handle(State(s): State<Arc<Strict>>, req: Request) -> Response {
         return answer;
     }
     let Some((kind, id)) = req.resource() else {
-        return s.proxy.forward_as(&req, req.method.clone(), req.body.clone()).await;
+        return s
+            .proxy
+            .forward_as(&req, req.method.clone(), req.body.clone())
+            .await;
     };
     let attrs = attrs_of(&kind);
     let mut pairs = query_pairs(req.query.as_deref());
@@ -437,14 +436,19 @@ async fn handle(State(s): State<Arc<Strict>>, req: Request) -> Response {
     let answer = match (req.method.clone(), &id) {
         (Method::POST, None) | (Method::PUT, Some(_)) => {
             let Some(Value::Object(mut body)) = req.json() else {
-                return s.proxy.forward_as(&req, req.method.clone(), req.body.clone()).await;
+                return s
+                    .proxy
+                    .forward_as(&req, req.method.clone(), req.body.clone())
+                    .await;
             };
             keep_declared(attrs, &mut body);
             if s.flaws.put_merges && req.method == Method::PUT {
                 let current = s.proxy.forward_as(&req, Method::GET, Vec::new()).await;
                 if let Some(Value::Object(mut cur)) = json_of(current).await.1 {
                     keep_declared(attrs, &mut cur);
-                    if let Value::Object(m) = merge_top_level(Value::Object(cur), Value::Object(body.clone())) {
+                    if let Value::Object(m) =
+                        merge_top_level(Value::Object(cur), Value::Object(body.clone()))
+                    {
                         body = m;
                     }
                 }
@@ -457,7 +461,11 @@ async fn handle(State(s): State<Arc<Strict>>, req: Request) -> Response {
                 );
             }
             s.proxy
-                .forward_as(&req, req.method.clone(), Value::Object(body).to_string().into_bytes())
+                .forward_as(
+                    &req,
+                    req.method.clone(),
+                    Value::Object(body).to_string().into_bytes(),
+                )
                 .await
         }
         (Method::PATCH, Some(_)) => match patch(&s, &req, attrs).await {
@@ -471,7 +479,11 @@ async fn handle(State(s): State<Arc<Strict>>, req: Request) -> Response {
             s.deleted.lock().unwrap().insert(id.clone());
             return json_response(StatusCode::NO_CONTENT, &Value::Null);
         }
-        _ => s.proxy.forward_as(&req, req.method.clone(), req.body.clone()).await,
+        _ => {
+            s.proxy
+                .forward_as(&req, req.method.clone(), req.body.clone())
+                .await
+        }
     };
     if !matches!(answer.status().as_u16(), 200 | 201) || req.method == Method::DELETE {
         return answer;
@@ -552,7 +564,10 @@ fn discovery(s: &Strict, req: &Incoming) -> Option<Response> {
 /// keys; with `non_atomic_patch` each op is sent on its own.
 async fn patch(s: &Strict, req: &Incoming, attrs: &[Attr]) -> Result<Response, Response> {
     let Some(Value::Object(mut body)) = req.json() else {
-        return Ok(s.proxy.forward_as(req, Method::PATCH, req.body.clone()).await);
+        return Ok(s
+            .proxy
+            .forward_as(req, Method::PATCH, req.body.clone())
+            .await);
     };
     let key = body
         .keys()
@@ -592,7 +607,11 @@ async fn patch(s: &Strict, req: &Incoming, attrs: &[Attr]) -> Result<Response, R
             one.insert(key.clone(), json!([op]));
             let answer = s
                 .proxy
-                .forward_as(req, Method::PATCH, Value::Object(one).to_string().into_bytes())
+                .forward_as(
+                    req,
+                    Method::PATCH,
+                    Value::Object(one).to_string().into_bytes(),
+                )
                 .await;
             if !answer.status().is_success() {
                 return Err(answer);
@@ -602,8 +621,11 @@ async fn patch(s: &Strict, req: &Incoming, attrs: &[Attr]) -> Result<Response, R
         return Ok(last.expect("more than one op"));
     }
     body.insert(key, Value::Array(ops));
-    Ok(s
-        .proxy
-        .forward_as(req, Method::PATCH, Value::Object(body).to_string().into_bytes())
+    Ok(s.proxy
+        .forward_as(
+            req,
+            Method::PATCH,
+            Value::Object(body).to_string().into_bytes(),
+        )
         .await)
 }
