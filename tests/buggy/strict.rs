@@ -20,11 +20,12 @@
 //! [`Flaws`] switches on one real bug each (none is RFC-legal).
 
 use super::{
-    get_ci, json_response, merge_top_level, scim_error, BuggyServer, Incoming, Proxy, MAX_BODY,
+    get_ci, json_response, merge_top_level, rewrite_json, scim_error, BuggyServer, Incoming, Proxy,
+    MAX_BODY,
 };
-use axum::body::{to_bytes, Body};
+use axum::body::to_bytes;
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use scimulator::server::{start as start_reference, ServerConfig};
 use serde_json::{json, Map, Value};
@@ -488,23 +489,22 @@ async fn handle(State(s): State<Arc<Strict>>, req: Request) -> Response {
     if !matches!(answer.status().as_u16(), 200 | 201) || req.method == Method::DELETE {
         return answer;
     }
-    let (status, value) = json_of(answer).await;
-    let Some(mut value) = value else {
-        return json_response(status, &Value::Null);
-    };
-    let shape = |r: &mut Value| {
-        if let Some(o) = r.as_object_mut() {
-            keep_declared(attrs, o);
-            if !partial {
-                nulls_for_unset(attrs, o);
+    // Same status and headers (Location, ETag), the body reshaped.
+    rewrite_json(answer, |value| {
+        let shape = |r: &mut Value| {
+            if let Some(o) = r.as_object_mut() {
+                keep_declared(attrs, o);
+                if !partial {
+                    nulls_for_unset(attrs, o);
+                }
             }
+        };
+        match value.get_mut("Resources").and_then(Value::as_array_mut) {
+            Some(items) => items.iter_mut().for_each(shape),
+            None => shape(value),
         }
-    };
-    match value.get_mut("Resources").and_then(Value::as_array_mut) {
-        Some(items) => items.iter_mut().for_each(shape),
-        None => shape(&mut value),
-    }
-    json_response(status, &value)
+    })
+    .await
 }
 
 /// Reads an answer's JSON body.
