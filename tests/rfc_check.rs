@@ -220,6 +220,7 @@ async fn check_strict(flaws: Flaws) -> (Out, Vec<Value>, Vec<Value>) {
 
 const NOTHING_REQUIRED: Flaws = Flaws {
     nothing_required: true,
+    hides_required: false,
     ignores_filter: false,
     ignores_excluded_attributes: false,
     non_atomic_patch: false,
@@ -329,6 +330,44 @@ async fn probe_users_carry_the_required_attributes() {
         "passed"
     );
     assert_eq!(failing(&findings), Vec::<String>::new(), "{}", out.text);
+}
+
+/// Issue 8 item 5: a probe whose set-up failed is "not run: set-up failed (reason)", never a
+/// finding about the feature it did not reach. The server requires attributes its /Schemas
+/// does not mark required, so every probe user's POST fails: the one finding is the POST's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_set_up_is_not_run_and_no_finding_about_the_feature() {
+    let (out, checks, findings) = check_strict(Flaws {
+        hides_required: true,
+        ..Flaws::default()
+    })
+    .await;
+    assert_eq!(out.code, Some(1), "{}", out.text);
+    assert_eq!(
+        failing(&findings),
+        ["MUST RFC 7643/7644: crud POST /Users is 201 with Location and id: 1 of 1 assertions failed"],
+        "{}",
+        out.text
+    );
+    for name in [
+        "rfc filter eq",
+        "rfc pagination count=0 returns totalResults only",
+        "rfc attributes excludedAttributes leaves a returned attribute out",
+        "rfc patch add with path",
+        "rfc patch a failing operation leaves the resource unchanged",
+        "rfc uniqueness duplicate userName is 409 uniqueness",
+        "rfc content types request with charset, scim+json response",
+        "rfc crud DELETE then 404",
+    ] {
+        let c = check_named(&checks, name);
+        assert_eq!(c["outcome"], "skipped", "{name}: {c:#}");
+        let msg = c["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with("not run: set-up failed (POST /Users got HTTP 400: ")
+                && msg.contains(" is required"),
+            "{name}: {msg}"
+        );
+    }
 }
 
 /// Issue 8 acceptance 1: a minimal RFC-legal server passes, and what it does not support is

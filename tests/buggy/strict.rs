@@ -47,6 +47,10 @@ pub struct Flaws {
     /// Legal, not a bug: nothing is required but `userName` (and a Group's `displayName`), so
     /// that the other strict traits can be met without the required-attribute one.
     pub nothing_required: bool,
+    /// A bug: /Schemas marks nothing required (as `nothing_required`) but writes still refuse
+    /// a user without `name.familyName`, `name.formatted` and `emails`, so a client that
+    /// trusts /Schemas cannot create users.
+    pub hides_required: bool,
     /// `filter` is ignored: every list is the whole collection (and ServiceProviderConfig says
     /// `filter.supported: false`, as the server that showed it did).
     pub ignores_filter: bool,
@@ -536,8 +540,18 @@ fn discovery(s: &Strict, req: &Incoming) -> Option<Response> {
         ));
     }
     let one = segments.get(at + 1).copied();
-    let user = schema_doc(USER_URN, "User", USER_ATTRS, s.flaws.nothing_required);
-    let group = schema_doc(GROUP_URN, "Group", GROUP_ATTRS, s.flaws.nothing_required);
+    let user = schema_doc(
+        USER_URN,
+        "User",
+        USER_ATTRS,
+        s.flaws.nothing_required || s.flaws.hides_required,
+    );
+    let group = schema_doc(
+        GROUP_URN,
+        "Group",
+        GROUP_ATTRS,
+        s.flaws.nothing_required || s.flaws.hides_required,
+    );
     let rts = [
         resource_type("User", "/Users", USER_URN),
         resource_type("Group", "/Groups", GROUP_URN),
