@@ -1257,13 +1257,16 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
         Option<(Value, String, Verify)>,
     );
     let mut cases: Vec<Case> = Vec::new();
-    let none = "none declared".to_string();
+    let (removable, writable) = (
+        "removable string attribute".to_string(),
+        "writable string attribute".to_string(),
+    );
     let with =
         |a: &Option<String>, f: &dyn Fn(&str) -> (Value, String, Verify)| a.as_deref().map(f);
     cases.push((
         "patch add with path",
         "RFC 7644 §3.5.2.1",
-        added.clone().unwrap_or(none.clone()),
+        added.clone().unwrap_or(removable.clone()),
         with(&added, &|a| {
             let (l, v) = holds(a, &v_add);
             (json!([{"op": "add", "path": a, "value": v_add}]), l, v)
@@ -1273,7 +1276,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch add without path",
         "RFC 7644 §3.5.2.1",
-        add_np.clone().unwrap_or(none.clone()),
+        add_np.clone().unwrap_or(writable.clone()),
         with(&add_np, &|a| {
             let (l, v) = holds(a, &v_add2);
             (
@@ -1286,7 +1289,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch replace with path",
         "RFC 7644 §3.5.2.3",
-        replaced.clone().unwrap_or(none.clone()),
+        replaced.clone().unwrap_or(writable.clone()),
         with(&replaced, &|a| {
             let (l, v) = holds(a, &v_rep);
             (json!([{"op": "replace", "path": a, "value": v_rep}]), l, v)
@@ -1295,7 +1298,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch replace without path",
         "RFC 7644 §3.5.2.3",
-        replaced.clone().unwrap_or(none.clone()),
+        replaced.clone().unwrap_or(writable.clone()),
         with(&replaced, &|a| {
             let (l, v) = holds(a, &v_rep2);
             (
@@ -1308,7 +1311,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch replace sub-attribute",
         "RFC 7644 §3.5.2.3",
-        "name.givenName".into(),
+        "name.givenName and name.familyName".into(),
         has_name.then(|| {
             (
                 json!([{"op": "replace", "path": "name.givenName", "value": "Rfc2"}]),
@@ -1325,7 +1328,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch replace with URN path",
         "RFC 7644 §3.5.2.3, §3.10",
-        replaced.clone().unwrap_or(none.clone()),
+        replaced.clone().unwrap_or(writable.clone()),
         with(&replaced, &|a| {
             let (l, v) = holds(a, &v_urn);
             (
@@ -1338,7 +1341,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch replace with value filter",
         "RFC 7644 §3.5.2.3",
-        "emails".into(),
+        "emails with type and value".into(),
         has_emails.then(|| {
             (
                 json!([{"op": "replace", "path": "emails[type eq \"work\"].value",
@@ -1362,7 +1365,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch remove with path",
         "RFC 7644 §3.5.2.2",
-        added.clone().unwrap_or(none.clone()),
+        added.clone().unwrap_or(removable.clone()),
         with(&added, &|a| {
             let p = a.to_string();
             (
@@ -1378,7 +1381,7 @@ pub(super) async fn patch(r: &mut Runner<'_>) {
     cases.push((
         "patch remove with value filter",
         "RFC 7644 §3.5.2.2",
-        "emails".into(),
+        "emails with type and value".into(),
         has_emails.then(|| {
             (
                 json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]),

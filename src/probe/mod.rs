@@ -689,6 +689,53 @@ mod tests {
         assert!(d.patch && d.filter && !d.etag);
     }
 
+    fn runner(client: &mut Client) -> Runner<'_> {
+        Runner {
+            client,
+            tag: "t".into(),
+            step: 3,
+            caps: Caps::default(),
+            out: ProbeRun::default(),
+            created: vec![],
+            seq: 0,
+            declared: Declared::core(),
+        }
+    }
+
+    fn client() -> Client {
+        Client::new(crate::client::ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: None,
+            timeout: std::time::Duration::from_secs(1),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn unsupported_is_information_and_not_run_is_no_finding() {
+        let mut c = client();
+        let mut r = runner(&mut c);
+        let mut p = Probe::new("filter co").claimed("filter");
+        p.check(must("RFC 7644 §3.4.2.2"), false, "status 200", "got 400");
+        p.unsupported("400 invalidFilter to `userName co \"x\"`", "RFC 7644 §3.12");
+        r.finish(p);
+        let mut p = Probe::new("etag version is returned");
+        p.setup_failed("POST /Users got HTTP 400: name is required");
+        r.finish(p);
+        assert_eq!(r.out.checks[0].outcome, Outcome::Skipped);
+        assert!(r.out.checks[0]
+            .message
+            .starts_with("not supported: 400 invalidFilter"));
+        assert_eq!(r.out.findings.len(), 1, "{:?}", r.out.findings);
+        assert_eq!(r.out.findings[0].severity, Severity::Info);
+        assert_eq!(r.out.findings[0].source, "RFC 7644 §3.12");
+        assert_eq!(r.out.checks[1].outcome, Outcome::Skipped);
+        assert_eq!(
+            r.out.checks[1].message,
+            "not run: set-up failed (POST /Users got HTTP 400: name is required)"
+        );
+    }
+
     #[test]
     fn a_failed_probe_cites_its_section_and_level_and_becomes_a_finding() {
         let mut p = Probe::new("patch remove with path").claimed("patch");
