@@ -82,7 +82,8 @@ impl AttrDef {
                         ("type", json!("work")),
                         ("primary", json!(true)),
                     ] {
-                        if self.sub(k).is_some() {
+                        // With no sub-attributes declared, the RFC 7643 §2.4 defaults.
+                        if self.subs.is_empty() || self.sub(k).is_some() {
                             o.entry(k.to_string()).or_insert(v);
                         }
                     }
