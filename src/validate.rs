@@ -131,6 +131,11 @@ pub fn validate_value(
     prefix: &str,
     partial: bool,
 ) -> Vec<Violation> {
+    // RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array (in the case of a
+    // multi-valued attribute) SHALL be considered to be equivalent in "state"": a member
+    // whose value is `null` is validated as absent (so `"externalId": null` breaks no type,
+    // while `"userName": null` is still a missing required attribute).
+    let instance = &without_nulls(instance);
     schema
         .validator()
         .iter_errors(instance)
@@ -160,6 +165,21 @@ pub fn validate_value(
             }
         })
         .collect()
+}
+
+/// `v` without the object members whose value is `null`, at any depth. Array items stay where
+/// they are, so instance paths still point into the body as received.
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k.clone(), without_nulls(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
 }
 
 /// What a 2xx answer on an endpoint should be.
@@ -407,6 +427,31 @@ mod tests {
             fault: None,
             harness: false,
         }
+    }
+
+    #[test]
+    fn null_is_unassigned_but_a_null_required_attribute_is_still_missing() {
+        let mut u = user();
+        u["externalId"] = Value::Null;
+        u["name"]["middleName"] = Value::Null;
+        u["emails"][0]["display"] = Value::Null;
+        u["title"] = Value::Null;
+        assert_eq!(validate_value(SchemaName::User, &u, "", false), vec![]);
+        let spc = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "documentationUri": null, "patch": {"supported": true},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": true, "maxResults": 100}, "changePassword": {"supported": false},
+            "sort": {"supported": false}, "etag": {"supported": false},
+            "authenticationSchemes": [{"type": "oauthbearertoken", "name": "Bearer",
+                "description": "token", "specUri": null, "documentationUri": null}]});
+        assert_eq!(
+            validate_value(SchemaName::ServiceProviderConfig, &spc, "", false),
+            vec![]
+        );
+        u["userName"] = Value::Null;
+        let v = validate_value(SchemaName::User, &u, "", false);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.contains("userName"), "{v:?}");
     }
 
     fn user() -> Value {

@@ -10,6 +10,7 @@
 
 mod buggy;
 
+use buggy::strict::Flaws;
 use buggy::Bug;
 use serde_json::Value;
 
@@ -59,7 +60,7 @@ async fn check_against_the_built_in_server_passes_every_probe_or_skips_it_for_a_
     assert_eq!(out.code, Some(0), "{}", out.text);
     assert!(
         out.text
-            .contains("RFC 7643/7644 conformance: PASS (57 probes: 56 passed, 0 failed, 1 skipped"),
+            .contains("RFC 7643/7644 conformance: PASS (60 probes: 59 passed, 0 failed, 1 skipped"),
         "{}",
         out.text
     );
@@ -153,4 +154,336 @@ async fn pascal_case_ops_rejected_passes_rfc_and_fails_entra_default() {
         "{}",
         run.output
     );
+}
+
+/// Runs `scimulator check` against `url` with the test token; report.json is read back.
+async fn check_against(url: &str) -> (Out, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scimulator(vec![
+        "check".into(),
+        "--target".into(),
+        url.into(),
+        "--token".into(),
+        TOKEN.into(),
+        "--no-color".into(),
+        "--report".into(),
+        dir.path().display().to_string(),
+    ])
+    .await;
+    let report = std::fs::read_to_string(dir.path().join("report.json"))
+        .unwrap_or_else(|e| panic!("report.json: {e}\n{}", out.text));
+    (out, serde_json::from_str(&report).unwrap())
+}
+
+/// The checks of the probe step and the findings of report.json.
+fn checks_and_findings(report: &Value) -> (Vec<Value>, Vec<Value>) {
+    let s = &report["scenarios"][0];
+    (
+        s["steps"][0]["checks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+        s["findings"].as_array().cloned().unwrap_or_default(),
+    )
+}
+
+fn check_named<'a>(checks: &'a [Value], name: &str) -> &'a Value {
+    checks
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name:?} in {checks:#?}"))
+}
+
+/// Findings that fail a run (anything but INFO), as `SEVERITY behaviour: first line`.
+fn failing(findings: &[Value]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f["severity"] != "INFO")
+        .map(|f| {
+            format!(
+                "{} {}: {}",
+                f["severity"].as_str().unwrap(),
+                f["behaviour"].as_str().unwrap(),
+                f["message"].as_str().unwrap().lines().next().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+async fn check_strict(flaws: Flaws) -> (Out, Vec<Value>, Vec<Value>) {
+    let server = buggy::strict::start(flaws, TOKEN).await;
+    let (out, report) = check_against(&server.url).await;
+    server.stop().await;
+    let (checks, findings) = checks_and_findings(&report);
+    (out, checks, findings)
+}
+
+const NOTHING_REQUIRED: Flaws = Flaws {
+    nothing_required: true,
+    hides_required: false,
+    ignores_filter: false,
+    ignores_excluded_attributes: false,
+    non_atomic_patch: false,
+    put_merges: false,
+    soft_delete: false,
+};
+
+/// Issue 8 item 2: a filter operator answered `400 invalidFilter` is "not supported"
+/// (information), never a MUST failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsupported_filter_operator_is_information_not_a_failure() {
+    let (out, checks, findings) = check_strict(NOTHING_REQUIRED).await;
+    for op in ["ne", "co", "sw", "gt", "pr", "or", "not"] {
+        let c = check_named(&checks, &format!("rfc filter {op}"));
+        assert_eq!(c["outcome"], "skipped", "filter {op}: {c:#}\n{}", out.text);
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not supported: "),
+            "filter {op}: {c:#}"
+        );
+        let info = findings
+            .iter()
+            .find(|f| f["behaviour"] == format!("RFC 7643/7644: filter {op}"))
+            .unwrap_or_else(|| panic!("no finding for filter {op}:\n{}", out.text));
+        assert_eq!(info["severity"], "INFO", "{info:#}");
+        assert_eq!(info["source"], "RFC 7644 §3.4.2.2, §3.12", "{info:#}");
+    }
+    // eq is supported, and works.
+    assert_eq!(check_named(&checks, "rfc filter eq")["outcome"], "passed");
+    assert!(
+        !failing(&findings).iter().any(|f| f.contains(": filter ")),
+        "{:#?}",
+        failing(&findings)
+    );
+}
+
+/// Issue 8 item 3: pagination probes depend on `eq` only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_probes_pass_on_a_server_with_only_eq() {
+    let (out, checks, _) = check_strict(NOTHING_REQUIRED).await;
+    for name in [
+        "count=0 returns totalResults only",
+        "negative count is read as 0",
+        "startIndex past the end is an empty page",
+        "pages are stable and cover every result once",
+        "startIndex 0 is read as 1",
+    ] {
+        let c = check_named(&checks, &format!("rfc pagination {name}"));
+        assert_eq!(c["outcome"], "passed", "{name}: {c:#}\n{}", out.text);
+    }
+}
+
+/// Issue 8 item 4: probes use attributes the server's /Schemas declares, and say which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_use_only_declared_attributes_and_name_them() {
+    let (out, checks, findings) = check_strict(NOTHING_REQUIRED).await;
+    assert!(
+        !out.text.contains("claimed in ServiceProviderConfig"),
+        "{}",
+        out.text
+    );
+    for name in [
+        "patch add with path",
+        "patch add without path",
+        "patch replace with path",
+        "patch replace without path",
+        "patch replace sub-attribute",
+        "patch replace with URN path",
+        "patch remove with path",
+        "crud GET /Users/{id}",
+    ] {
+        let c = check_named(&checks, &format!("rfc {name}"));
+        assert_eq!(c["outcome"], "passed", "{name}: {c:#}\n{}", out.text);
+        let msg = c["message"].as_str().unwrap();
+        assert!(msg.contains("attribute used: "), "{name}: {msg}");
+        for undeclared in ["title", "nickName", "profileUrl", "displayName"] {
+            assert!(
+                !msg.contains(&format!("attribute used: {undeclared}")),
+                "{name}: {msg}"
+            );
+        }
+    }
+    assert_eq!(failing(&findings), Vec::<String>::new(), "{}", out.text);
+}
+
+/// Issue 8 item 5: probe users carry the attributes /Schemas marks required, so no set-up
+/// fails on a server that enforces them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_users_carry_the_required_attributes() {
+    let (out, checks, findings) = check_strict(Flaws::default()).await;
+    for c in &checks {
+        let msg = c["message"].as_str().unwrap();
+        for attr in ["name", "name.familyName", "name.formatted", "emails"] {
+            assert!(
+                !msg.contains(&format!("{attr} is required")),
+                "{}: {msg}\n{}",
+                c["name"],
+                out.text
+            );
+        }
+        assert!(!msg.contains("set-up failed"), "{}: {msg}", c["name"]);
+    }
+    assert_eq!(
+        check_named(&checks, "rfc crud POST /Users is 201 with Location and id")["outcome"],
+        "passed"
+    );
+    assert_eq!(failing(&findings), Vec::<String>::new(), "{}", out.text);
+}
+
+/// Issue 8 item 5: a probe whose set-up failed is "not run: set-up failed (reason)", never a
+/// finding about the feature it did not reach. The server requires attributes its /Schemas
+/// does not mark required, so every probe user's POST fails: the one finding is the POST's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_set_up_is_not_run_and_no_finding_about_the_feature() {
+    let (out, checks, findings) = check_strict(Flaws {
+        hides_required: true,
+        ..Flaws::default()
+    })
+    .await;
+    assert_eq!(out.code, Some(1), "{}", out.text);
+    assert_eq!(
+        failing(&findings),
+        ["MUST RFC 7643/7644: crud POST /Users is 201 with Location and id: 1 of 1 assertions failed"],
+        "{}",
+        out.text
+    );
+    for name in [
+        "rfc filter eq",
+        "rfc pagination count=0 returns totalResults only",
+        "rfc attributes excludedAttributes leaves a returned attribute out",
+        "rfc patch add with path",
+        "rfc patch a failing operation leaves the resource unchanged",
+        "rfc uniqueness duplicate userName is 409 uniqueness",
+        "rfc content types request with charset, scim+json response",
+        "rfc crud DELETE then 404",
+    ] {
+        let c = check_named(&checks, name);
+        assert_eq!(c["outcome"], "skipped", "{name}: {c:#}");
+        let msg = c["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with("not run: set-up failed (POST /Users got HTTP 400: ")
+                && msg.contains(" is required"),
+            "{name}: {msg}"
+        );
+    }
+}
+
+/// Issue 8 acceptance 1: a minimal RFC-legal server passes, and what it does not support is
+/// listed as information.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minimal_rfc_legal_server_passes_with_its_gaps_as_information() {
+    let (out, checks, findings) = check_strict(Flaws::default()).await;
+    assert_eq!(out.code, Some(0), "{}", out.text);
+    assert!(
+        out.text.contains("RFC 7643/7644 conformance: PASS ("),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text
+            .contains("    - INFO RFC 7643/7644: filter co [RFC 7644 §3.4.2.2, §3.12]"),
+        "{}",
+        out.text
+    );
+    assert!(
+        findings.iter().all(|f| f["severity"] == "INFO"),
+        "{:#?}",
+        failing(&findings)
+    );
+    assert!(!checks.iter().any(|c| c["outcome"] == "failed"));
+}
+
+/// What `check` says about a strict server with one flaw: exit code 1 and the named finding.
+async fn flaw_is_found(flaws: Flaws, behaviour: &str, severity: &str, needle: &str) {
+    let (out, _, findings) = check_strict(flaws).await;
+    assert_eq!(out.code, Some(1), "{}", out.text);
+    let f = findings
+        .iter()
+        .find(|f| f["behaviour"] == format!("RFC 7643/7644: {behaviour}"))
+        .unwrap_or_else(|| panic!("no finding {behaviour:?}:\n{}", out.text));
+    assert_eq!(f["severity"], severity, "{f:#}");
+    assert!(
+        f["message"].as_str().unwrap().contains(needle),
+        "{needle:?} not in {f:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_filter_is_a_must_finding() {
+    flaw_is_found(
+        Flaws {
+            ignores_filter: true,
+            ..Flaws::default()
+        },
+        "filter userName eq a random name finds nothing",
+        "MUST",
+        "resources that do not match",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_excluded_attributes_is_found_on_users_and_groups() {
+    let flaws = Flaws {
+        ignores_excluded_attributes: true,
+        ..Flaws::default()
+    };
+    flaw_is_found(
+        flaws,
+        "attributes excludedAttributes=members on /Groups",
+        "MUST",
+        "members",
+    )
+    .await;
+    flaw_is_found(
+        flaws,
+        "attributes excludedAttributes leaves a returned attribute out",
+        "MUST",
+        "attribute used: ",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_that_is_not_all_or_nothing_is_a_must_finding() {
+    flaw_is_found(
+        Flaws {
+            non_atomic_patch: true,
+            ..Flaws::default()
+        },
+        "patch a failing operation leaves the resource unchanged",
+        "MUST",
+        "the first operation was applied",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_that_merges_is_found_with_the_rfc_verb() {
+    flaw_is_found(
+        Flaws {
+            put_merges: true,
+            ..Flaws::default()
+        },
+        "crud PUT replaces: an omitted attribute is gone",
+        "MAY",
+        "attribute used: externalId",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soft_delete_is_a_must_finding() {
+    flaw_is_found(
+        Flaws {
+            soft_delete: true,
+            ..Flaws::default()
+        },
+        "crud DELETE then 404",
+        "MUST",
+        "status 404",
+    )
+    .await;
 }

@@ -206,3 +206,58 @@ async fn the_reference_server_answers_discovery_and_errors_cleanly() {
     );
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+/// Issue 8 item 6 (RFC 7643 §2.5: unassigned, `null` and `[]` are equivalent): a server that
+/// answers `"externalId": null` and `"documentationUri": null` breaks no schema, through the
+/// real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_for_an_unset_attribute_is_no_schema_violation() {
+    let flaws = buggy::strict::Flaws {
+        nothing_required: true,
+        ..Default::default()
+    };
+    let server = buggy::strict::start(flaws, TOKEN).await;
+    let url = server.url.clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report_dir = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_scimulator"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SCIM_TOKEN")
+            .args(["check", "--target", &url, "--token", TOKEN, "--no-color"])
+            .arg("--report")
+            .arg(&report_dir)
+            .output()
+            .expect("run scimulator")
+    })
+    .await
+    .expect("join");
+    server.stop().await;
+    let output = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).expect("report.json"),
+    )
+    .expect("report.json parses");
+    // The server did answer nulls: the test is not vacuous.
+    let exchanges = report["scenarios"][0]["exchanges"]
+        .as_array()
+        .expect("exchanges");
+    let nulls = |key: &str| {
+        exchanges
+            .iter()
+            .any(|e| e["response_body"].get(key) == Some(&Value::Null))
+    };
+    assert!(nulls("documentationUri") && nulls("externalId"), "{output}");
+    let findings = report["scenarios"][0]["findings"]
+        .as_array()
+        .expect("findings");
+    let schema: Vec<&Value> = findings
+        .iter()
+        .filter(|f| {
+            f["behaviour"]
+                .as_str()
+                .is_some_and(|b| b.ends_with("response schema"))
+        })
+        .collect();
+    assert!(schema.is_empty(), "{schema:#?}\n{output}");
+}

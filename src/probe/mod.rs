@@ -13,17 +13,32 @@
 //!
 //! ServiceProviderConfig is read first: probes of a feature it says is unsupported (patch,
 //! filter, sort, etag, bulk) are skipped; a feature it claims that the server does not do fails
-//! with "claimed in ServiceProviderConfig but ...". Every name the probes create carries the
-//! scenario's tag (`rfc.r3f9a1c01.a@example.com`), and every object they create is deleted
-//! before the step ends.
+//! with "claimed in ServiceProviderConfig but ...". Then /Schemas: probes write only attributes
+//! it declares (the RFC 7643 core set when it declares none), say which one they used, and
+//! carry every attribute it marks required ([`schema`]). What the RFC lets a server refuse (a
+//! filter answered `400 invalidFilter`, an attribute /Schemas does not declare) ends a probe
+//! as "not supported: ..." with an INFO finding; a probe whose set-up failed is "not run:
+//! set-up failed (...)" with no finding about the feature it did not reach:
+//!
+//! ```text
+//! rfc filter co skipped
+//!   not supported: the server answered 400 invalidFilter to `userName co "r3f9.b@"`, as
+//!   RFC 7644 §3.12 prescribes for a filter it does not support
+//! ```
+//!
+//! Every name the probes create carries the scenario's tag (`rfc.r3f9a1c01.a@example.com`),
+//! and every object they create is deleted before the step ends.
 
 mod groups;
+mod schema;
 
 use crate::client::{Client, Request, Response};
 use crate::idp::okta_spec::{check, shown, Verdict};
 use crate::report::model::{CheckReport, Finding, Outcome, Severity};
 use crate::runner::sync::ObjectKind;
 use crate::scenario::model::ProbeGroup;
+use crate::scim::schema::{GROUP_URN, USER_URN};
+pub(crate) use schema::{AttrDef, Declared};
 use serde_json::Value;
 
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
@@ -93,6 +108,13 @@ pub(crate) const fn must(section: &'static str) -> Rule {
     }
 }
 
+pub(crate) const fn may(section: &'static str) -> Rule {
+    Rule {
+        severity: Severity::May,
+        section,
+    }
+}
+
 pub(crate) const fn should(section: &'static str) -> Rule {
     Rule {
         severity: Severity::Should,
@@ -117,6 +139,13 @@ pub(crate) struct Probe {
     /// The SPC feature this probe exercises, when one gates it (`patch`): a failure then says
     /// the feature was claimed.
     claimed: Option<&'static str>,
+    /// Lines shown under the verdict line: which attribute the probe used, and why.
+    notes: Vec<String>,
+    /// Set when the server refused what the RFC lets it refuse: the probe is skipped with an
+    /// INFO finding, never failed. (why, RFC section)
+    unsupported: Option<(String, &'static str)>,
+    /// Set when the probe's set-up failed: skipped, no finding about the feature.
+    not_run: Option<String>,
 }
 
 impl Probe {
@@ -126,7 +155,50 @@ impl Probe {
             items: Vec::new(),
             exchanges: Vec::new(),
             claimed: None,
+            notes: Vec::new(),
+            unsupported: None,
+            not_run: None,
         }
+    }
+
+    /// A line under the verdict: `attribute used: externalId`.
+    pub fn note(&mut self, line: impl Into<String>) {
+        self.notes.push(line.into());
+    }
+
+    /// The server refused something the RFC lets it refuse: the probe ends as "not supported"
+    /// (skipped, INFO finding citing `section`).
+    pub fn unsupported(&mut self, why: impl Into<String>, section: &'static str) {
+        self.unsupported = Some((why.into(), section));
+    }
+
+    /// The probe's set-up failed: it ends as "not run: set-up failed (why)", with no finding.
+    pub fn setup_failed(&mut self, why: impl AsRef<str>) {
+        self.not_run = Some(format!("set-up failed ({})", why.as_ref()));
+    }
+
+    /// The probe cannot test its point on this server (nothing to omit, the invalid operation
+    /// was accepted): "not run: why", with no finding.
+    pub fn not_run_because(&mut self, why: impl Into<String>) {
+        self.not_run = Some(why.into());
+    }
+
+    /// Whether the answer is the RFC's refusal of an unsupported filter (RFC 7644 §3.12:
+    /// 400 `invalidFilter`, "the specified attribute and filter comparison combination is not
+    /// supported"). When it is, the probe is marked unsupported.
+    pub fn refused_filter(&mut self, r: &Response, filter: &str) -> bool {
+        let b = r.body.clone().unwrap_or(Value::Null);
+        if r.status == Some(400) && b["scimType"] == "invalidFilter" {
+            self.unsupported(
+                format!(
+                    "the server answered 400 invalidFilter to `{filter}`, as RFC 7644 §3.12 \
+                     prescribes for a filter it does not support"
+                ),
+                "RFC 7644 §3.4.2.2, §3.12",
+            );
+            return true;
+        }
+        false
     }
 
     pub fn claimed(mut self, feature: &'static str) -> Probe {
@@ -232,6 +304,7 @@ pub struct Runner<'a> {
     /// Objects created and not deleted yet.
     created: Vec<(ObjectKind, String)>,
     seq: u32,
+    declared: Declared,
 }
 
 /// Runs `groups` (every group when empty) against the client's target.
@@ -244,6 +317,7 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
         out: ProbeRun::default(),
         created: Vec::new(),
         seq: 0,
+        declared: Declared::core(),
     };
     let groups: Vec<ProbeGroup> = if groups.is_empty() {
         ProbeGroup::ALL.to_vec()
@@ -259,6 +333,7 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
     if let Some(spc) = &spc {
         r.caps = Caps::from_spc(spc);
     }
+    r.declared = r.read_schemas().await;
     for g in groups {
         match g {
             ProbeGroup::Discovery => groups::discovery(&mut r).await,
@@ -409,8 +484,13 @@ impl Runner<'_> {
         self.created.retain(|(_, x)| x != id);
     }
 
-    /// Creates a user for a probe's set-up; `None` (with a failed assertion) when it cannot.
-    pub(crate) async fn fixture_user(&mut self, p: &mut Probe, body: Value) -> Option<String> {
+    /// Creates a user for a probe's set-up; `Err(why)` when it cannot (the probe is then "not
+    /// run", and the `crud` probes are where a failing POST is a finding).
+    pub(crate) async fn fixture_user(
+        &mut self,
+        p: &mut Probe,
+        body: Value,
+    ) -> Result<String, String> {
         let r = self.create(p, ObjectKind::User, body).await;
         let id = r
             .body
@@ -418,17 +498,40 @@ impl Runner<'_> {
             .and_then(|b| b["id"].as_str())
             .map(str::to_string);
         match id {
-            Some(id) if r.status == Some(201) => Some(id),
-            _ => {
-                p.check(
-                    must("RFC 7644 §3.3"),
-                    false,
-                    "set-up: POST /Users creates the probe's user (201 with an id)",
-                    got(&r),
-                );
-                None
-            }
+            Some(id) if r.status == Some(201) => Ok(id),
+            _ => Err(format!("POST /Users {}", got(&r))),
         }
+    }
+
+    /// Probes that could not run because their shared set-up failed.
+    pub(crate) fn not_run(&mut self, names: &[String], why: &str) {
+        for n in names {
+            self.out.checks.push(check(
+                n.clone(),
+                Outcome::Skipped,
+                format!("not run: set-up failed ({why})"),
+                vec![],
+            ));
+        }
+    }
+
+    /// The attributes the server declares (or the RFC 7643 core set).
+    pub(crate) fn declared(&self) -> &Declared {
+        &self.declared
+    }
+
+    /// A user body with the run-scoped `userName`, `extra`'s declared attributes, and every
+    /// attribute /Schemas marks required filled in (so a set-up POST does not fail on them).
+    pub(crate) fn user(&self, user_name: &str, extra: Value) -> Value {
+        self.declared.user_body(user_name, extra)
+    }
+
+    /// An INFO "not supported" probe that sent nothing (an attribute /Schemas does not
+    /// declare).
+    pub(crate) fn skip_unsupported(&mut self, name: &str, why: impl Into<String>) {
+        let mut p = Probe::new(name);
+        p.unsupported(why, "RFC 7643 §7");
+        self.finish(p);
     }
 
     pub(crate) fn skip(&mut self, name: &str, why: impl Into<String>) {
@@ -442,6 +545,43 @@ impl Runner<'_> {
 
     /// Turns a probe into its check, and into a finding when it failed.
     pub(crate) fn finish(&mut self, p: Probe) {
+        let detail: Vec<String> = p
+            .notes
+            .iter()
+            .cloned()
+            .chain(p.items.iter().map(|(_, v)| v.line()))
+            .collect();
+        if let Some(why) = &p.not_run {
+            let message = std::iter::once(format!("not run: {why}"))
+                .chain(detail)
+                .collect::<Vec<_>>()
+                .join("\n");
+            self.out
+                .checks
+                .push(check(p.name, Outcome::Skipped, message, p.exchanges));
+            return;
+        }
+        if let Some((why, section)) = &p.unsupported {
+            let message = std::iter::once(format!("not supported: {why}"))
+                .chain(detail)
+                .collect::<Vec<_>>()
+                .join("\n");
+            self.out.findings.push(Finding {
+                severity: Severity::Info,
+                behaviour: format!("{BEHAVIOUR_PREFIX}: {}", p.name.trim_start_matches("rfc ")),
+                source: section.to_string(),
+                inferred: false,
+                message: message.clone(),
+                exchange: p.exchanges.last().copied(),
+                step: self.step,
+                count: 1,
+                examples: Vec::new(),
+            });
+            self.out
+                .checks
+                .push(check(p.name, Outcome::Skipped, message, p.exchanges));
+            return;
+        }
         let failed: Vec<&(Rule, Verdict)> = p.items.iter().filter(|(_, v)| !v.passed).collect();
         let n = p.items.len();
         let mut lines = vec![if failed.is_empty() {
@@ -458,9 +598,9 @@ impl Runner<'_> {
                 .unwrap_or_default();
             format!("{claim}{} of {n} assertions failed", failed.len())
         }];
-        lines.extend(p.items.iter().map(|(_, v)| v.line()));
+        lines.extend(detail);
         let message = lines.join("\n");
-        if let Some((first, _)) = failed.first() {
+        if !failed.is_empty() {
             let severity = if failed.iter().any(|(r, _)| r.severity == Severity::Must) {
                 Severity::Must
             } else if failed.iter().any(|(r, _)| r.severity == Severity::Should) {
@@ -468,6 +608,12 @@ impl Runner<'_> {
             } else {
                 Severity::May
             };
+            // The section of the most serious failed assertion.
+            let first = failed
+                .iter()
+                .find(|(r, _)| r.severity == severity)
+                .map(|(r, _)| r)
+                .expect("one failed assertion has the highest severity");
             self.out.findings.push(Finding {
                 severity,
                 behaviour: format!("{BEHAVIOUR_PREFIX}: {}", p.name.trim_start_matches("rfc ")),
@@ -525,6 +671,54 @@ impl Runner<'_> {
         })
     }
 
+    /// What /Schemas declares for User and Group; the RFC 7643 core set for what it does not
+    /// say (no /Schemas, or no such schema in it).
+    async fn read_schemas(&mut self) -> Declared {
+        fn found(urn: &str, list: &Option<Value>) -> Option<Vec<AttrDef>> {
+            list.as_ref()?["Resources"]
+                .as_array()?
+                .iter()
+                .find(|s| s["id"] == urn)
+                .and_then(|s| AttrDef::list(&s["attributes"]))
+        }
+        let req = Request::new(reqwest::Method::GET, "/Schemas").header("Accept", SCIM_JSON);
+        let resp = self.client.send(req).await;
+        let list = resp.body.clone().filter(|_| resp.status == Some(200));
+        let mut user = found(USER_URN, &list);
+        let mut group = found(GROUP_URN, &list);
+        for (urn, slot) in [(USER_URN, &mut user), (GROUP_URN, &mut group)] {
+            if slot.is_none() {
+                let req = Request::new(reqwest::Method::GET, format!("/Schemas/{urn}"))
+                    .header("Accept", SCIM_JSON);
+                let one = self.client.send(req).await;
+                if one.status == Some(200) {
+                    *slot = one
+                        .body
+                        .as_ref()
+                        .and_then(|b| AttrDef::list(&b["attributes"]));
+                }
+            }
+        }
+        let core = Declared::core();
+        // RFC 7643 §3.1: the common attributes (id, externalId, meta) "MUST be defined for all
+        // resources" and belong to no schema, so a /Schemas without externalId still has it.
+        for list in [&mut user, &mut group].into_iter().flatten() {
+            if !list
+                .iter()
+                .any(|a| a.name.eq_ignore_ascii_case("externalId"))
+            {
+                if let Some(e) = core.user.iter().find(|a| a.name == "externalId") {
+                    list.push(e.clone());
+                }
+            }
+        }
+        Declared {
+            from_server: user.is_some(),
+            user: user.unwrap_or(core.user),
+            group: group.unwrap_or(core.group),
+        }
+    }
+
     /// Deletes what the probes created (groups first): only ids that came back from the
     /// probes' own POSTs. What cannot be deleted (or has an id that is path syntax) is left to
     /// the runner, which reports it; what was deleted is read back by the runner's clean-up.
@@ -567,6 +761,53 @@ mod tests {
         assert!(d.patch && d.filter && !d.etag);
     }
 
+    fn runner(client: &mut Client) -> Runner<'_> {
+        Runner {
+            client,
+            tag: "t".into(),
+            step: 3,
+            caps: Caps::default(),
+            out: ProbeRun::default(),
+            created: vec![],
+            seq: 0,
+            declared: Declared::core(),
+        }
+    }
+
+    fn client() -> Client {
+        Client::new(crate::client::ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: None,
+            timeout: std::time::Duration::from_secs(1),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn unsupported_is_information_and_not_run_is_no_finding() {
+        let mut c = client();
+        let mut r = runner(&mut c);
+        let mut p = Probe::new("filter co").claimed("filter");
+        p.check(must("RFC 7644 §3.4.2.2"), false, "status 200", "got 400");
+        p.unsupported("400 invalidFilter to `userName co \"x\"`", "RFC 7644 §3.12");
+        r.finish(p);
+        let mut p = Probe::new("etag version is returned");
+        p.setup_failed("POST /Users got HTTP 400: name is required");
+        r.finish(p);
+        assert_eq!(r.out.checks[0].outcome, Outcome::Skipped);
+        assert!(r.out.checks[0]
+            .message
+            .starts_with("not supported: 400 invalidFilter"));
+        assert_eq!(r.out.findings.len(), 1, "{:?}", r.out.findings);
+        assert_eq!(r.out.findings[0].severity, Severity::Info);
+        assert_eq!(r.out.findings[0].source, "RFC 7644 §3.12");
+        assert_eq!(r.out.checks[1].outcome, Outcome::Skipped);
+        assert_eq!(
+            r.out.checks[1].message,
+            "not run: set-up failed (POST /Users got HTTP 400: name is required)"
+        );
+    }
+
     #[test]
     fn a_failed_probe_cites_its_section_and_level_and_becomes_a_finding() {
         let mut p = Probe::new("patch remove with path").claimed("patch");
@@ -591,6 +832,7 @@ mod tests {
             out: ProbeRun::default(),
             created: vec![],
             seq: 0,
+            declared: Declared::core(),
         };
         r.finish(p);
         let c = &r.out.checks[0];

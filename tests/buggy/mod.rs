@@ -1016,3 +1016,7 @@ async fn drop_unknown_extensions(proxy: &Proxy, req: &mut Incoming) -> Option<Re
     req.set_json(&body);
     None
 }
+
+// ---------------------------------------------------------------------------------------------
+// branch `probes` (issue 8): a minimal but RFC-legal server, and the bugs the probes missed.
+pub mod strict;
