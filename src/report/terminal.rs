@@ -381,19 +381,41 @@ fn inline_json(value: &Value) -> String {
 
 fn finding_details(out: &mut String, finding: &Finding, paint: Paint) {
     let severity = format!("{:?}", finding.severity).to_uppercase();
-    let colour = if severity == "MUST" { RED } else { YELLOW };
+    let colour = match finding.severity {
+        super::model::Severity::Must => RED,
+        super::model::Severity::Info => CYAN,
+        _ => YELLOW,
+    };
     let inferred = if finding.inferred { " (inferred)" } else { "" };
+    // One cause seen N times is one finding `×N`, with a few of its exchanges as examples.
+    let times = if finding.count > 1 {
+        format!(" ×{}", finding.count)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "    {} {}{inferred}",
+        "    {} {}{inferred}{times}",
         paint.on(colour, &severity),
         finding.behaviour
     );
-    let _ = writeln!(out, "      {}", finding.message);
-    let exchange = finding
+    for line in finding.message.lines() {
+        let _ = writeln!(out, "      {line}");
+    }
+    let mut ids: Vec<String> = finding
         .exchange
-        .map(|id| format!(", exchange #{id}"))
-        .unwrap_or_default();
+        .into_iter()
+        .chain(finding.examples.iter().copied())
+        .map(|id| format!("#{id}"))
+        .collect();
+    if finding.count > ids.len() && !ids.is_empty() {
+        ids.push("...".into());
+    }
+    let exchange = match ids.len() {
+        0 => String::new(),
+        1 => format!(", exchange {}", ids[0]),
+        _ => format!(", exchanges {}", ids.join(", ")),
+    };
     let _ = writeln!(
         out,
         "      step {}{exchange}; source: {}",

@@ -183,9 +183,18 @@ pub async fn run_scenario(
     report
         .findings
         .extend(crate::validate::findings(&report.exchanges));
+    // One finding per cause, counted: a bug seen on 200 exchanges is one finding ×200.
+    report.findings = crate::report::group_findings(std::mem::take(&mut report.findings));
     report.outcome = if report.steps.iter().any(|s| s.outcome == Outcome::Error) {
         Outcome::Error
-    } else if report.steps.iter().any(|s| s.outcome == Outcome::Failed) {
+    } else if report.steps.iter().any(|s| s.outcome == Outcome::Failed)
+        // A MUST finding about what this scenario tests fails it even when every expectation
+        // held: the verdicts, the exit code and every report then agree.
+        || report
+            .findings
+            .iter()
+            .any(|f| crate::report::verdicts::fails_scenario(&report, f))
+    {
         Outcome::Failed
     } else {
         Outcome::Passed
@@ -532,13 +541,13 @@ async fn check_state(
                 let mut line = format!("{} \"{}\": {}", o.kind, o.identity, o.problem);
                 // The objects found under this identity, or, when none is, the one the IdP
                 // linked to the source object (for blame only, never for comparing).
+                let kind = if o.kind == "group" {
+                    ObjectKind::Group
+                } else {
+                    ObjectKind::User
+                };
                 let mut ids = o.target_ids.clone();
                 if ids.is_empty() {
-                    let kind = if o.kind == "group" {
-                        ObjectKind::Group
-                    } else {
-                        ObjectKind::User
-                    };
                     ids.extend(
                         o.key
                             .as_deref()
@@ -546,24 +555,26 @@ async fn check_state(
                             .map(str::to_string),
                     );
                 }
-                if let Some(w) = st.ledger.blame(&ids, &o.fields) {
-                    line.push_str(&format!(
-                        " — last written by {}: {}{} (exchange #{})",
-                        profile.display_name(),
-                        w.behaviour.name,
-                        if w.behaviour.inferred {
-                            " (inferred)"
-                        } else {
-                            ""
-                        },
-                        w.exchange
-                    ));
-                    exchanges.push(w.exchange);
+                // Only a write to this object that touched these attributes is to blame; when
+                // none did, say so rather than name an unrelated write.
+                let blamed = st.ledger.blame(kind, &ids, &o.fields);
+                match blamed {
+                    Some(w) => {
+                        line.push_str(&format!(" — {}", w.describe(profile.display_name())));
+                        exchanges.push(w.exchange);
+                    }
+                    None if !ids.is_empty() && o.fields.iter().all(|f| f != "*") => {
+                        line.push_str(&format!(
+                            " — no request of this run wrote {}",
+                            o.fields.join(", ")
+                        ));
+                    }
+                    None => {}
                 }
                 // Members that differ may have been changed on the server by a later write to
                 // the member itself (a PUT /Users that drops the user's groups): name it too.
                 if o.kind == "group" && o.fields.iter().any(|f| f == "members") {
-                    let since = st.ledger.blame(&ids, &o.fields).map_or(0, |w| w.exchange);
+                    let since = blamed.map_or(0, |w| w.exchange);
                     let members = |doc: &serde_json::Value| -> Vec<String> {
                         doc["groups"][&o.identity]["members"]
                             .as_array()
@@ -591,8 +602,7 @@ async fn check_state(
                         .collect();
                     let later = member_ids
                         .iter()
-                        .filter_map(|id| st.ledger.writes.get(id))
-                        .flatten()
+                        .flat_map(|id| st.ledger.writes_to(ObjectKind::User, id))
                         .filter(|w| w.exchange > since)
                         .max_by_key(|w| w.exchange);
                     if let Some(w) = later {
