@@ -75,7 +75,7 @@ async fn put_keeps_omitted_attributes() {
         .assert_contains("FAILED okta-profile-put")
         .assert_contains(r#"user "bea."#)
         .assert_contains(
-            "differs at urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department",
+            "differs at title, urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department",
         )
         .assert_contains("last written by Okta: profile update (PUT /Users/{id}")
         .assert_contains("PUT /Users/")
@@ -119,7 +119,7 @@ async fn zero_based_start_index() {
         .assert_contains(
             "Okta read 104 users (104 distinct, 0 repeated) where totalResults says 105",
         )
-        .assert_contains("startIndex must be 1-based")
+        .assert_contains("Okta needs a 1-based startIndex")
         .assert_contains("GET /Users?startIndex=1&count=100 -> 200")
         .assert_contains("GET /Users?startIndex=101&count=100 -> 200");
 }

@@ -46,6 +46,8 @@ pub struct Write {
     /// The status the server answered (`None`: no answer). A write the server acknowledged and
     /// then ignored still counts as a write: it is what the IdP believes it did.
     pub status: Option<u16>,
+    /// `PATCH /Users/{id}`: the request's shape.
+    pub request: String,
 }
 
 impl Write {
@@ -78,12 +80,18 @@ impl Write {
                     self.exchange
                 )
             }
+            // Refused: the behaviour's description of what it sends is not the cause; the
+            // finding about that exchange says what the server refused.
             Some(s) => format!(
-                "last sent by {idp}: {name}{inferred} (exchange #{}, answered {s})",
+                "last sent by {idp}: {} ({}){inferred} (exchange #{}, answered {s})",
+                self.behaviour.short_name(),
+                self.request,
                 self.exchange
             ),
             None => format!(
-                "last sent by {idp}: {name}{inferred} (exchange #{}, no answer)",
+                "last sent by {idp}: {} ({}){inferred} (exchange #{}, no answer)",
+                self.behaviour.short_name(),
+                self.request,
                 self.exchange
             ),
         }
@@ -492,6 +500,7 @@ impl Ctx<'_> {
                 behaviour,
                 fields,
                 status: resp.status,
+                request: format!("{} {}", req.method, generic_path(&req.path)),
             });
         }
         let injected = self

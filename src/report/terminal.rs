@@ -177,19 +177,35 @@ fn scenario_details(out: &mut String, scenario: &ScenarioReport, failed: bool, p
         scenario.file
     );
     if failed {
-        let mut skipped = Vec::new();
+        // Steps not run, grouped by why: `not run: steps 5, 6 (needs step 3, which failed)`.
+        let mut skipped: Vec<(String, Vec<String>)> = Vec::new();
         for step in &scenario.steps {
             match step.outcome {
-                Outcome::Skipped => skipped.push(step.index.to_string()),
+                Outcome::Skipped => {
+                    let why = step
+                        .error
+                        .as_deref()
+                        .map(|e| e.trim_start_matches("not run: ").to_string())
+                        .unwrap_or_default();
+                    match skipped.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, ids)) => ids.push(step.index.to_string()),
+                        None => skipped.push((why, vec![step.index.to_string()])),
+                    }
+                }
                 _ => step_details(out, scenario, step, paint),
             }
         }
-        if !skipped.is_empty() {
+        for (why, ids) in skipped {
             let _ = writeln!(
                 out,
-                "  not run: step{} {}",
-                if skipped.len() == 1 { "" } else { "s" },
-                skipped.join(", ")
+                "  not run: step{} {}{}",
+                if ids.len() == 1 { "" } else { "s" },
+                ids.join(", "),
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                }
             );
         }
     }

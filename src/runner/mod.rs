@@ -132,7 +132,8 @@ pub async fn run_scenario(
         log_mark: 0,
         exchange_mark: 0,
     };
-    let mut stopped = false;
+    // Why the steps after an error are not run.
+    let mut stopped: Option<String> = None;
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let line = scenario.origin.step_lines.get(i).copied().unwrap_or(0);
@@ -146,8 +147,9 @@ pub async fn run_scenario(
             checks: vec![],
             error: None,
         };
-        if stopped {
+        if let Some(why) = &stopped {
             sr.outcome = Outcome::Skipped;
+            sr.error = Some(why.clone());
             report.steps.push(sr);
             continue;
         }
@@ -156,11 +158,22 @@ pub async fn run_scenario(
         let result = run_step(step, index, profile, &mut client, &mut st, target).await;
         match result {
             Ok(checks) => sr.checks = checks,
-            Err(e) => {
-                sr.error = Some(e);
-                sr.outcome = Outcome::Error;
-                stopped = true;
-            }
+            Err(e) => match failed_before(&st.findings, index) {
+                // A step that cannot run because an earlier step's requests failed (a push
+                // of a group whose creation the server refused) is a consequence, not a new
+                // failure: "not run: needs step N", and so is everything after it.
+                Some(n) => {
+                    let why = format!("not run: needs step {n}, which failed ({e})");
+                    sr.error = Some(why);
+                    sr.outcome = Outcome::Skipped;
+                    stopped = Some(format!("not run: needs step {n}, which failed"));
+                }
+                None => {
+                    sr.error = Some(e);
+                    sr.outcome = Outcome::Error;
+                    stopped = Some(format!("not run: step {index} could not run"));
+                }
+            },
         }
         if sr.checks.iter().any(|c| c.outcome == Outcome::Failed) && sr.outcome == Outcome::Passed {
             sr.outcome = Outcome::Failed;
@@ -201,6 +214,20 @@ pub async fn run_scenario(
     };
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// The last step before `index` whose IdP requests the server refused (a MUST finding about
+/// an IdP behaviour): what a later step that cannot run depends on.
+fn failed_before(findings: &[Finding], index: usize) -> Option<usize> {
+    findings
+        .iter()
+        .filter(|f| {
+            f.step < index
+                && f.severity == crate::report::model::Severity::Must
+                && !crate::report::verdicts::is_rfc(f)
+        })
+        .map(|f| f.step)
+        .max()
 }
 
 async fn run_step(
