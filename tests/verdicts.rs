@@ -295,3 +295,46 @@ async fn a_passing_run_passes_everywhere() {
     assert!(verdicts.iter().all(|v| v["passed"] == true), "{verdicts:?}");
     assert!(!r.junit.contains("<failure"), "{}", r.junit);
 }
+
+/// Item 8: a server that requires `name.givenName` and `name.familyName` together. Entra's
+/// create POST carries the whole mapping, so every cell Entra would pass passes: each row's
+/// object is created in that shape, and only the row's attribute is varied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certify_creates_in_the_idp_shape_so_jointly_required_names_pass() {
+    let server = buggy::start(Bug::RequireGivenAndFamilyName, TOKEN).await;
+    let url = server.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_scimulator"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SCIM_TOKEN")
+            .args([
+                "certify",
+                "--mapping",
+                "cisco-secure-access-entra",
+                "--target",
+                &url,
+                "--token",
+                TOKEN,
+                "--no-color",
+            ])
+            .output()
+            .expect("run scimulator")
+    })
+    .await
+    .expect("join");
+    server.stop().await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("certification passed"), "{stdout}");
+    assert!(!stdout.contains("FAIL "), "{stdout}");
+    // The rows that carry neither name part are the ones an isolated create broke.
+    for attribute in ["userName", "displayName", "active"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.split('|').nth(1).is_some_and(|c| c.trim() == attribute))
+            .unwrap_or_else(|| panic!("no row {attribute}:\n{stdout}"));
+        let cells: Vec<&str> = line.split('|').skip(2).map(str::trim).collect();
+        assert_eq!(cells[..4], ["pass", "pass", "pass", "pass"], "{line}");
+    }
+}

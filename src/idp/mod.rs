@@ -846,3 +846,158 @@ impl Profile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const B: Behaviour = Behaviour {
+        name: "update user (PATCH /Users/{id}: PascalCase ops, \"True\"/\"False\" strings)",
+        source: "https://learn.microsoft.com/",
+        inferred: false,
+    };
+
+    fn write(
+        exchange: u64,
+        method: &str,
+        body: serde_json::Value,
+        behaviour: &'static str,
+    ) -> Write {
+        Write {
+            exchange,
+            behaviour: Behaviour {
+                name: behaviour,
+                source: "s",
+                inferred: false,
+            },
+            fields: touched_fields(method, Some(&body)),
+            status: Some(200),
+            request: format!("{method} /x"),
+        }
+    }
+
+    /// A server numbering users and groups in separate sequences gives both an id "1": the
+    /// group POST (with members) must never be blamed for the user's displayName.
+    #[test]
+    fn blame_looks_only_at_the_object_and_attribute_the_diff_is_about() {
+        let mut ledger = Ledger::default();
+        let user = (ObjectKind::User, "1".to_string());
+        let group = (ObjectKind::Group, "1".to_string());
+        ledger.writes.entry(user.clone()).or_default().push(write(
+            2,
+            "POST",
+            json!({"userName": "a", "displayName": "A"}),
+            "create user",
+        ));
+        ledger.writes.entry(user.clone()).or_default().push(write(
+            3,
+            "PATCH",
+            json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+            "disable user",
+        ));
+        ledger.writes.entry(group).or_default().push(write(
+            4,
+            "POST",
+            json!({"displayName": "G", "members": [{"value": "1"}]}),
+            "Group Push",
+        ));
+        let ids = vec!["1".to_string()];
+        let w = ledger
+            .blame(ObjectKind::User, &ids, &["displayName".into()])
+            .expect("a write");
+        assert_eq!((w.exchange, w.behaviour.name), (2, "create user"));
+        let w = ledger
+            .blame(ObjectKind::User, &ids, &["active".into()])
+            .expect("a write");
+        assert_eq!(w.exchange, 3);
+        // A write that touched another attribute is not blamed for `name.givenName`... but the
+        // creating POST set the whole first state.
+        let w = ledger
+            .blame(ObjectKind::User, &ids, &["name".into()])
+            .expect("a write");
+        assert_eq!(w.exchange, 2);
+    }
+
+    #[test]
+    fn touched_fields_follow_the_operations() {
+        let patch = json!({"Operations": [
+            {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@b.c"},
+            {"op": "Replace", "path": "name.givenName", "value": "A"},
+            {"op": "replace", "value": {"active": false,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "X"}}}
+        ]});
+        assert_eq!(
+            touched_fields("PATCH", Some(&patch)),
+            [
+                "emails",
+                "name.givenName",
+                "active",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+            ]
+        );
+        // A PUT replaces: it writes what it omits too.
+        assert_eq!(
+            touched_fields("PUT", Some(&json!({"userName": "a"}))),
+            ["*"]
+        );
+        let w = write(1, "PATCH", patch, "x");
+        assert!(w.touches("name"));
+        assert!(w.touches("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+        assert!(!w.touches("displayName"));
+    }
+
+    fn refused(detail: &str, scim_type: &str) -> Response {
+        Response {
+            exchange: 7,
+            status: Some(400),
+            body: Some(json!({"status": "400", "scimType": scim_type, "detail": detail})),
+            text: None,
+            retry_after: None,
+            error: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn entra_patch() -> Request {
+        let mut req = Request::new(reqwest::Method::PATCH, "/Users/2819c223");
+        req.body = Some(patch_body(vec![
+            json!({"op": "Replace", "path": "active", "value": "False"}),
+            json!({"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@example.com"}),
+        ]));
+        req
+    }
+
+    #[test]
+    fn the_cause_names_the_operation_the_server_names() {
+        let cause = failure_cause(
+            &entra_patch(),
+            &refused(
+                "add is not supported on a filtered path: emails[type eq \"work\"].value",
+                "invalidPath",
+            ),
+        );
+        assert!(
+            cause.starts_with(
+                "PATCH /Users/{id} answered HTTP 400 (scimType invalidPath): add is not supported"
+            ),
+            "{cause}"
+        );
+        assert!(
+            cause.contains(r#"refused operation 2 of 2: "Add" emails[type eq "work"].value = "a@example.com" (attribute emails)"#),
+            "{cause}"
+        );
+        assert!(!cause.contains("\"Replace\""), "{cause}");
+        assert_eq!(B.short_name(), "update user");
+    }
+
+    #[test]
+    fn an_unnamed_operation_is_not_guessed() {
+        let cause = failure_cause(&entra_patch(), &refused("bad request", "invalidValue"));
+        assert!(
+            cause.contains("the server does not say which of the 2 operations it refused: 1. \"Replace\" active = \"False\"; 2. \"Add\""),
+            "{cause}"
+        );
+        assert!(!cause.contains("refused operation"), "{cause}");
+    }
+}

@@ -436,3 +436,84 @@ pub(crate) mod sample {
         }
     }
 }
+
+#[cfg(test)]
+mod grouping_tests {
+    use super::model::{Finding, Severity};
+    use super::*;
+
+    fn finding(message: String, exchange: u64, severity: Severity) -> Finding {
+        Finding {
+            severity,
+            behaviour: "RFC 7643/7644: User response schema".into(),
+            source: "RFC 7643 §4.1".into(),
+            inferred: false,
+            message,
+            exchange: Some(exchange),
+            step: 2,
+            count: 1,
+            examples: Vec::new(),
+        }
+    }
+
+    /// One packaging bug on 200 exchanges is one finding ×200 with a few examples, not 200.
+    #[test]
+    fn one_cause_on_many_exchanges_is_one_finding_with_a_count() {
+        let many: Vec<Finding> = (1..=200)
+            .map(|i| {
+                finding(
+                    format!(
+                        "GET /Users/{i:08x}-9c: \"x{i}\" at /active is not of type \"boolean\""
+                    ),
+                    i,
+                    Severity::Must,
+                )
+            })
+            .collect();
+        let grouped = group_findings(many);
+        assert_eq!(grouped.len(), 1, "{grouped:#?}");
+        assert_eq!(grouped[0].count, 200);
+        assert_eq!(grouped[0].exchange, Some(1));
+        assert_eq!(grouped[0].examples, [2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn different_answers_and_severities_stay_apart() {
+        let grouped = group_findings(vec![
+            finding(
+                "PATCH /Users/a1 answered HTTP 400: no".into(),
+                1,
+                Severity::Must,
+            ),
+            finding(
+                "PATCH /Users/b2 answered HTTP 409: no".into(),
+                2,
+                Severity::Must,
+            ),
+            finding(
+                "PATCH /Users/c3 answered HTTP 400: no".into(),
+                3,
+                Severity::Must,
+            ),
+            finding(
+                "PATCH /Users/d4 answered HTTP 400: no".into(),
+                4,
+                Severity::Info,
+            ),
+        ]);
+        let counts: Vec<(usize, Severity)> =
+            grouped.iter().map(|f| (f.count, f.severity)).collect();
+        assert_eq!(
+            counts,
+            [
+                (2, Severity::Must),
+                (1, Severity::Must),
+                (1, Severity::Info)
+            ]
+        );
+        assert_eq!(
+            normalise_message("PATCH /Users/c3 answered HTTP 400: \"Ana\" 12"),
+            "PATCH /Users/_ answered HTTP 400: \"…\" #"
+        );
+    }
+}

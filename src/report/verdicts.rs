@@ -351,4 +351,65 @@ mod tests {
         let text = render(&v, false);
         assert!(text.contains("  works with Entra ID (default): FAIL (1 of 1 scenarios failed)\n    - MUST Entra ID: update user [src]\n"));
     }
+
+    fn run_of(scenarios: Vec<ScenarioReport>) -> RunReport {
+        RunReport {
+            format_version: 1,
+            tool: "t".into(),
+            run_id: "r".into(),
+            target: TargetInfo {
+                url: "u".into(),
+                builtin: false,
+            },
+            started_at: String::new(),
+            duration_ms: 0,
+            scenarios,
+            summary: Summary::default(),
+            verdicts: Vec::new(),
+        }
+    }
+
+    /// INFO never fails: a server whose only finding is information passes, exit 0.
+    #[test]
+    fn an_info_finding_passes_and_exits_0() {
+        let mut rfc = scenario("rfc-conformance", "rfc", "", Outcome::Passed);
+        let mut info = finding(
+            "RFC 7644 §3.4.2.2: filter operator not supported",
+            Severity::Info,
+        );
+        info.count = 12;
+        rfc.findings = vec![info];
+        let report = run_of(vec![rfc]);
+        let v = verdicts(&report);
+        assert!(v[0].passed, "{v:?}");
+        assert_eq!(
+            v[0].failing,
+            ["INFO RFC 7644 §3.4.2.2: filter operator not supported [src] ×12"]
+        );
+        assert!(
+            v[0].summary
+                .contains("1 RFC finding (0 MUST), seen 12 times"),
+            "{v:?}"
+        );
+        assert_eq!(exit_code(&report, &v), crate::exit_code::OK);
+        assert!(render(&v, false).contains("RFC 7643/7644 conformance: PASS"));
+    }
+
+    /// A MUST fails the verdict and the exit code alike, even when every scenario passed
+    /// (an RFC finding met by an IdP scenario): the case that printed FAIL and exited 0.
+    #[test]
+    fn a_must_finding_fails_the_verdict_and_exits_1() {
+        let mut entra = scenario("entra-a", "entra", "default", Outcome::Passed);
+        entra.findings = vec![finding(
+            "RFC 7643/7644: ListResponse response schema",
+            Severity::Must,
+        )];
+        let report = run_of(vec![entra]);
+        let v = verdicts(&report);
+        assert_eq!(v[0].name, RFC);
+        assert!(!v[0].passed);
+        assert!(v[1].passed, "the Entra expectations held");
+        assert_eq!(exit_code(&report, &v), crate::exit_code::FAILED);
+        assert!(render(&v, false).contains("RFC 7643/7644 conformance: FAIL"));
+    }
 }
