@@ -82,35 +82,28 @@ pub(super) async fn before(proxy: &Proxy, req: &mut Incoming) -> Option<Response
                 };
                 part("givenName") && part("familyName")
             };
-            match req.method {
-                Method::POST if user_id.is_none() => {
-                    if !full_name(&req.json()?) {
-                        return refuse();
-                    }
-                }
-                Method::PUT if user_id.is_some() => {
-                    if !full_name(&req.json()?) {
-                        return refuse();
-                    }
-                }
-                Method::PATCH if user_id.is_some() => {
-                    let clears = patch_ops(req).iter().any(|op| {
-                        let remove = op_name(op).is_some_and(|n| n.eq_ignore_ascii_case("remove"));
-                        let path = op
-                            .get("path")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_ascii_lowercase();
-                        remove
-                            && (path == "name"
-                                || path == "name.givenname"
-                                || path == "name.familyname")
-                    });
-                    if clears {
-                        return refuse();
-                    }
-                }
-                _ => {}
+            let whole_user = match req.method {
+                Method::POST => user_id.is_none(),
+                Method::PUT => user_id.is_some(),
+                _ => false,
+            };
+            if whole_user && !full_name(&req.json()?) {
+                return refuse();
+            }
+            // A PATCH that removes one part (or the whole name) leaves the pair incomplete.
+            let clears = req.method == Method::PATCH
+                && user_id.is_some()
+                && patch_ops(req).iter().any(|op| {
+                    let remove = op_name(op).is_some_and(|n| n.eq_ignore_ascii_case("remove"));
+                    let path = op
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    remove && matches!(path.as_str(), "name" | "name.givenname" | "name.familyname")
+                });
+            if clears {
+                return refuse();
             }
             None
         }
