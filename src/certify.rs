@@ -448,7 +448,7 @@ impl<'a> Certifier<'a> {
                 continue;
             };
             for e in entries.iter().filter(|e| e.reference.is_none()) {
-                rows.push(self.row(kind, e, m).await);
+                rows.push(self.row(kind, e, m, entries).await);
             }
         }
         let mut limits = Vec::new();
@@ -659,7 +659,10 @@ impl<'a> Certifier<'a> {
         Ok(self.client.send(req).await)
     }
 
-    async fn row(&mut self, kind: Kind, e: &Entry, m: &Entry) -> Row {
+    /// One row: the object is created in the IdP's real create shape, carrying every mapped
+    /// attribute (a server may require some jointly, `name.givenName` with `name.familyName`,
+    /// and the IdP always sends them together); only `e` is then varied.
+    async fn row(&mut self, kind: Kind, e: &Entry, m: &Entry, entries: &[Entry]) -> Row {
         self.counter += 1;
         let n = self.counter;
         let rt = kind.rt();
@@ -682,9 +685,15 @@ impl<'a> Certifier<'a> {
             clear: Cell::pass(),
         };
         let mut view = json!({});
-        write_entry(&mut view, m, &match_v1, rt);
-        if !is_matching {
-            write_entry(&mut view, e, &v1, rt);
+        for other in entries.iter().filter(|f| f.reference.is_none()) {
+            let value = if other.target == m.target {
+                match_v1.clone()
+            } else if other.target == e.target {
+                v1.clone()
+            } else {
+                sample(other, &self.tag, n, 1)
+            };
+            write_entry(&mut view, other, &value, rt);
         }
         let body = self.create_body(kind, &view);
         let req = self
@@ -821,8 +830,11 @@ impl<'a> Certifier<'a> {
                         }
                         Ok(_) => match self.read_back(kind, &id, &e.target, None).await {
                             Ok(_) => Cell::pass(),
+                            // Okta leaves a cleared attribute out and means "cleared"; RFC 7644
+                            // §3.5.1 lets a server clear it or assign a default, so this is the
+                            // Okta consequence, not an RFC violation.
                             Err(why) => Cell::fail(format!(
-                                "PUT without it (RFC 7644 §3.5.1: PUT replaces), but {why}"
+                                "PUT without it (Okta's way to clear), but {why}: the app keeps a value Okta cleared"
                             )),
                         },
                     }

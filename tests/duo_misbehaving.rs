@@ -30,7 +30,7 @@ async fn deactivation_deletes_the_user() {
     let r = run(Bug::DeactivateDeletes, "deactivate-mode.yaml").await;
     r.assert_code(1)
         .assert_contains("FAILED duo-deactivate-mode")
-        .assert_contains(r#"user "ben."#)
+        .assert_contains(r#"user "bokafor."#)
         .assert_contains("missing on the server")
         .assert_diff_line('-', r#""active": false"#)
         .assert_diff_line('+', r#""missing""#)

@@ -36,10 +36,10 @@ async fn pascal_case_ops_rejected() {
     r.assert_code(1)
         .assert_contains("FAILED entra-cisco-guide")
         // The state check names the behaviour that last wrote each differing group...
-        .assert_contains("last written by Entra ID: update group (PATCH /Groups/{id}")
+        .assert_contains("last sent by Entra ID: update group (PATCH /Groups/{id}")
         // ...and the findings name it with the server's answer.
         .assert_contains("MUST Entra ID: update group (PATCH /Groups/{id}")
-        .assert_contains(r#"answered HTTP 400: unknown op "Add""#)
+        .assert_contains(r#"answered HTTP 400 (scimType invalidSyntax): unknown op "Add""#)
         .assert_contains(r#""op": "Add","#)
         // The diff: members expected, none found.
         .assert_diff_line('-', r#""josue."#)
@@ -70,9 +70,9 @@ async fn group_filter_answers_400() {
     r.assert_code(1)
         .assert_contains("FAILED entra-cisco-guide")
         .assert_contains(
-            r#"MUST Entra ID: group lookup by displayName (GET /Groups?excludedAttributes=members&filter=displayName eq"#,
+            r#"MUST Entra ID: group lookup by displayName (GET /Groups?excludedAttributes=…&filter=…)"#,
         )
-        .assert_contains("answered HTTP 400: filtering groups is not supported")
+        .assert_contains("answered HTTP 400 (scimType invalidFilter): filtering groups is not supported")
         .assert_contains(r#"group "IT-Admins "#)
         .assert_contains("missing on the server")
         .assert_diff_line('-', r#""IT-Admins "#)

@@ -97,7 +97,7 @@ fn oin_user_lifecycle_sends_the_documented_shapes() {
         "{lookup}"
     );
     assert!(
-        lookup.ends_with("%40okta.local%22&startIndex=1&count=100"),
+        lookup.ends_with("%40example.com%22&startIndex=1&count=100"),
         "{lookup}"
     );
     // Create: externalId (the Okta id), a throwaway password, groups: [], active: true (S1).

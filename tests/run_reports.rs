@@ -164,7 +164,12 @@ fn check_junit(dir: &Path, report: &Value) -> Elem {
     let root = parse_xml(&xml);
     assert_eq!(root.name, "testsuites");
     let scenarios = report["scenarios"].as_array().expect("scenarios");
-    let suites: Vec<&Elem> = root.all("testsuite").collect();
+    // One testsuite per scenario, then one `verdicts` suite carrying the verdicts the terminal
+    // prints and the exit code follows.
+    let all_suites: Vec<&Elem> = root.all("testsuite").collect();
+    let (verdict_suites, suites): (Vec<&Elem>, Vec<&Elem>) = all_suites
+        .into_iter()
+        .partition(|s| s.attr("name") == "verdicts");
     assert_eq!(
         suites.len(),
         scenarios.len(),
@@ -180,10 +185,11 @@ fn check_junit(dir: &Path, report: &Value) -> Elem {
             .iter()
             .flat_map(|st| st["checks"].as_array().expect("checks"))
             .collect();
+        let findings = s["findings"].as_array().expect("findings");
         assert_eq!(
             cases.len(),
-            steps.len() + checks.len(),
-            "{name}: one testcase per step and one per expectation\n{xml}"
+            steps.len() + checks.len() + findings.len(),
+            "{name}: one testcase per step, per expectation and per finding\n{xml}"
         );
         assert_eq!(suite.count("tests"), cases.len(), "{name}: tests=");
         for c in &cases {
@@ -196,9 +202,11 @@ fn check_junit(dir: &Path, report: &Value) -> Elem {
             .count();
         let errored_cases = cases.iter().filter(|c| c.all("error").count() > 0).count();
         let failed_checks = checks.iter().filter(|c| c["outcome"] == "failed").count();
+        let must_findings = findings.iter().filter(|f| f["severity"] == "MUST").count();
         assert_eq!(
-            failed_cases, failed_checks,
-            "{name}: a <failure> for each unmet expectation\n{xml}"
+            failed_cases,
+            failed_checks + must_findings,
+            "{name}: a <failure> for each unmet expectation and each MUST finding\n{xml}"
         );
         assert_eq!(suite.count("failures"), failed_cases, "{name}: failures=");
         assert_eq!(suite.count("errors"), errored_cases, "{name}: errors=");
@@ -210,6 +218,24 @@ fn check_junit(dir: &Path, report: &Value) -> Elem {
         tests += cases.len();
         failures += failed_cases;
         errors += errored_cases;
+    }
+    // The verdicts suite: one testcase per verdict of report.json, a failure exactly where the
+    // verdict failed.
+    let verdicts = report["verdicts"].as_array().expect("verdicts");
+    assert_eq!(verdict_suites.len(), usize::from(!verdicts.is_empty()));
+    for suite in verdict_suites {
+        let cases: Vec<&Elem> = suite.all("testcase").collect();
+        assert_eq!(cases.len(), verdicts.len());
+        for (c, v) in cases.iter().zip(verdicts) {
+            assert_eq!(c.attr("name"), v["name"].as_str().expect("verdict name"));
+            assert_eq!(
+                c.all("failure").count() > 0,
+                v["passed"] == false,
+                "the junit verdict is the report's\n{xml}"
+            );
+        }
+        tests += cases.len();
+        failures += suite.count("failures");
     }
     assert_eq!(root.count("tests"), tests, "testsuites tests=");
     assert_eq!(root.count("failures"), failures, "testsuites failures=");
@@ -321,7 +347,11 @@ fn run_without_paths_runs_every_bundled_scenario_and_passes() {
     let junit = check_junit(dir.path(), &report);
     assert_eq!(junit.count("failures"), 0);
     assert_eq!(junit.count("errors"), 0);
-    let names: BTreeSet<&str> = junit.all("testsuite").map(|s| s.attr("name")).collect();
+    let names: BTreeSet<&str> = junit
+        .all("testsuite")
+        .map(|s| s.attr("name"))
+        .filter(|n| *n != "verdicts")
+        .collect();
     let want: BTreeSet<&str> = files.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(names, want, "one testsuite per bundled scenario");
 }
@@ -398,7 +428,8 @@ fn a_failed_expectation_exits_1_with_a_junit_failure_and_a_valid_report() {
     assert_eq!(state["outcome"], "passed", "only the log is wrong");
 
     let junit = check_junit(dir.path(), &report);
-    assert_eq!(junit.count("failures"), 1);
+    // The unmet expectation, and the verdict it fails.
+    assert_eq!(junit.count("failures"), 2);
     let suite = junit
         .all("testsuite")
         .find(|s| s.attr("name") == "wrong-expected-log")

@@ -6,11 +6,13 @@
 //! $ scimulator check --target https://scim.example.com/scim/v2 --token-env SCIM_TOKEN
 //! ...
 //! verdicts:
-//!   RFC 7643/7644 conformance: PASS (63 probes: 60 passed, 3 skipped)
+//!   RFC 7643/7644 conformance: PASS (63 probes: 60 passed, 0 failed, 3 skipped; 1 RFC finding (0 MUST), seen 4 times)
+//!     - INFO RFC 7644 §3.4.2.2: ... [RFC 7644 §3.4.2.2] ×4
 //! ```
 //!
-//! Exit codes: 0 every probe passed or was skipped, 1 a probe failed, 2 usage error, 3 the
-//! target is unusable.
+//! Exit codes, from the same verdict the terminal prints: 0 the verdict passed (INFO, MAY and
+//! SHOULD findings never fail it), 1 a probe failed or a MUST finding was made, 2 usage error,
+//! 3 the target is unusable.
 
 use super::run::{self, LimitArgs, RunArgs};
 use clap::Args;

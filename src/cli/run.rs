@@ -290,7 +290,7 @@ pub async fn run(args: RunArgs) -> u8 {
             .count(),
         requests: scenarios.iter().map(|s| s.exchanges.len()).sum(),
     };
-    let report = RunReport {
+    let mut report = RunReport {
         format_version: FORMAT_VERSION,
         tool: format!("scimulator {}", env!("CARGO_PKG_VERSION")),
         run_id,
@@ -302,7 +302,10 @@ pub async fn run(args: RunArgs) -> u8 {
         duration_ms: started.elapsed().as_millis() as u64,
         scenarios,
         summary,
+        verdicts: Vec::new(),
     };
+    // One verdict computation for the terminal, the files and the exit code.
+    report.verdicts = crate::report::verdicts::verdicts(&report);
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     crate::out!(
@@ -311,7 +314,7 @@ pub async fn run(args: RunArgs) -> u8 {
     );
     crate::out!(
         "{}",
-        crate::report::verdicts::render(&crate::report::verdicts::verdicts(&report), color)
+        crate::report::verdicts::render(&report.verdicts, color)
     );
     if let Some(dir) = &args.report {
         if let Err(e) = crate::report::write_all(&report, dir) {
@@ -335,23 +338,5 @@ pub async fn run(args: RunArgs) -> u8 {
             return exit_code::TARGET;
         }
     }
-    if s.errors > 0
-        && s.failed == 0
-        && report
-            .scenarios
-            .iter()
-            .all(|x| x.outcome != Outcome::Passed)
-        && report
-            .scenarios
-            .iter()
-            .flat_map(|x| &x.exchanges)
-            .all(|e| e.status.is_none())
-    {
-        return exit_code::TARGET;
-    }
-    if s.failed > 0 || s.errors > 0 {
-        exit_code::FAILED
-    } else {
-        exit_code::OK
-    }
+    crate::report::verdicts::exit_code(&report, &report.verdicts)
 }

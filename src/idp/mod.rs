@@ -23,7 +23,7 @@ pub struct Behaviour {
     pub inferred: bool,
 }
 
-/// Objects the run created or matched to its own source objects: the only ones it may PATCH,
+/// Objects the run created or matched: the only ones it may PATCH,
 /// PUT or DELETE, and the ones read back and cleaned up.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
@@ -31,8 +31,10 @@ pub struct Ledger {
     pub created: Vec<(ObjectKind, String)>,
     /// Created or matched (a lookup answer whose identity equals the run-scoped name).
     pub touchable: BTreeSet<(ObjectKind, String)>,
-    /// Every write to each target id, in order: what a failed state check blames.
-    pub writes: BTreeMap<String, Vec<Write>>,
+    /// Every write to each object, in order: what a failed state check blames. Keyed by kind
+    /// and id: many servers number users and groups in separate sequences, so `/Users/7` and
+    /// `/Groups/7` are different objects.
+    pub writes: BTreeMap<(ObjectKind, String), Vec<Write>>,
     /// A lookup answered resources its filter does not match (RFC 7644 §3.4.2.2): from then on,
     /// for the rest of the scenario, only objects the run created are written; what was found
     /// only by lookup cannot be told apart from someone else's object.
@@ -184,49 +186,118 @@ pub fn split_lookup(
     (mine, foreign, unproven)
 }
 
-/// One write the IdP sent to an object, and the top-level attributes it touched (`*`: all).
+/// One write the IdP sent to an object, and the attributes it touched (`*`: all of them, as
+/// a POST that creates the object, a PUT that replaces it or a DELETE).
 #[derive(Debug, Clone)]
 pub struct Write {
     pub exchange: u64,
     pub behaviour: Behaviour,
+    /// Attribute paths written: `displayName`, `name.givenName`, `emails`, an extension URN.
     pub fields: Vec<String>,
+    /// The status the server answered (`None`: no answer). A write the server acknowledged and
+    /// then ignored still counts as a write: it is what the IdP believes it did.
+    pub status: Option<u16>,
+    /// `PATCH /Users/{id}`: the request's shape.
+    pub request: String,
 }
 
-impl Ledger {
-    /// The last write to any of `ids` that touched one of `fields` (or everything), else the
-    /// last write at all.
-    pub fn blame(&self, ids: &[String], fields: &[String]) -> Option<&Write> {
-        let all: Vec<&Write> = ids
-            .iter()
-            .filter_map(|id| self.writes.get(id))
-            .flatten()
-            .collect();
-        let touches = |w: &&Write| {
-            w.fields
-                .iter()
-                .any(|f| f == "*" || fields.iter().any(|x| x == "*" || x.eq_ignore_ascii_case(f)))
+impl Write {
+    /// Whether this write touched `field` (a diff's top-level attribute or dotted path): either
+    /// one is a prefix of the other (`name` and `name.givenName`), case-insensitively.
+    pub fn touches(&self, field: &str) -> bool {
+        let within = |a: &str, b: &str| {
+            let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+            a == b || b.starts_with(&format!("{a}.")) || b.starts_with(&format!("{a}:"))
         };
-        all.iter()
-            .copied()
-            .filter(touches)
-            .max_by_key(|w| w.exchange)
-            .or_else(|| all.iter().copied().max_by_key(|w| w.exchange))
+        field == "*"
+            || self
+                .fields
+                .iter()
+                .any(|f| f == "*" || within(f, field) || within(field, f))
+    }
+
+    /// `written by` for a write the server accepted; `sent by` plus the status otherwise.
+    pub fn describe(&self, idp: &str) -> String {
+        let inferred = if self.behaviour.inferred {
+            " (inferred)"
+        } else {
+            ""
+        };
+        let name = self.behaviour.name;
+        match self.status {
+            Some(s) if (200..300).contains(&s) => {
+                format!(
+                    "last written by {idp}: {name}{inferred} (exchange #{})",
+                    self.exchange
+                )
+            }
+            // Refused: the behaviour's description of what it sends is not the cause; the
+            // finding about that exchange says what the server refused.
+            Some(s) => format!(
+                "last sent by {idp}: {} ({}){inferred} (exchange #{}, answered {s})",
+                self.behaviour.short_name(),
+                self.request,
+                self.exchange
+            ),
+            None => format!(
+                "last sent by {idp}: {} ({}){inferred} (exchange #{}, no answer)",
+                self.behaviour.short_name(),
+                self.request,
+                self.exchange
+            ),
+        }
     }
 }
 
-/// Top-level attributes a request body writes: PATCH op paths and path-less keys, or the keys
-/// of a POST/PUT body. Extension attributes count as their schema URN.
+impl Behaviour {
+    /// The behaviour without its description of the request: `update user` for
+    /// `update user (PATCH /Users/{id}: PascalCase ops, …)`. A finding about a failed exchange
+    /// names this, and says itself what in the exchange failed.
+    pub fn short_name(&self) -> &'static str {
+        self.name.split(" (").next().unwrap_or(self.name).trim()
+    }
+}
+
+impl Ledger {
+    /// The last write to one of the objects `ids` of `kind` that touched one of `fields`: the
+    /// exchange that really wrote the attribute the diff is about, never a write to another
+    /// object or to another attribute. `None` when no write of the run touched them.
+    pub fn blame(&self, kind: ObjectKind, ids: &[String], fields: &[String]) -> Option<&Write> {
+        ids.iter()
+            .filter_map(|id| self.writes.get(&(kind, id.clone())))
+            .flatten()
+            .filter(|w| fields.iter().any(|f| w.touches(f)))
+            .max_by_key(|w| w.exchange)
+    }
+
+    /// Every write to `kind`/`id`, in order.
+    pub fn writes_to(&self, kind: ObjectKind, id: &str) -> &[Write] {
+        self.writes
+            .get(&(kind, id.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Attribute paths a request body writes: the paths of PATCH operations (a value filter
+/// dropped: `emails[type eq "work"].value` writes `emails`) and the keys of a path-less op's
+/// value; a POST (it sets the object's whole first state), a PUT (it replaces the object: what
+/// it omits it clears) and a DELETE write everything. Extension attributes count as
+/// `<urn>:<attribute>`.
 fn touched_fields(method: &str, body: Option<&serde_json::Value>) -> Vec<String> {
     use crate::scim::schema::split_attr_path;
-    let top = |path: &str| -> String {
+    let attr = |path: &str| -> String {
+        // `emails[type eq "work"].value` → `emails`: the filter picks an entry of emails.
+        let filtered = path.contains('[');
         let head = path.split('[').next().unwrap_or(path);
         match split_attr_path(head) {
-            (Some(urn), _, _) if !urn.to_ascii_lowercase().contains(":core:") => urn.to_string(),
+            (Some(urn), name, _) if !urn.to_ascii_lowercase().contains(":core:") => {
+                format!("{urn}:{name}")
+            }
+            (_, name, Some(sub)) if !filtered => format!("{name}.{sub}"),
             (_, name, _) => name.to_string(),
         }
     };
     match (method, body) {
-        ("DELETE", _) | (_, None) => vec!["*".into()],
         ("PATCH", Some(b)) => {
             let mut out = Vec::new();
             for op in b
@@ -236,23 +307,204 @@ fn touched_fields(method: &str, body: Option<&serde_json::Value>) -> Vec<String>
                 .flatten()
             {
                 match op.get("path").and_then(|p| p.as_str()) {
-                    Some(p) => out.push(top(p)),
-                    None => out.extend(
-                        op.get("value")
-                            .and_then(|v| v.as_object())
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, _)| top(k)),
-                    ),
+                    Some(p) => out.push(attr(p)),
+                    None => match op.get("value") {
+                        Some(serde_json::Value::Object(m)) => {
+                            for (k, v) in m {
+                                // A path-less value `{"urn:…:enterprise:2.0:User": {"department": …}}`
+                                // writes the extension's attributes.
+                                match v.as_object() {
+                                    Some(inner) if k.contains(':') => {
+                                        out.extend(inner.keys().map(|a| format!("{k}:{a}")))
+                                    }
+                                    _ => out.push(attr(k)),
+                                }
+                            }
+                        }
+                        _ => out.push("*".into()),
+                    },
                 }
             }
             out
         }
-        (_, Some(b)) => b
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default(),
+        _ => vec!["*".into()],
     }
+}
+
+/// `/Users/{id}` for `/Users/2819c223`, `/Users?filter=…&startIndex=…` for a query: the
+/// request's shape, the same for every object (what a finding's behaviour names).
+pub fn generic_path(path: &str) -> String {
+    let (base, query) = match path.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (path, None),
+    };
+    let base = match target_of(base) {
+        Some((kind, _)) => format!("{}/{{id}}", kind.endpoint()),
+        None => base.to_string(),
+    };
+    match query {
+        Some(q) => {
+            let names: Vec<String> = q
+                .split('&')
+                .map(|kv| format!("{}=…", kv.split('=').next().unwrap_or(kv)))
+                .collect();
+            format!("{base}?{}", names.join("&"))
+        }
+        None => base,
+    }
+}
+
+/// One PATCH operation as a reader names it: `Add emails[type eq "work"].value = "a@b.c"`.
+fn describe_op(op: &serde_json::Value) -> String {
+    let name = op.get("op").and_then(|v| v.as_str()).unwrap_or("?");
+    let path = op.get("path").and_then(|v| v.as_str());
+    let value = op.get("value").map(|v| {
+        let t = v.to_string();
+        if t.chars().count() > 60 {
+            format!("{}…", t.chars().take(60).collect::<String>())
+        } else {
+            t
+        }
+    });
+    let mut out = format!("{name:?}");
+    match path {
+        Some(p) => out.push_str(&format!(" {p}")),
+        None => out.push_str(" (no path)"),
+    }
+    if let Some(v) = value {
+        out.push_str(&format!(" = {v}"));
+    }
+    out
+}
+
+/// The attributes one PATCH operation writes, for naming: its path's attribute, or the keys
+/// of a path-less value.
+fn op_attributes(op: &serde_json::Value) -> Vec<String> {
+    let body = serde_json::json!({"Operations": [op]});
+    touched_fields("PATCH", Some(&body))
+        .into_iter()
+        .filter(|f| f != "*")
+        .collect()
+}
+
+/// Whether the server's words name `needle` (case-insensitive, not inside a longer word).
+fn names(text: &str, needle: &str) -> bool {
+    if needle.len() < 3 {
+        return false;
+    }
+    let (t, n) = (text.to_ascii_lowercase(), needle.to_ascii_lowercase());
+    let word = |c: Option<char>| c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+    t.match_indices(&n)
+        .any(|(at, _)| word(t[..at].chars().next_back()) && word(t[at + n.len()..].chars().next()))
+}
+
+/// What went wrong, from the failing exchange alone: the answer (status, `scimType`,
+/// `detail`), and for a PATCH the operation the server refused (when it is the only one, or
+/// the only one the server's words name; otherwise every operation, said so), for a POST or
+/// PUT the attributes the server named.
+///
+/// ```text
+/// PATCH /Users/{id} answered HTTP 400 (scimType invalidPath): path not supported: emails[type eq "work"].value;
+/// refused operation 2 of 2: "Add" emails[type eq "work"].value = "ana@example.com" (attribute emails)
+/// ```
+pub fn failure_cause(req: &Request, resp: &Response) -> String {
+    let method = req.method.as_str();
+    let path = generic_path(&req.path);
+    let body = resp.body.as_ref();
+    let scim_type = body
+        .and_then(|b| b.get("scimType"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let detail = body
+        .and_then(|b| b.get("detail"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .or_else(|| resp.text.clone())
+        .map(|d| d.chars().take(300).collect::<String>());
+    let mut out = match (&resp.error, resp.status) {
+        (Some(e), _) => format!("{method} {path} got no answer: {e}"),
+        (None, Some(s)) => {
+            let mut o = format!("{method} {path} answered HTTP {s}");
+            if let Some(t) = &scim_type {
+                o.push_str(&format!(" (scimType {t})"));
+            }
+            if let Some(d) = &detail {
+                o.push_str(&format!(": {d}"));
+            }
+            o
+        }
+        (None, None) => format!("{method} {path} got no answer"),
+    };
+    // Without an answer nothing says what was refused.
+    if resp.status.is_none() {
+        return out;
+    }
+    let said = detail.clone().unwrap_or_default();
+    if method == "PATCH" {
+        let ops: Vec<&serde_json::Value> = req
+            .body
+            .as_ref()
+            .and_then(|b| b.get("Operations"))
+            .and_then(|o| o.as_array())
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        let named: Vec<usize> = (0..ops.len())
+            .filter(|&i| {
+                let by_path = ops[i]
+                    .get("path")
+                    .and_then(|p| p.as_str())
+                    .is_some_and(|p| said.to_ascii_lowercase().contains(&p.to_ascii_lowercase()));
+                by_path || op_attributes(ops[i]).iter().any(|a| names(&said, a))
+            })
+            .collect();
+        let one = |i: usize| {
+            let attrs = op_attributes(ops[i]);
+            let attrs = if attrs.is_empty() {
+                String::new()
+            } else {
+                format!(" (attribute {})", attrs.join(", "))
+            };
+            format!(
+                "operation {} of {}: {}{attrs}",
+                i + 1,
+                ops.len(),
+                describe_op(ops[i])
+            )
+        };
+        match (ops.len(), named.as_slice()) {
+            (0, _) => {}
+            (1, _) => out.push_str(&format!("; refused {}", one(0))),
+            (_, [i]) => out.push_str(&format!("; refused {} (the one the server names)", one(*i))),
+            (n, _) => {
+                let all: Vec<String> = (0..n)
+                    .map(|i| format!("{}. {}", i + 1, describe_op(ops[i])))
+                    .collect();
+                out.push_str(&format!(
+                    "; the server does not say which of the {n} operations it refused: {}",
+                    all.join("; ")
+                ));
+            }
+        }
+    } else if let Some(serde_json::Value::Object(m)) = req.body.as_ref() {
+        let mut attrs: Vec<String> = Vec::new();
+        for (k, v) in m {
+            if names(&said, k) {
+                attrs.push(k.clone());
+            }
+            if let Some(inner) = v.as_object() {
+                attrs.extend(
+                    inner
+                        .keys()
+                        .filter(|a| names(&said, a))
+                        .map(|a| format!("{k}.{a}")),
+                );
+            }
+        }
+        if !attrs.is_empty() {
+            out.push_str(&format!("; the server names {}", attrs.join(", ")));
+        }
+    }
+    out
 }
 
 /// Everything a profile works with while a step runs.
@@ -409,21 +661,31 @@ impl Ctx<'_> {
             self.check_lookup(&req.path, &resp);
         }
         let written = match target_of(&req.path) {
-            Some((_, id)) if write => Some(id),
-            _ if req.method == reqwest::Method::POST => resp
-                .body
-                .as_ref()
-                .and_then(|b| b.get("id"))
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
+            Some(t) if write => Some(t),
+            _ if req.method == reqwest::Method::POST => {
+                let kind = match req.path.split('?').next().unwrap_or("") {
+                    "/Groups" => Some(ObjectKind::Group),
+                    "/Users" => Some(ObjectKind::User),
+                    _ => None,
+                };
+                kind.zip(
+                    resp.body
+                        .as_ref()
+                        .and_then(|b| b.get("id"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
+                )
+            }
             _ => None,
         };
-        if let Some(id) = written {
+        if let Some(key) = written {
             let fields = touched_fields(req.method.as_str(), req.body.as_ref());
-            self.ledger.writes.entry(id).or_default().push(Write {
+            self.ledger.writes.entry(key).or_default().push(Write {
                 exchange: resp.exchange,
                 behaviour,
                 fields,
+                status: resp.status,
+                request: format!("{} {}", req.method, generic_path(&req.path)),
             });
         }
         let injected = self
@@ -432,12 +694,21 @@ impl Ctx<'_> {
             .last()
             .is_some_and(|e| e.fault.is_some());
         if !resp.ok() && !injected {
+            // The behaviour of the step is where it happened; what failed is said by the
+            // exchange itself (which operation, which attribute, what the server answered),
+            // never by the behaviour's description of what the IdP sends.
             self.findings.push(Finding {
                 severity: Severity::Must,
-                behaviour: format!("{}: {}", self.idp_name, behaviour.name),
+                behaviour: format!(
+                    "{}: {} ({} {})",
+                    self.idp_name,
+                    behaviour.short_name(),
+                    req.method,
+                    generic_path(&req.path)
+                ),
                 source: behaviour.source.to_string(),
                 inferred: behaviour.inferred,
-                message: format!("{} {} answered {}", req.method, req.path, resp.describe()),
+                message: failure_cause(&req, &resp),
                 exchange: Some(resp.exchange),
                 step: self.step,
                 count: 1,
@@ -836,5 +1107,160 @@ impl Profile {
             Profile::Duo(_) => Err("provision on demand is an Entra ID action".into()),
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const B: Behaviour = Behaviour {
+        name: "update user (PATCH /Users/{id}: PascalCase ops, \"True\"/\"False\" strings)",
+        source: "https://learn.microsoft.com/",
+        inferred: false,
+    };
+
+    fn write(
+        exchange: u64,
+        method: &str,
+        body: serde_json::Value,
+        behaviour: &'static str,
+    ) -> Write {
+        Write {
+            exchange,
+            behaviour: Behaviour {
+                name: behaviour,
+                source: "s",
+                inferred: false,
+            },
+            fields: touched_fields(method, Some(&body)),
+            status: Some(200),
+            request: format!("{method} /x"),
+        }
+    }
+
+    /// A server numbering users and groups in separate sequences gives both an id "1": the
+    /// group POST (with members) must never be blamed for the user's displayName.
+    #[test]
+    fn blame_looks_only_at_the_object_and_attribute_the_diff_is_about() {
+        let mut ledger = Ledger::default();
+        let user = (ObjectKind::User, "1".to_string());
+        let group = (ObjectKind::Group, "1".to_string());
+        ledger.writes.entry(user.clone()).or_default().push(write(
+            2,
+            "POST",
+            json!({"userName": "a", "displayName": "A"}),
+            "create user",
+        ));
+        ledger.writes.entry(user.clone()).or_default().push(write(
+            3,
+            "PATCH",
+            json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+            "disable user",
+        ));
+        ledger.writes.entry(group).or_default().push(write(
+            4,
+            "POST",
+            json!({"displayName": "G", "members": [{"value": "1"}]}),
+            "Group Push",
+        ));
+        let ids = vec!["1".to_string()];
+        let w = ledger
+            .blame(ObjectKind::User, &ids, &["displayName".into()])
+            .expect("a write");
+        assert_eq!((w.exchange, w.behaviour.name), (2, "create user"));
+        let w = ledger
+            .blame(ObjectKind::User, &ids, &["active".into()])
+            .expect("a write");
+        assert_eq!(w.exchange, 3);
+        // A write that touched another attribute is not blamed for `name.givenName`... but the
+        // creating POST set the whole first state.
+        let w = ledger
+            .blame(ObjectKind::User, &ids, &["name".into()])
+            .expect("a write");
+        assert_eq!(w.exchange, 2);
+    }
+
+    #[test]
+    fn touched_fields_follow_the_operations() {
+        let patch = json!({"Operations": [
+            {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@b.c"},
+            {"op": "Replace", "path": "name.givenName", "value": "A"},
+            {"op": "replace", "value": {"active": false,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "X"}}}
+        ]});
+        assert_eq!(
+            touched_fields("PATCH", Some(&patch)),
+            [
+                "emails",
+                "name.givenName",
+                "active",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+            ]
+        );
+        // A PUT replaces: it writes what it omits too.
+        assert_eq!(
+            touched_fields("PUT", Some(&json!({"userName": "a"}))),
+            ["*"]
+        );
+        let w = write(1, "PATCH", patch, "x");
+        assert!(w.touches("name"));
+        assert!(w.touches("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+        assert!(!w.touches("displayName"));
+    }
+
+    fn refused(detail: &str, scim_type: &str) -> Response {
+        Response {
+            exchange: 7,
+            status: Some(400),
+            body: Some(json!({"status": "400", "scimType": scim_type, "detail": detail})),
+            text: None,
+            retry_after: None,
+            error: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn entra_patch() -> Request {
+        let mut req = Request::new(reqwest::Method::PATCH, "/Users/2819c223");
+        req.body = Some(patch_body(vec![
+            json!({"op": "Replace", "path": "active", "value": "False"}),
+            json!({"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@example.com"}),
+        ]));
+        req
+    }
+
+    #[test]
+    fn the_cause_names_the_operation_the_server_names() {
+        let cause = failure_cause(
+            &entra_patch(),
+            &refused(
+                "add is not supported on a filtered path: emails[type eq \"work\"].value",
+                "invalidPath",
+            ),
+        );
+        assert!(
+            cause.starts_with(
+                "PATCH /Users/{id} answered HTTP 400 (scimType invalidPath): add is not supported"
+            ),
+            "{cause}"
+        );
+        assert!(
+            cause.contains(r#"refused operation 2 of 2: "Add" emails[type eq "work"].value = "a@example.com" (attribute emails)"#),
+            "{cause}"
+        );
+        assert!(!cause.contains("\"Replace\""), "{cause}");
+        assert_eq!(B.short_name(), "update user");
+    }
+
+    #[test]
+    fn an_unnamed_operation_is_not_guessed() {
+        let cause = failure_cause(&entra_patch(), &refused("bad request", "invalidValue"));
+        assert!(
+            cause.contains("the server does not say which of the 2 operations it refused: 1. \"Replace\" active = \"False\"; 2. \"Add\""),
+            "{cause}"
+        );
+        assert!(!cause.contains("refused operation"), "{cause}");
     }
 }

@@ -498,8 +498,9 @@ impl Okta {
         }
         let current = resp.body.clone().unwrap_or(Value::Null);
         let diffs = differences(&self.mapping.users, &desired, &current, &USER_TYPE);
-        // An attribute cleared in Okta is left out of the PUT: PUT replaces, so the server must
-        // drop it (S1; RFC 7644 §3.5.1).
+        // An attribute cleared in Okta is left out of the PUT, and Okta means it cleared (S1).
+        // RFC 7644 §3.5.1 lets a server clear an omitted attribute or assign it a default, so
+        // a server that keeps it breaks Okta, not the RFC.
         let cleared: Vec<String> = self
             .mapping
             .users
@@ -1136,7 +1137,7 @@ impl Okta {
             let repeated = seen.len() - unique.len();
             if problem.is_none() && (repeated > 0 || (unique.len() as u64) != total) {
                 problem = Some(format!(
-                    "Okta read {} {}s ({} distinct, {repeated} repeated) where totalResults says {total}: startIndex must be 1-based and pages stable (RFC 7644 §3.4.2.4)",
+                    "Okta read {} {}s ({} distinct, {repeated} repeated) where totalResults says {total}: Okta needs a 1-based startIndex (RFC 7644 §3.4.2.4) and pages that neither skip nor repeat while it imports (the RFC does not promise stable pages; Okta relies on them)",
                     seen.len(),
                     kind.name().to_lowercase(),
                     unique.len()

@@ -154,6 +154,9 @@ pub async fn run(client: &mut Client, tag: &str) -> SpecRun {
         .filter(|s| s.step_type != "pause")
         .collect();
     let mut stopped: Option<String> = None;
+    // Which step of the export sets each variable: a step that needs a variable its setter did
+    // not set is not sent (it would send `/Users/{{ISVUserid}}` literally) but "not run".
+    let mut setters: BTreeMap<String, usize> = BTreeMap::new();
     for (i, step) in requests.iter().enumerate() {
         let number = i + 1;
         let name = check_name(number, step);
@@ -161,6 +164,25 @@ pub async fn run(client: &mut Client, tag: &str) -> SpecRun {
             out.checks
                 .push(check(name, Outcome::Skipped, why.clone(), vec![]));
             continue;
+        }
+        let missing: Vec<(&String, usize)> = setters
+            .iter()
+            .filter(|(v, _)| !vars.contains_key(*v) && uses_variable(step, v))
+            .map(|(v, n)| (v, *n))
+            .collect();
+        if let Some((var, by)) = missing.first() {
+            out.checks.push(check(
+                name,
+                Outcome::Skipped,
+                format!(
+                    "not run: needs spec {by:02}, which did not set `{var}` (its answer lacked it)"
+                ),
+                vec![],
+            ));
+            continue;
+        }
+        for x in &step.variables {
+            setters.entry(x.name.clone()).or_insert(number);
         }
         if step.step_type != "request" {
             out.checks.push(check(
@@ -456,6 +478,17 @@ fn build_request(step: &ExportStep, vars: &BTreeMap<String, String>) -> Result<B
         with_token,
         notes,
     })
+}
+
+/// Whether the step's URL, body or headers use `{{name}}`.
+fn uses_variable(step: &ExportStep, name: &str) -> bool {
+    let needle = format!("{{{{{name}}}}}");
+    step.url.contains(&needle)
+        || step.body.as_deref().is_some_and(|b| b.contains(&needle))
+        || step
+            .headers
+            .values()
+            .any(|v| v.to_string().contains(&needle))
 }
 
 /// Replaces `{{name}}` with the variable's value (JSON-escaped inside a body, whose variables
@@ -801,8 +834,9 @@ fn strict_checks(
             Strict::OnePerPage => {
                 let n = field("Resources").and_then(|r| r.as_array().map(Vec::len));
                 out.push(Verdict {
-                    label: "strict: count=1 returns exactly 1 resource (RFC 7644 §3.4.2.4: \
-                            count is the most to return; the target has at least one user)"
+                    label: "strict: count=1 returns exactly 1 resource (what Okta's SPEC test \
+                            expects, the target holding at least one user; RFC 7644 §3.4.2.4 \
+                            makes count the most to return)"
                         .into(),
                     passed: n == Some(1),
                     detail: match n {

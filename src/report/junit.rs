@@ -34,7 +34,9 @@
 //! A failed expectation is counted once, on its check's testcase: the step's own testcase says
 //! whether the step ran, so one unmet expectation never shows up as two failures.
 
-use super::model::{CheckReport, Exchange, Outcome, RunReport, ScenarioReport, StepReport};
+use super::model::{
+    CheckReport, Exchange, Finding, Outcome, RunReport, ScenarioReport, Severity, StepReport,
+};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::fs;
 use std::io;
@@ -59,7 +61,69 @@ fn junit_report(run: &RunReport) -> Report {
         report.set_timestamp(started);
     }
     report.add_test_suites(run.scenarios.iter().map(|s| suite(run, s)));
+    if !run.verdicts.is_empty() {
+        report.add_test_suite(verdicts_suite(run));
+    }
     report
+}
+
+/// One testcase per verdict, failed exactly when the terminal says FAIL (and the exit code is
+/// 1): a CI dashboard shows the same verdicts as the terminal.
+fn verdicts_suite(run: &RunReport) -> TestSuite {
+    let mut suite = TestSuite::new("verdicts");
+    for v in &run.verdicts {
+        let status = if v.passed {
+            TestCaseStatus::success()
+        } else {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(format!("FAIL ({})", v.summary))
+                .set_type("verdict");
+            if !v.failing.is_empty() {
+                status.set_description(v.failing.join("\n"));
+            }
+            status
+        };
+        let mut case = TestCase::new(v.name.as_str(), status);
+        case.set_classname("verdicts");
+        if v.passed {
+            case.set_system_out(format!("PASS ({})", v.summary));
+        }
+        suite.add_test_case(case);
+    }
+    suite
+}
+
+/// A finding as a testcase: a MUST is a failure (it fails a verdict), anything else passes
+/// with its message in `<system-out>`.
+fn finding_case(scenario: &ScenarioReport, f: &Finding) -> TestCase {
+    let head = format!(
+        "finding {} {}{}",
+        super::verdicts::severity(f.severity),
+        f.behaviour,
+        if f.count > 1 {
+            format!(" ×{}", f.count)
+        } else {
+            String::new()
+        }
+    );
+    let text = format!("{}\nstep {}; source: {}", f.message, f.step, f.source);
+    let status = if f.severity == Severity::Must {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status
+            .set_message(f.message.lines().next().unwrap_or_default())
+            .set_type("finding")
+            .set_description(text.clone());
+        status
+    } else {
+        TestCaseStatus::success()
+    };
+    let mut case = TestCase::new(head, status);
+    case.set_classname(scenario.name.as_str());
+    if f.severity != Severity::Must {
+        case.set_system_out(text);
+    }
+    case
 }
 
 fn suite(run: &RunReport, scenario: &ScenarioReport) -> TestSuite {
@@ -75,6 +139,9 @@ fn suite(run: &RunReport, scenario: &ScenarioReport) -> TestSuite {
         for check in &step.checks {
             suite.add_test_case(check_case(scenario, step, check));
         }
+    }
+    for f in &scenario.findings {
+        suite.add_test_case(finding_case(scenario, f));
     }
     suite
 }
@@ -234,14 +301,15 @@ mod tests {
                 .iter()
                 .all(|c| c.classname.as_ref().map(|n| n.as_str()) == Some(suite.name.as_str())));
         }
-        assert_eq!(report.tests, 16);
-        assert_eq!((report.failures, report.errors), (1, 1));
+        // 16 steps and checks, and the failing scenario's two findings (one MUST).
+        assert_eq!(report.tests, 18);
+        assert_eq!((report.failures, report.errors), (2, 1));
     }
 
     #[test]
     fn a_testcase_per_step_and_per_check() {
         let (xml, report) = parsed();
-        assert_eq!(xml.matches("<testcase ").count(), 16);
+        assert_eq!(xml.matches("<testcase ").count(), 18);
         let passing = &report.test_suites[0];
         assert_eq!(
             names(passing),
@@ -256,8 +324,12 @@ mod tests {
         assert_eq!((passing.failures, passing.errors), (0, 0));
         assert_eq!(passing.test_cases[1].time, Some(Duration::from_millis(20)));
         let failing = &report.test_suites[1];
+        let all = names(failing);
+        // The findings come last, one testcase each: a MUST fails, a SHOULD passes.
+        assert!(all[11].starts_with("finding MUST Entra ID: group membership PATCH"));
+        assert!(all[12].starts_with("finding SHOULD Entra ID: a group PATCH"));
         assert_eq!(
-            names(failing),
+            all[..11],
             [
                 "01 assign",
                 "02 fault",
@@ -279,14 +351,15 @@ mod tests {
                 failing.errors,
                 failing.disabled
             ),
-            (11, 1, 1, 1)
+            (13, 2, 1, 1)
         );
     }
 
     #[test]
     fn failure_for_the_unmet_expectation_error_for_the_transport_problem() {
         let (xml, report) = parsed();
-        assert_eq!(xml.matches("<failure").count(), 1);
+        // The unmet expectation and the MUST finding.
+        assert_eq!(xml.matches("<failure").count(), 2);
         assert_eq!(xml.matches("<error").count(), 1);
         assert_eq!(xml.matches("<skipped").count(), 1);
         let failing = &report.test_suites[1];

@@ -26,6 +26,104 @@ pub fn write_all(report: &model::RunReport, dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// How many example exchanges a grouped finding keeps besides its first.
+pub const MAX_EXAMPLES: usize = 5;
+
+/// A finding's message with what varies from object to object masked: ids in paths, quoted
+/// values, numbers. Two findings with the same behaviour, source and normalised message have
+/// the same cause.
+///
+/// `PATCH /Users/7f3a answered HTTP 400: "bad value \"Ana\""` and the same for user `9c01`
+/// both become `PATCH /Users/_ answered HTTP # "…"`.
+pub fn normalise_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    let mut prev_slash_kind = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                // A quoted value, escapes included, stands for any value.
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    match (escaped, d) {
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => escaped = false,
+                    }
+                }
+                out.push_str("\"…\"");
+            }
+            // A status code is part of the cause: 400 and 409 are different answers.
+            c if c.is_ascii_digit() && out.ends_with("HTTP ") => {
+                out.push(c);
+                while let Some(d) = chars.next_if(|d| d.is_ascii_digit()) {
+                    out.push(d);
+                }
+            }
+            c if c.is_ascii_digit() => {
+                while chars
+                    .next_if(|d| d.is_ascii_alphanumeric() || *d == '-')
+                    .is_some()
+                {}
+                out.push('#');
+            }
+            '/' if prev_slash_kind => {
+                // `/Users/<id>`: the id is whatever comes up to the next `/`, `?` or blank.
+                out.push_str("/_");
+                while chars
+                    .peek()
+                    .is_some_and(|d| !matches!(d, '/' | '?' | ' ' | ':' | ';' | ','))
+                {
+                    chars.next();
+                }
+            }
+            c => out.push(c),
+        }
+        prev_slash_kind = out.ends_with("/Users") || out.ends_with("/Groups");
+    }
+    out
+}
+
+/// One finding per cause (severity, behaviour, source and normalised message): the first one
+/// seen stands for the rest, `count` adds up, and the others' exchanges become `examples` (at
+/// most [`MAX_EXAMPLES`]). Order is that of first appearance. One packaging bug seen on 200
+/// exchanges is one finding `×200`, not 200 findings.
+pub fn group_findings(findings: Vec<model::Finding>) -> Vec<model::Finding> {
+    let mut out: Vec<model::Finding> = Vec::new();
+    let mut keys: Vec<(String, String, String, String)> = Vec::new();
+    for f in findings {
+        let key = (
+            format!("{:?}", f.severity),
+            f.behaviour.clone(),
+            f.source.clone(),
+            normalise_message(&f.message),
+        );
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => {
+                let g = &mut out[i];
+                g.count += f.count.max(1);
+                let more = f.exchange.into_iter().chain(f.examples);
+                for x in more {
+                    if g.examples.len() >= MAX_EXAMPLES {
+                        break;
+                    }
+                    if Some(x) != g.exchange && !g.examples.contains(&x) {
+                        g.examples.push(x);
+                    }
+                }
+                g.inferred &= f.inferred;
+            }
+            None => {
+                keys.push(key);
+                let mut f = f;
+                f.count = f.count.max(1);
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
 /// A small but realistic run shared by the writers' tests: one passing scenario, one failing
 /// with a state diff, a dropped response and an errored step.
 #[cfg(test)]
@@ -335,6 +433,88 @@ pub(crate) mod sample {
                 errors: 0,
                 requests,
             },
+            verdicts: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod grouping_tests {
+    use super::model::{Finding, Severity};
+    use super::*;
+
+    fn finding(message: String, exchange: u64, severity: Severity) -> Finding {
+        Finding {
+            severity,
+            behaviour: "RFC 7643/7644: User response schema".into(),
+            source: "RFC 7643 §4.1".into(),
+            inferred: false,
+            message,
+            exchange: Some(exchange),
+            step: 2,
+            count: 1,
+            examples: Vec::new(),
+        }
+    }
+
+    /// One packaging bug on 200 exchanges is one finding ×200 with a few examples, not 200.
+    #[test]
+    fn one_cause_on_many_exchanges_is_one_finding_with_a_count() {
+        let many: Vec<Finding> = (1..=200)
+            .map(|i| {
+                finding(
+                    format!(
+                        "GET /Users/{i:08x}-9c: \"x{i}\" at /active is not of type \"boolean\""
+                    ),
+                    i,
+                    Severity::Must,
+                )
+            })
+            .collect();
+        let grouped = group_findings(many);
+        assert_eq!(grouped.len(), 1, "{grouped:#?}");
+        assert_eq!(grouped[0].count, 200);
+        assert_eq!(grouped[0].exchange, Some(1));
+        assert_eq!(grouped[0].examples, [2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn different_answers_and_severities_stay_apart() {
+        let grouped = group_findings(vec![
+            finding(
+                "PATCH /Users/a1 answered HTTP 400: no".into(),
+                1,
+                Severity::Must,
+            ),
+            finding(
+                "PATCH /Users/b2 answered HTTP 409: no".into(),
+                2,
+                Severity::Must,
+            ),
+            finding(
+                "PATCH /Users/c3 answered HTTP 400: no".into(),
+                3,
+                Severity::Must,
+            ),
+            finding(
+                "PATCH /Users/d4 answered HTTP 400: no".into(),
+                4,
+                Severity::Info,
+            ),
+        ]);
+        let counts: Vec<(usize, Severity)> =
+            grouped.iter().map(|f| (f.count, f.severity)).collect();
+        assert_eq!(
+            counts,
+            [
+                (2, Severity::Must),
+                (1, Severity::Must),
+                (1, Severity::Info)
+            ]
+        );
+        assert_eq!(
+            normalise_message("PATCH /Users/c3 answered HTTP 400: \"Ana\" 12"),
+            "PATCH /Users/_ answered HTTP 400: \"…\" #"
+        );
     }
 }

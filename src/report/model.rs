@@ -30,6 +30,25 @@ pub struct RunReport {
     pub duration_ms: u64,
     pub scenarios: Vec<ScenarioReport>,
     pub summary: Summary,
+    /// The verdicts the terminal prints, computed once from the scenarios and findings: the
+    /// exit code is derived from them, so the code, the terminal, `report.json` and
+    /// `junit.xml` say the same thing.
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
+}
+
+/// One verdict: "is the server RFC 7643/7644 conformant?", "will it work with Entra ID?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Verdict {
+    /// `RFC 7643/7644 conformance`, `works with Entra ID (default)`, ...
+    pub name: String,
+    pub passed: bool,
+    /// `1 of 3 scenarios failed`.
+    pub summary: String,
+    /// What failed it, one cause a line: `MUST Entra ID: update user (PATCH /Users/{id}) [source] ×3`.
+    /// Causes that do not fail it (SHOULD, MAY, INFO) are listed too, with their severity.
+    #[serde(default)]
+    pub failing: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -177,19 +177,35 @@ fn scenario_details(out: &mut String, scenario: &ScenarioReport, failed: bool, p
         scenario.file
     );
     if failed {
-        let mut skipped = Vec::new();
+        // Steps not run, grouped by why: `not run: steps 5, 6 (needs step 3, which failed)`.
+        let mut skipped: Vec<(String, Vec<String>)> = Vec::new();
         for step in &scenario.steps {
             match step.outcome {
-                Outcome::Skipped => skipped.push(step.index.to_string()),
+                Outcome::Skipped => {
+                    let why = step
+                        .error
+                        .as_deref()
+                        .map(|e| e.trim_start_matches("not run: ").to_string())
+                        .unwrap_or_default();
+                    match skipped.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, ids)) => ids.push(step.index.to_string()),
+                        None => skipped.push((why, vec![step.index.to_string()])),
+                    }
+                }
                 _ => step_details(out, scenario, step, paint),
             }
         }
-        if !skipped.is_empty() {
+        for (why, ids) in skipped {
             let _ = writeln!(
                 out,
-                "  not run: step{} {}",
-                if skipped.len() == 1 { "" } else { "s" },
-                skipped.join(", ")
+                "  not run: step{} {}{}",
+                if ids.len() == 1 { "" } else { "s" },
+                ids.join(", "),
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                }
             );
         }
     }
@@ -381,19 +397,41 @@ fn inline_json(value: &Value) -> String {
 
 fn finding_details(out: &mut String, finding: &Finding, paint: Paint) {
     let severity = format!("{:?}", finding.severity).to_uppercase();
-    let colour = if severity == "MUST" { RED } else { YELLOW };
+    let colour = match finding.severity {
+        super::model::Severity::Must => RED,
+        super::model::Severity::Info => CYAN,
+        _ => YELLOW,
+    };
     let inferred = if finding.inferred { " (inferred)" } else { "" };
+    // One cause seen N times is one finding `×N`, with a few of its exchanges as examples.
+    let times = if finding.count > 1 {
+        format!(" ×{}", finding.count)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "    {} {}{inferred}",
+        "    {} {}{inferred}{times}",
         paint.on(colour, &severity),
         finding.behaviour
     );
-    let _ = writeln!(out, "      {}", finding.message);
-    let exchange = finding
+    for line in finding.message.lines() {
+        let _ = writeln!(out, "      {line}");
+    }
+    let mut ids: Vec<String> = finding
         .exchange
-        .map(|id| format!(", exchange #{id}"))
-        .unwrap_or_default();
+        .into_iter()
+        .chain(finding.examples.iter().copied())
+        .map(|id| format!("#{id}"))
+        .collect();
+    if finding.count > ids.len() && !ids.is_empty() {
+        ids.push("...".into());
+    }
+    let exchange = match ids.len() {
+        0 => String::new(),
+        1 => format!(", exchange {}", ids[0]),
+        _ => format!(", exchanges {}", ids.join(", ")),
+    };
     let _ = writeln!(
         out,
         "      step {}{exchange}; source: {}",

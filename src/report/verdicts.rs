@@ -4,29 +4,25 @@
 //!
 //! ```text
 //! verdicts:
-//!   RFC 7643/7644 conformance: PASS (1 scenario; 0 findings)
+//!   RFC 7643/7644 conformance: PASS (63 probes: 60 passed, 0 failed, 3 skipped; 1 RFC finding (0 MUST), seen 12 times)
+//!     - INFO RFC 7644 §3.4.2.2: filter operator not supported [RFC 7644 §3.4.2.2] ×12
 //!   works with Entra ID (default): FAIL (1 of 1 scenarios failed)
-//!     - MUST Entra ID: update user (PATCH /Users/{id}: PascalCase ops, ...) [https://learn.microsoft.com/...]
+//!     - MUST Entra ID: update user (PATCH /Users/{id}) [https://learn.microsoft.com/...] ×2
 //! ```
 //!
 //! The RFC verdict rests on the `idp: rfc` scenarios and on every finding whose behaviour starts
 //! with "RFC" (from any scenario); it fails on a failed probe or a MUST finding. Each IdP
 //! verdict rests on the scenarios of that IdP and setting (Entra's dialect, Okta's app type) and
-//! lists their findings, or the failed checks when a scenario failed without one.
+//! lists their findings, or the failed checks when a scenario failed without one. Findings are
+//! listed once per cause, with how often it was seen (`×N`). INFO, MAY and SHOULD never fail a
+//! verdict. [`exit_code`] derives the process's exit code from these same verdicts, and
+//! `report.json` and `junit.xml` carry them: a CI gate and a reader never disagree.
 
-use super::model::{Outcome, RunReport, ScenarioReport, Severity};
+use super::model::{Finding, Outcome, RunReport, ScenarioReport, Severity};
+use crate::exit_code;
 use std::fmt::Write as _;
 
-/// One verdict line and the behaviours that failed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    /// `RFC 7643/7644 conformance`, `works with Entra ID (default)`, ...
-    pub name: String,
-    pub passed: bool,
-    /// `1 of 3 scenarios failed`.
-    pub summary: String,
-    pub failing: Vec<String>,
-}
+pub use super::model::Verdict;
 
 pub const RFC: &str = "RFC 7643/7644 conformance";
 
@@ -46,12 +42,55 @@ fn idp_verdict(s: &ScenarioReport) -> Option<String> {
     Some(format!("works with {name}"))
 }
 
-fn severity(s: Severity) -> &'static str {
+/// `MUST`, `SHOULD`, `MAY`, `INFO`.
+pub(crate) fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Must => "MUST",
         Severity::Should => "SHOULD",
         Severity::May => "MAY",
         Severity::Info => "INFO",
+    }
+}
+
+/// Whether a finding is about RFC conformance (its behaviour is an RFC section), not an IdP.
+pub fn is_rfc(f: &Finding) -> bool {
+    f.behaviour.starts_with("RFC")
+}
+
+/// Whether a finding fails the scenario it was found in: a MUST about what the scenario tests
+/// (any MUST in an `idp: rfc` scenario; a MUST about an IdP behaviour in an IdP scenario; an
+/// RFC finding met by an IdP scenario fails the RFC verdict instead). SHOULD, MAY and INFO never
+/// fail anything.
+pub fn fails_scenario(s: &ScenarioReport, f: &Finding) -> bool {
+    f.severity == Severity::Must && (s.idp == "rfc" || !is_rfc(f))
+}
+
+/// Findings grouped across scenarios by severity, behaviour and source, their counts added:
+/// `MUST RFC 7643 §2.5: … [RFC 7643 §2.5] ×213`. Order of first appearance.
+fn cause_lines<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<(String, usize, Severity)> {
+    let mut out: Vec<(String, usize, Severity)> = Vec::new();
+    for f in findings {
+        let head = format!("{} {} [{}]", severity(f.severity), f.behaviour, f.source);
+        match out.iter_mut().find(|(h, _, _)| *h == head) {
+            Some((_, n, _)) => *n += f.count.max(1),
+            None => out.push((head, f.count.max(1), f.severity)),
+        }
+    }
+    // MUST first: what fails the verdict leads.
+    out.sort_by_key(|(_, _, s)| match s {
+        Severity::Must => 0,
+        Severity::Should => 1,
+        Severity::May => 2,
+        Severity::Info => 3,
+    });
+    out
+}
+
+fn with_count(head: &str, n: usize) -> String {
+    if n > 1 {
+        format!("{head} ×{n}")
+    } else {
+        head.to_string()
     }
 }
 
@@ -90,30 +129,28 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
     let mut out = Vec::new();
     let rfc_scenarios: Vec<&ScenarioReport> =
         report.scenarios.iter().filter(|s| s.idp == "rfc").collect();
-    let rfc_findings: Vec<_> = report
+    let rfc_findings: Vec<&Finding> = report
         .scenarios
         .iter()
         .flat_map(|s| &s.findings)
-        .filter(|f| f.behaviour.starts_with("RFC"))
+        .filter(|f| is_rfc(f))
         .collect();
     if !rfc_scenarios.is_empty() || !rfc_findings.is_empty() {
-        let mut failing = Vec::new();
-        for f in &rfc_findings {
-            push_unique(
-                &mut failing,
-                format!("{} {} [{}]", severity(f.severity), f.behaviour, f.source),
-            );
-        }
-        // A probe that errored leaves no finding: name it.
+        let causes = cause_lines(rfc_findings.iter().copied());
+        let mut failing: Vec<String> = causes.iter().map(|(h, n, _)| with_count(h, *n)).collect();
+        // A probe that failed or errored without a finding: name it.
         for s in &rfc_scenarios {
-            if s.outcome == Outcome::Error {
+            if matches!(s.outcome, Outcome::Error | Outcome::Failed) {
                 for line in failed_checks(s) {
                     push_unique(&mut failing, line);
                 }
             }
         }
-        let passed = rfc_scenarios.iter().all(|s| s.outcome == Outcome::Passed)
-            && rfc_findings.iter().all(|f| f.severity != Severity::Must);
+        let must = causes
+            .iter()
+            .filter(|(_, _, s)| *s == Severity::Must)
+            .count();
+        let passed = rfc_scenarios.iter().all(|s| s.outcome == Outcome::Passed) && must == 0;
         // The harness's clean-up step is not a probe (its failure still fails the scenario).
         let checks: Vec<Outcome> = rfc_scenarios
             .iter()
@@ -123,16 +160,24 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
             .map(|c| c.outcome)
             .collect();
         let count = |o: Outcome| checks.iter().filter(|x| **x == o).count();
+        let seen: usize = causes.iter().map(|(_, n, _)| n).sum();
         out.push(Verdict {
             name: RFC.into(),
             passed,
             summary: format!(
-                "{} probes: {} passed, {} failed, {} skipped; {} RFC findings",
+                "{} probes: {} passed, {} failed, {} skipped; {} RFC finding{} ({} MUST){}",
                 checks.len(),
                 count(Outcome::Passed),
                 count(Outcome::Failed) + count(Outcome::Error),
                 count(Outcome::Skipped),
-                rfc_findings.len()
+                causes.len(),
+                if causes.len() == 1 { "" } else { "s" },
+                must,
+                if seen > causes.len() {
+                    format!(", seen {seen} times")
+                } else {
+                    String::new()
+                }
             ),
             failing,
         });
@@ -157,16 +202,9 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
             .collect();
         let mut failing = Vec::new();
         for s in &bad {
-            let idp_findings: Vec<_> = s
-                .findings
-                .iter()
-                .filter(|f| !f.behaviour.starts_with("RFC"))
-                .collect();
-            for f in &idp_findings {
-                push_unique(
-                    &mut failing,
-                    format!("{} {} [{}]", severity(f.severity), f.behaviour, f.source),
-                );
+            let idp_findings: Vec<&Finding> = s.findings.iter().filter(|f| !is_rfc(f)).collect();
+            for (h, n, _) in cause_lines(idp_findings.iter().copied()) {
+                push_unique(&mut failing, with_count(&h, n));
             }
             if idp_findings.is_empty() {
                 for line in failed_checks(s) {
@@ -182,6 +220,36 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
         });
     }
     out
+}
+
+/// The exit code of a run, from the same verdicts every report shows: 3 when no scenario got a
+/// single answer from the target, 1 when a verdict failed (or a scenario did not pass), else 0.
+pub fn exit_code(report: &RunReport, verdicts: &[Verdict]) -> u8 {
+    let s = &report.summary;
+    if s.errors > 0
+        && s.failed == 0
+        && report
+            .scenarios
+            .iter()
+            .all(|x| x.outcome != Outcome::Passed)
+        && report
+            .scenarios
+            .iter()
+            .flat_map(|x| &x.exchanges)
+            .all(|e| e.status.is_none())
+    {
+        return exit_code::TARGET;
+    }
+    if verdicts.iter().any(|v| !v.passed)
+        || report
+            .scenarios
+            .iter()
+            .any(|x| x.outcome != Outcome::Passed)
+    {
+        exit_code::FAILED
+    } else {
+        exit_code::OK
+    }
 }
 
 /// `verdicts:` and one line per verdict, its failing behaviours under it.
@@ -261,6 +329,7 @@ mod tests {
             duration_ms: 0,
             scenarios: vec![rfc, entra, opt],
             summary: Summary::default(),
+            verdicts: Vec::new(),
         };
         let v = verdicts(&report);
         let names: Vec<&str> = v.iter().map(|x| x.name.as_str()).collect();
@@ -283,5 +352,66 @@ mod tests {
         assert!(v[2].passed);
         let text = render(&v, false);
         assert!(text.contains("  works with Entra ID (default): FAIL (1 of 1 scenarios failed)\n    - MUST Entra ID: update user [src]\n"));
+    }
+
+    fn run_of(scenarios: Vec<ScenarioReport>) -> RunReport {
+        RunReport {
+            format_version: 1,
+            tool: "t".into(),
+            run_id: "r".into(),
+            target: TargetInfo {
+                url: "u".into(),
+                builtin: false,
+            },
+            started_at: String::new(),
+            duration_ms: 0,
+            scenarios,
+            summary: Summary::default(),
+            verdicts: Vec::new(),
+        }
+    }
+
+    /// INFO never fails: a server whose only finding is information passes, exit 0.
+    #[test]
+    fn an_info_finding_passes_and_exits_0() {
+        let mut rfc = scenario("rfc-conformance", "rfc", "", Outcome::Passed);
+        let mut info = finding(
+            "RFC 7644 §3.4.2.2: filter operator not supported",
+            Severity::Info,
+        );
+        info.count = 12;
+        rfc.findings = vec![info];
+        let report = run_of(vec![rfc]);
+        let v = verdicts(&report);
+        assert!(v[0].passed, "{v:?}");
+        assert_eq!(
+            v[0].failing,
+            ["INFO RFC 7644 §3.4.2.2: filter operator not supported [src] ×12"]
+        );
+        assert!(
+            v[0].summary
+                .contains("1 RFC finding (0 MUST), seen 12 times"),
+            "{v:?}"
+        );
+        assert_eq!(exit_code(&report, &v), crate::exit_code::OK);
+        assert!(render(&v, false).contains("RFC 7643/7644 conformance: PASS"));
+    }
+
+    /// A MUST fails the verdict and the exit code alike, even when every scenario passed
+    /// (an RFC finding met by an IdP scenario): the case that printed FAIL and exited 0.
+    #[test]
+    fn a_must_finding_fails_the_verdict_and_exits_1() {
+        let mut entra = scenario("entra-a", "entra", "default", Outcome::Passed);
+        entra.findings = vec![finding(
+            "RFC 7643/7644: ListResponse response schema",
+            Severity::Must,
+        )];
+        let report = run_of(vec![entra]);
+        let v = verdicts(&report);
+        assert_eq!(v[0].name, RFC);
+        assert!(!v[0].passed);
+        assert!(v[1].passed, "the Entra expectations held");
+        assert_eq!(exit_code(&report, &v), crate::exit_code::FAILED);
+        assert!(render(&v, false).contains("RFC 7643/7644 conformance: FAIL"));
     }
 }

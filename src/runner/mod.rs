@@ -144,7 +144,8 @@ pub async fn run_scenario(
         harness: Vec::new(),
         deleted: Vec::new(),
     };
-    let mut stopped = false;
+    // Why the steps after an error are not run.
+    let mut stopped: Option<String> = None;
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let line = scenario.origin.step_lines.get(i).copied().unwrap_or(0);
@@ -158,8 +159,16 @@ pub async fn run_scenario(
             checks: vec![],
             error: None,
         };
-        if stopped || target.limits.watchdog.stopped().is_some() {
+        let why = stopped.clone().or_else(|| {
+            target
+                .limits
+                .watchdog
+                .stopped()
+                .map(|w| format!("not run: the run stopped ({w})"))
+        });
+        if let Some(why) = why {
             sr.outcome = Outcome::Skipped;
+            sr.error = Some(why);
             report.steps.push(sr);
             continue;
         }
@@ -168,11 +177,22 @@ pub async fn run_scenario(
         let result = run_step(step, index, profile, &mut client, &mut st, target).await;
         match result {
             Ok(checks) => sr.checks = checks,
-            Err(e) => {
-                sr.error = Some(e);
-                sr.outcome = Outcome::Error;
-                stopped = true;
-            }
+            Err(e) => match failed_before(&st.findings, index) {
+                // A step that cannot run because an earlier step's requests failed (a push
+                // of a group whose creation the server refused) is a consequence, not a new
+                // failure: "not run: needs step N", and so is everything after it.
+                Some(n) => {
+                    let why = format!("not run: needs step {n}, which failed ({e})");
+                    sr.error = Some(why);
+                    sr.outcome = Outcome::Skipped;
+                    stopped = Some(format!("not run: needs step {n}, which failed"));
+                }
+                None => {
+                    sr.error = Some(e);
+                    sr.outcome = Outcome::Error;
+                    stopped = Some(format!("not run: step {index} could not run"));
+                }
+            },
         }
         if sr.checks.iter().any(|c| c.outcome == Outcome::Failed) && sr.outcome == Outcome::Passed {
             sr.outcome = Outcome::Failed;
@@ -185,7 +205,7 @@ pub async fn run_scenario(
         if let Some(why) = target.limits.watchdog.stopped() {
             sr.outcome = Outcome::Error;
             sr.error.get_or_insert(format!("stopped: {why}"));
-            stopped = true;
+            stopped = Some(format!("not run: the run stopped ({why})"));
         }
         sr.exchanges = client.exchanges()[before..].iter().map(|e| e.id).collect();
         sr.duration_ms = t0.elapsed().as_millis() as u64;
@@ -208,15 +228,38 @@ pub async fn run_scenario(
     report
         .findings
         .extend(crate::validate::findings(&report.exchanges));
+    // One finding per cause, counted: a bug seen on 200 exchanges is one finding ×200.
+    report.findings = crate::report::group_findings(std::mem::take(&mut report.findings));
     report.outcome = if report.steps.iter().any(|s| s.outcome == Outcome::Error) {
         Outcome::Error
-    } else if report.steps.iter().any(|s| s.outcome == Outcome::Failed) {
+    } else if report.steps.iter().any(|s| s.outcome == Outcome::Failed)
+        // A MUST finding about what this scenario tests fails it even when every expectation
+        // held: the verdicts, the exit code and every report then agree.
+        || report
+            .findings
+            .iter()
+            .any(|f| crate::report::verdicts::fails_scenario(&report, f))
+    {
         Outcome::Failed
     } else {
         Outcome::Passed
     };
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// The last step before `index` whose IdP requests the server refused (a MUST finding about
+/// an IdP behaviour): what a later step that cannot run depends on.
+fn failed_before(findings: &[Finding], index: usize) -> Option<usize> {
+    findings
+        .iter()
+        .filter(|f| {
+            f.step < index
+                && f.severity == crate::report::model::Severity::Must
+                && !crate::report::verdicts::is_rfc(f)
+        })
+        .map(|f| f.step)
+        .max()
 }
 
 async fn run_step(
@@ -606,13 +649,13 @@ async fn check_state(
                 let mut line = format!("{} \"{}\": {}", o.kind, o.identity, o.problem);
                 // The objects found under this identity, or, when none is, the one the IdP
                 // linked to the source object (for blame only, never for comparing).
+                let kind = if o.kind == "group" {
+                    ObjectKind::Group
+                } else {
+                    ObjectKind::User
+                };
                 let mut ids = o.target_ids.clone();
                 if ids.is_empty() {
-                    let kind = if o.kind == "group" {
-                        ObjectKind::Group
-                    } else {
-                        ObjectKind::User
-                    };
                     ids.extend(
                         o.key
                             .as_deref()
@@ -620,24 +663,26 @@ async fn check_state(
                             .map(str::to_string),
                     );
                 }
-                if let Some(w) = st.ledger.blame(&ids, &o.fields) {
-                    line.push_str(&format!(
-                        " — last written by {}: {}{} (exchange #{})",
-                        profile.display_name(),
-                        w.behaviour.name,
-                        if w.behaviour.inferred {
-                            " (inferred)"
-                        } else {
-                            ""
-                        },
-                        w.exchange
-                    ));
-                    exchanges.push(w.exchange);
+                // Only a write to this object that touched these attributes is to blame; when
+                // none did, say so rather than name an unrelated write.
+                let blamed = st.ledger.blame(kind, &ids, &o.fields);
+                match blamed {
+                    Some(w) => {
+                        line.push_str(&format!(" — {}", w.describe(profile.display_name())));
+                        exchanges.push(w.exchange);
+                    }
+                    None if !ids.is_empty() && o.fields.iter().all(|f| f != "*") => {
+                        line.push_str(&format!(
+                            " — no request of this run wrote {}",
+                            o.fields.join(", ")
+                        ));
+                    }
+                    None => {}
                 }
                 // Members that differ may have been changed on the server by a later write to
                 // the member itself (a PUT /Users that drops the user's groups): name it too.
                 if o.kind == "group" && o.fields.iter().any(|f| f == "members") {
-                    let since = st.ledger.blame(&ids, &o.fields).map_or(0, |w| w.exchange);
+                    let since = blamed.map_or(0, |w| w.exchange);
                     let members = |doc: &serde_json::Value| -> Vec<String> {
                         doc["groups"][&o.identity]["members"]
                             .as_array()
@@ -665,8 +710,7 @@ async fn check_state(
                         .collect();
                     let later = member_ids
                         .iter()
-                        .filter_map(|id| st.ledger.writes.get(id))
-                        .flatten()
+                        .flat_map(|id| st.ledger.writes_to(ObjectKind::User, id))
                         .filter(|w| w.exchange > since)
                         .max_by_key(|w| w.exchange);
                     if let Some(w) = later {

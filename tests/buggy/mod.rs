@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 mod safety;
+mod verdicts;
 
 const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const SCIM_JSON: &str = "application/scim+json";
@@ -81,6 +82,22 @@ pub enum Bug {
     SoftDelete,
     /// `DELETE /Users/{id}` and `DELETE /Groups/{id}` answer 500; nothing is deleted.
     DeleteFails,
+    // ---- branch `verdicts` (tests/buggy/verdicts.rs) ----
+    /// A PATCH with an `add` (any case) on a value-filtered path (`emails[type eq "work"].value`)
+    /// is refused whole: 400 invalidPath naming the path. Other ops, `"Replace"` and `"False"`
+    /// included, are fine.
+    RejectAddOnFilteredPath,
+    /// `PUT /Users/{id}` keeps the top-level core attributes the body omits (`title`) while
+    /// replacing the extension objects it carries: a merge that only a core attribute shows.
+    PutMergesTopLevel,
+    /// A user must carry `name.givenName` and `name.familyName` together (POST and PUT; a
+    /// PATCH that leaves one of them without the other): 400 invalidValue otherwise.
+    RequireGivenAndFamilyName,
+    /// List responses give `startIndex` and `itemsPerPage` as strings (`"1"`): an RFC 7644
+    /// §3.4.2 schema violation no IdP notices.
+    ListCountsAsStrings,
+    /// No `/Groups` endpoint (a users-only server): every `/Groups` request gets 404.
+    NoGroupsEndpoint,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -406,6 +423,16 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         Bug::IgnoreFilter | Bug::DotDotIds | Bug::SoftDelete | Bug::DeleteFails => {
             return safety::handle(&proxy, req).await;
         }
+        // branch `verdicts`
+        Bug::RejectAddOnFilteredPath
+        | Bug::PutMergesTopLevel
+        | Bug::RequireGivenAndFamilyName
+        | Bug::ListCountsAsStrings
+        | Bug::NoGroupsEndpoint => {
+            if let Some(answer) = verdicts::before(&proxy, &mut req).await {
+                return answer;
+            }
+        }
     }
     let body = std::mem::take(&mut req.body);
     let method = req.method.clone();
@@ -435,6 +462,7 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             })
             .await
         }
+        Bug::ListCountsAsStrings => verdicts::after(&req, answer).await,
         _ => answer,
     }
 }
