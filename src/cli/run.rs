@@ -39,7 +39,7 @@ pub struct RunArgs {
     /// Run only the scenarios of this IdP (entra).
     #[arg(long)]
     pub idp: Option<String>,
-    /// Write report.json and junit.xml into DIR.
+    /// Write report.json, junit.xml, summary.md and index.html into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Leave the users and groups the run created on the server.
@@ -51,6 +51,41 @@ pub struct RunArgs {
     /// Never colour the terminal output.
     #[arg(long)]
     pub no_color: bool,
+    /// List each RFC probe group with its result (what `check` prints).
+    #[arg(skip)]
+    pub list_probes: bool,
+    /// With the probe listing, every probe, not only those that failed.
+    #[arg(skip)]
+    pub verbose: bool,
+}
+
+/// Writes every report file into `dir` when one was asked for, and the Markdown summary to
+/// `$GITHUB_STEP_SUMMARY` when it is set; `Err(exit code)` when a file cannot be written.
+/// Shared by `run`, `check` and `certify`.
+pub(crate) fn write_reports(report: &RunReport, dir: Option<&std::path::Path>) -> Result<(), u8> {
+    if let Some(dir) = dir {
+        match crate::report::write_all(report, dir) {
+            Ok(paths) => {
+                let names: Vec<String> = paths
+                    .iter()
+                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect();
+                println!("reports written to {}: {}", dir.display(), names.join(", "));
+            }
+            Err(e) => {
+                eprintln!(
+                    "scimulator: cannot write the report to {}: {e}",
+                    dir.display()
+                );
+                return Err(exit_code::USAGE);
+            }
+        }
+    }
+    if let Err(e) = crate::report::append_step_summary(report) {
+        // The job summary is a convenience: the run's result stands without it.
+        eprintln!("scimulator: cannot append to $GITHUB_STEP_SUMMARY: {e}");
+    }
+    Ok(())
 }
 
 /// The bearer token from `--token`, the variable `--token-env` names, or `SCIM_TOKEN`.
@@ -188,9 +223,14 @@ pub async fn run(args: RunArgs) -> u8 {
     let run_id = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..5]);
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut scenarios = Vec::new();
+    let progress = crate::report::progress::ProgressLine::start();
     for (i, (s, p)) in plan.iter().enumerate() {
         let tag = format!("{run_id}{:02}", i + 1);
+        crate::report::progress::scenario(i + 1, plan.len(), &s.name);
         scenarios.push(run_scenario(s, p, &target, &tag).await);
+    }
+    if let Some(line) = progress {
+        line.finish();
     }
     if let Some(s) = builtin {
         s.stop().await;
@@ -211,7 +251,7 @@ pub async fn run(args: RunArgs) -> u8 {
             .count(),
         requests: scenarios.iter().map(|s| s.exchanges.len()).sum(),
     };
-    let report = RunReport {
+    let mut report = RunReport {
         format_version: FORMAT_VERSION,
         tool: format!("scimulator {}", env!("CARGO_PKG_VERSION")),
         run_id,
@@ -223,26 +263,25 @@ pub async fn run(args: RunArgs) -> u8 {
         duration_ms: started.elapsed().as_millis() as u64,
         scenarios,
         summary,
+        verdicts: Vec::new(),
+        certification: None,
     };
+    crate::report::conclude(&mut report);
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     print!(
         "{}",
         crate::report::terminal::render_terminal(&report, color)
     );
-    print!(
-        "{}",
-        crate::report::verdicts::render(&crate::report::verdicts::verdicts(&report), color)
-    );
-    if let Some(dir) = &args.report {
-        if let Err(e) = crate::report::write_all(&report, dir) {
-            eprintln!(
-                "scimulator: cannot write the report to {}: {e}",
-                dir.display()
-            );
-            return exit_code::USAGE;
-        }
-        println!("reports written to {}", dir.display());
+    if args.list_probes {
+        print!(
+            "{}",
+            crate::report::listing::render_probes(&report, args.verbose, color)
+        );
+    }
+    print!("{}", crate::report::render_verdicts(&report, color));
+    if let Err(code) = write_reports(&report, args.report.as_deref()) {
+        return code;
     }
     let s = &report.summary;
     if s.errors > 0

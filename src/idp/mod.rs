@@ -31,6 +31,9 @@ pub struct Ledger {
     pub touchable: BTreeSet<(ObjectKind, String)>,
     /// Every write to each target id, in order: what a failed state check blames.
     pub writes: BTreeMap<String, Vec<Write>>,
+    /// Every behaviour a request was sent for and how many requests, in first-use order: what
+    /// the report says a verdict rests on, and how much of it is inferred.
+    pub exercised: Vec<(Behaviour, usize)>,
 }
 
 /// One write the IdP sent to an object, and the top-level attributes it touched (`*`: all).
@@ -223,6 +226,15 @@ impl Ctx<'_> {
         }
         self.client.step = self.step;
         let resp = self.client.send(req.clone()).await;
+        match self
+            .ledger
+            .exercised
+            .iter_mut()
+            .find(|(b, _)| b.name == behaviour.name)
+        {
+            Some((_, n)) => *n += 1,
+            None => self.ledger.exercised.push((behaviour, 1)),
+        }
         let written = match target_of(&req.path) {
             Some((_, id)) if write => Some(id),
             _ if req.method == reqwest::Method::POST => resp
@@ -323,6 +335,7 @@ impl Ctx<'_> {
         modified: Vec<String>,
         exchanges: Vec<u64>,
     ) {
+        crate::report::progress::object_logged(kind.name(), identity);
         self.log.push(LogEntry {
             date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             identity: identity.to_string(),

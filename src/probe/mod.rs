@@ -21,7 +21,7 @@ mod groups;
 
 use crate::client::{Client, Request, Response};
 use crate::idp::okta_spec::{check, shown, Verdict};
-use crate::report::model::{CheckReport, Finding, Outcome, Severity};
+use crate::report::model::{CheckReport, Finding, Outcome, ProbeGroupReport, Severity};
 use crate::runner::sync::ObjectKind;
 use crate::scenario::model::ProbeGroup;
 use serde_json::Value;
@@ -39,6 +39,8 @@ pub struct ProbeRun {
     pub checks: Vec<CheckReport>,
     pub findings: Vec<Finding>,
     pub leftovers: Vec<(ObjectKind, String)>,
+    /// Which checks each probe group produced, in order.
+    pub groups: Vec<ProbeGroupReport>,
 }
 
 /// What ServiceProviderConfig says (RFC 7643 §5). When it cannot be read, patch, filter and
@@ -258,6 +260,13 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
         r.caps = Caps::from_spc(spc);
     }
     for g in groups {
+        // The group's name as scenario files spell it (`content_types`).
+        let name = serde_json::to_value(g)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        crate::report::progress::detail(&format!("probes: {name}"));
+        let first = r.out.checks.len();
         match g {
             ProbeGroup::Discovery => groups::discovery(&mut r).await,
             ProbeGroup::Crud => groups::crud(&mut r).await,
@@ -272,6 +281,14 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
             ProbeGroup::Etag => groups::etag(&mut r).await,
         }
         r.cleanup().await;
+        r.out.groups.push(ProbeGroupReport {
+            name,
+            step,
+            checks: r.out.checks[first..]
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
+        });
     }
     r.out.leftovers = std::mem::take(&mut r.created);
     r.out

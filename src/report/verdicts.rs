@@ -18,7 +18,9 @@ use super::model::{Outcome, RunReport, ScenarioReport, Severity};
 use std::fmt::Write as _;
 
 /// One verdict line and the behaviours that failed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Verdict {
     /// `RFC 7643/7644 conformance`, `works with Entra ID (default)`, ...
     pub name: String,
@@ -31,7 +33,7 @@ pub struct Verdict {
 pub const RFC: &str = "RFC 7643/7644 conformance";
 
 /// The IdP verdict a scenario counts towards; `None` for `idp: rfc`.
-fn idp_verdict(s: &ScenarioReport) -> Option<String> {
+pub(crate) fn idp_verdict(s: &ScenarioReport) -> Option<String> {
     let name = match s.idp.as_str() {
         "entra" => format!(
             "Entra ID ({})",
@@ -221,6 +223,8 @@ mod tests {
             exchanges: vec![],
             provisioning_log: vec![],
             findings: vec![],
+            behaviours: vec![],
+            probe_groups: vec![],
         }
     }
 
@@ -259,6 +263,8 @@ mod tests {
             duration_ms: 0,
             scenarios: vec![rfc, entra, opt],
             summary: Summary::default(),
+            verdicts: vec![],
+            certification: None,
         };
         let v = verdicts(&report);
         let names: Vec<&str> = v.iter().map(|x| x.name.as_str()).collect();
