@@ -3,7 +3,7 @@
 //! probe with its result. Read from the model's `probe_groups`, never recomputed:
 //!
 //! ```text
-//! probes:
+//! probes (rfc-conformance):
 //!     PASS discovery       6 probes
 //!     FAIL patch           9 probes: 8 passed, 1 failed
 //!         FAIL rfc patch remove with value filter: 1 of 2 assertions failed
@@ -42,7 +42,7 @@ pub fn render_probes(report: &RunReport, verbose: bool, color: bool) -> String {
         if s.probe_groups.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "probes ({}):", s.name);
+        let _ = writeln!(out, "\nprobes ({}):", s.name);
         let width = s
             .probe_groups
             .iter()
@@ -79,7 +79,8 @@ pub fn render_probes(report: &RunReport, verbose: bool, color: bool) -> String {
                 (errors, "errors"),
                 (skipped, "skipped"),
             ] {
-                if n > 0 && n != checks.len() || (n > 0 && what != "passed") {
+                // "passed" only when not all passed; the others whenever there are some.
+                if n > 0 && (n != checks.len() || what != "passed") {
                     parts.push(format!("{n} {what}"));
                 }
             }
@@ -109,7 +110,6 @@ pub fn render_probes(report: &RunReport, verbose: bool, color: bool) -> String {
                 out.push('\n');
             }
         }
-        out.push('\n');
     }
     out
 }
@@ -167,7 +167,7 @@ mod tests {
         let text = render_probes(&report, false, false);
         assert_eq!(
             text,
-            "probes (entra-cisco-guide):\n    PASS  discovery  1 probe\n    FAIL  patch      2 probes: 1 passed, 1 failed\n        FAIL  rfc patch remove: 1 of 2 assertions failed\n    SKIP  etag       1 probe: 1 skipped\n\n"
+            "\nprobes (entra-cisco-guide):\n    PASS  discovery  1 probe\n    FAIL  patch      2 probes: 1 passed, 1 failed\n        FAIL  rfc patch remove: 1 of 2 assertions failed\n    SKIP  etag       1 probe: 1 skipped\n"
         );
         let verbose = render_probes(&report, true, false);
         assert!(

@@ -66,6 +66,9 @@ pub(crate) fn headline(report: &RunReport) -> (bool, String) {
         } else {
             format!("{bad} of {} scenarios did not pass", s.scenarios)
         }
+    } else if verdicts_failed == 0 {
+        let n = report.verdicts.len();
+        format!("{n} verdict{} passed", if n == 1 { "" } else { "s" })
     } else {
         format!(
             "{} of {} verdicts failed",
