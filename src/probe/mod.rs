@@ -259,6 +259,8 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
     if let Some(spc) = &spc {
         r.caps = Caps::from_spc(spc);
     }
+    // The ServiceProviderConfig check above belongs to discovery, the first group when it runs.
+    let mut first = 0;
     for g in groups {
         // The group's name as scenario files spell it (`content_types`).
         let name = serde_json::to_value(g)
@@ -266,7 +268,6 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         crate::report::progress::detail(&format!("probes: {name}"));
-        let first = r.out.checks.len();
         match g {
             ProbeGroup::Discovery => groups::discovery(&mut r).await,
             ProbeGroup::Crud => groups::crud(&mut r).await,
@@ -289,6 +290,7 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
                 .map(|c| c.name.clone())
                 .collect(),
         });
+        first = r.out.checks.len();
     }
     r.out.leftovers = std::mem::take(&mut r.created);
     r.out
