@@ -1,6 +1,11 @@
-//! The result model every writer folds: the terminal summary, `report.json` and `junit.xml`
-//! read the same `RunReport`, so they never disagree. `report.json` is this model serialised;
-//! its JSON Schema (`fixtures/report.schema.json`) is generated from these types.
+//! The result model every writer folds: the terminal summary, `report.json`, `junit.xml`,
+//! `summary.md` and `index.html` read the same `RunReport`, so they never disagree. Besides
+//! what happened (scenarios, steps, checks, exchanges, provisioning logs, findings) it holds
+//! what the run concludes: the verdicts, each saying how much of it rests on inferred IdP
+//! behaviour (`verdicts`, filled by `report::conclude` from the behaviours each scenario
+//! exercised), and, for `scimulator certify`, the certification matrices. `report.json` is this
+//! model serialised; its JSON Schema (`fixtures/report.schema.json`) is generated from these
+//! types.
 //!
 //! ```json
 //! {"format_version":1,"tool":"scimulator 0.1.0","run_id":"r3f9a1c","target":{"url":"http://127.0.0.1:41235/scim/v2","builtin":true},
