@@ -226,6 +226,20 @@ mod tests {
     }
 
     #[test]
+    fn an_inferred_failing_behaviour_says_so() {
+        let report = sample::run_report();
+        let md = render_markdown(&report);
+        assert!(
+            md.contains("escrowed and retried whole [https://learn.microsoft.com/en-us/entra/identity/app-provisioning/how-provisioning-works] (inferred)"),
+            "{md}"
+        );
+        assert!(
+            !md.contains("re-sent after Restart provisioning [RFC 7644 §3.5.2.1] (inferred)"),
+            "{md}"
+        );
+    }
+
+    #[test]
     fn a_passing_run_still_says_what_is_inferred() {
         let mut report = sample::run_report();
         report.scenarios.truncate(1);

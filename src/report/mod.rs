@@ -85,6 +85,21 @@ pub fn conclude(report: &mut RunReport) {
             }
         }
         let inferred = seen.iter().filter(|(_, i)| *i).count();
+        // A failing behaviour that is inferred says so wherever the verdict is shown.
+        let inferred_findings: Vec<&str> = report
+            .scenarios
+            .iter()
+            .filter(|s| verdicts::idp_verdict(s).as_deref() == Some(verdict.name.as_str()))
+            .flat_map(|s| &s.findings)
+            .filter(|f| f.inferred)
+            .map(|f| f.behaviour.as_str())
+            .collect();
+        let mut verdict = verdict;
+        for line in &mut verdict.failing {
+            if !line.contains("inferred") && inferred_findings.iter().any(|b| line.contains(b)) {
+                line.push_str(" (inferred)");
+            }
+        }
         out.push(VerdictReport {
             inferred_note: inferred_note(inferred, seen.len(), "request shape"),
             behaviours: seen.len(),
