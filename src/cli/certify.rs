@@ -17,7 +17,9 @@ use crate::cli::run::{check_target, resolve_token, LimitArgs};
 use crate::client::{Client, ClientConfig};
 use crate::exit_code;
 use crate::idp::mapping::Mapping;
-use crate::report::model::TargetInfo;
+use crate::report::model::{
+    RunReport, Summary, TargetInfo, FORMAT_VERSION as FORMAT_VERSION_REPORT,
+};
 use crate::runner::{lost, preflight, Target};
 use crate::secret::Secret;
 use crate::server::{self, ServerConfig};
@@ -45,7 +47,8 @@ pub struct CertifyArgs {
     /// Name of an environment variable holding the bearer token.
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
-    /// Write certification.json into DIR.
+    /// Write certification.json, and the matrices as report.json, junit.xml, summary.md and
+    /// index.html, into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Also probe the limits the mapping declares (the Cisco app's 200 groups: creates 201
@@ -64,6 +67,8 @@ pub struct CertifyArgs {
 
 pub async fn run(args: CertifyArgs) -> u8 {
     let limits = args.limits.limits();
+    let started = std::time::Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let token = match resolve_token(args.token.as_deref(), args.token_env.as_deref()) {
         Ok(t) => t,
         Err(e) => {
@@ -214,6 +219,26 @@ pub async fn run(args: CertifyArgs) -> u8 {
             "certification written to {}",
             dir.join("certification.json").display()
         );
+    }
+    // The same matrices in the one result model, for every other writer.
+    let mut report = RunReport {
+        format_version: FORMAT_VERSION_REPORT,
+        tool: cert.tool.clone(),
+        run_id: cert.run_id.clone(),
+        target: cert.target.clone(),
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        scenarios: Vec::new(),
+        summary: Summary {
+            requests: cert.matrices.iter().map(|m| m.exchanges.len()).sum(),
+            ..Summary::default()
+        },
+        verdicts: Vec::new(),
+        certification: Some(cert.clone()),
+    };
+    crate::report::conclude(&mut report);
+    if let Err(code) = crate::cli::run::write_reports(&report, args.report.as_deref()) {
+        return code;
     }
     if stop.is_some() {
         return exit_code::TARGET;

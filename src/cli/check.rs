@@ -4,6 +4,10 @@
 //!
 //! ```text
 //! $ scimulator check --target https://scim.example.com/scim/v2 --token-env SCIM_TOKEN
+//! probes (rfc-conformance):
+//!     PASS  discovery      5 probes
+//!     FAIL  patch          9 probes: 8 passed, 1 failed
+//!         FAIL  rfc patch remove with value filter: 1 of 2 assertions failed
 //! ...
 //! verdicts:
 //!   RFC 7643/7644 conformance: PASS (63 probes: 60 passed, 0 failed, 3 skipped; 1 RFC finding (0 MUST), seen 4 times)
@@ -29,7 +33,7 @@ pub struct CheckArgs {
     /// Name of an environment variable holding the bearer token.
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
-    /// Write report.json and junit.xml into DIR.
+    /// Write report.json, junit.xml, summary.md and index.html into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Seconds to wait for each answer.
@@ -40,6 +44,9 @@ pub struct CheckArgs {
     /// Never colour the terminal output.
     #[arg(long)]
     pub no_color: bool,
+    /// List every probe with its result, not only the groups and the failed probes.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 pub async fn run(args: CheckArgs) -> u8 {
@@ -55,6 +62,8 @@ pub async fn run(args: CheckArgs) -> u8 {
         timeout: args.timeout,
         limits: args.limits,
         no_color: args.no_color,
+        list_probes: true,
+        verbose: args.verbose,
     })
     .await
 }

@@ -39,7 +39,7 @@ pub struct RunArgs {
     /// Run only the scenarios of this IdP (entra).
     #[arg(long)]
     pub idp: Option<String>,
-    /// Write report.json and junit.xml into DIR.
+    /// Write report.json, junit.xml, summary.md and index.html into DIR.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Leave the users and groups the run created on the server.
@@ -56,6 +56,12 @@ pub struct RunArgs {
     /// Run this bundled folder (`rfc`) whatever is on disk: `scimulator check`.
     #[arg(skip)]
     pub bundled_folder: Option<&'static str>,
+    /// List each RFC probe group with its result (what `check` prints).
+    #[arg(skip)]
+    pub list_probes: bool,
+    /// With the probe listing, every probe, not only those that failed.
+    #[arg(skip)]
+    pub verbose: bool,
 }
 
 /// What one run may cost; shared by `run`, `check` and `certify`. Each bound ends the run (or
@@ -89,6 +95,35 @@ impl LimitArgs {
         }
         .with_deadline((self.deadline > 0).then(|| Duration::from_secs(self.deadline)))
     }
+}
+
+/// Writes every report file into `dir` when one was asked for, and the Markdown summary to
+/// `$GITHUB_STEP_SUMMARY` when it is set; `Err(exit code)` when a file cannot be written.
+/// Shared by `run`, `check` and `certify`.
+pub(crate) fn write_reports(report: &RunReport, dir: Option<&std::path::Path>) -> Result<(), u8> {
+    if let Some(dir) = dir {
+        match crate::report::write_all(report, dir) {
+            Ok(paths) => {
+                let names: Vec<String> = paths
+                    .iter()
+                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect();
+                crate::outln!("reports written to {}: {}", dir.display(), names.join(", "));
+            }
+            Err(e) => {
+                crate::errln!(
+                    "scimulator: cannot write the report to {}: {e}",
+                    dir.display()
+                );
+                return Err(exit_code::USAGE);
+            }
+        }
+    }
+    if let Err(e) = crate::report::append_step_summary(report) {
+        // The job summary is a convenience: the run's result stands without it.
+        crate::errln!("scimulator: cannot append to $GITHUB_STEP_SUMMARY: {e}");
+    }
+    Ok(())
 }
 
 /// The bearer token from `--token`, the variable `--token-env` names, or `SCIM_TOKEN`.
@@ -256,12 +291,17 @@ pub async fn run(args: RunArgs) -> u8 {
     let run_id = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..5]);
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut scenarios = Vec::new();
+    let progress = crate::report::progress::ProgressLine::start();
     for (i, (s, p)) in plan.iter().enumerate() {
         if limits.watchdog.stopped().is_some() {
             break;
         }
         let tag = format!("{run_id}{:02}", i + 1);
+        crate::report::progress::scenario(i + 1, plan.len(), &s.name);
         scenarios.push(run_scenario(s, p, &target, &tag).await);
+    }
+    if let Some(line) = progress {
+        line.finish();
     }
     let stop = limits.watchdog.stopped();
     if let Some(why) = &stop {
@@ -303,28 +343,24 @@ pub async fn run(args: RunArgs) -> u8 {
         scenarios,
         summary,
         verdicts: Vec::new(),
+        certification: None,
     };
-    // One verdict computation for the terminal, the files and the exit code.
-    report.verdicts = crate::report::verdicts::verdicts(&report);
+    crate::report::conclude(&mut report);
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     crate::out!(
         "{}",
         crate::report::terminal::render_terminal(&report, color)
     );
-    crate::out!(
-        "{}",
-        crate::report::verdicts::render(&report.verdicts, color)
-    );
-    if let Some(dir) = &args.report {
-        if let Err(e) = crate::report::write_all(&report, dir) {
-            crate::errln!(
-                "scimulator: cannot write the report to {}: {e}",
-                dir.display()
-            );
-            return exit_code::USAGE;
-        }
-        crate::outln!("reports written to {}", dir.display());
+    if args.list_probes {
+        crate::out!(
+            "{}",
+            crate::report::listing::render_probes(&report, args.verbose, color)
+        );
+    }
+    crate::out!("{}", crate::report::render_verdicts(&report, color));
+    if let Err(code) = write_reports(&report, args.report.as_deref()) {
+        return code;
     }
     if stop.is_some() {
         return exit_code::TARGET;
@@ -338,5 +374,6 @@ pub async fn run(args: RunArgs) -> u8 {
             return exit_code::TARGET;
         }
     }
-    crate::report::verdicts::exit_code(&report, &report.verdicts)
+    let verdicts: Vec<_> = report.verdicts.iter().map(|v| v.verdict.clone()).collect();
+    crate::report::verdicts::exit_code(&report, &verdicts)
 }

@@ -492,6 +492,7 @@ impl Client {
     async fn send_as(&mut self, req: Request, with_token: bool) -> Response {
         let id = self.next_id;
         self.next_id += 1;
+        crate::report::progress::request_sent();
         let path_only = req.path.split('?').next().unwrap_or("").to_string();
         let action = self.faults.action_for(req.method.as_str(), &path_only);
         let mut headers = Vec::new();

@@ -44,6 +44,9 @@ pub struct Ledger {
     /// Created objects whose server-chosen id is path syntax (`../../X`): never put in a path,
     /// so never deleted; the clean-up reports them.
     pub unsafe_ids: Vec<(ObjectKind, String)>,
+    /// Every behaviour a request was sent for and how many requests, in first-use order: what
+    /// the report says a verdict rests on, and how much of it is inferred.
+    pub exercised: Vec<(Behaviour, usize)>,
 }
 
 /// The finding for a lookup answer that contains resources its filter does not match.
@@ -660,6 +663,15 @@ impl Ctx<'_> {
         if req.method == reqwest::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }
+        match self
+            .ledger
+            .exercised
+            .iter_mut()
+            .find(|(b, _)| b.name == behaviour.name)
+        {
+            Some((_, n)) => *n += 1,
+            None => self.ledger.exercised.push((behaviour, 1)),
+        }
         let written = match target_of(&req.path) {
             Some(t) if write => Some(t),
             _ if req.method == reqwest::Method::POST => {
@@ -857,6 +869,7 @@ impl Ctx<'_> {
         modified: Vec<String>,
         exchanges: Vec<u64>,
     ) {
+        crate::report::progress::object_logged(kind.name(), identity);
         self.log.push(LogEntry {
             date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             identity: identity.to_string(),

@@ -34,7 +34,7 @@ mod schema;
 
 use crate::client::{Client, Request, Response};
 use crate::idp::okta_spec::{check, shown, Verdict};
-use crate::report::model::{CheckReport, Finding, Outcome, Severity};
+use crate::report::model::{CheckReport, Finding, Outcome, ProbeGroupReport, Severity};
 use crate::runner::sync::ObjectKind;
 use crate::scenario::model::ProbeGroup;
 use crate::scim::schema::{GROUP_URN, USER_URN};
@@ -56,6 +56,8 @@ pub struct ProbeRun {
     pub leftovers: Vec<(ObjectKind, String)>,
     /// Objects the clean-up deleted: the runner reads them back (a soft delete is residue).
     pub deleted: Vec<(ObjectKind, String)>,
+    /// Which checks each probe group produced, in order.
+    pub groups: Vec<ProbeGroupReport>,
 }
 
 /// What ServiceProviderConfig says (RFC 7643 §5). When it cannot be read, patch, filter and
@@ -334,7 +336,15 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
         r.caps = Caps::from_spc(spc);
     }
     r.declared = r.read_schemas().await;
+    // The ServiceProviderConfig check above belongs to discovery, the first group when it runs.
+    let mut first = 0;
     for g in groups {
+        // The group's name as scenario files spell it (`content_types`).
+        let name = serde_json::to_value(g)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        crate::report::progress::detail(&format!("probes: {name}"));
         match g {
             ProbeGroup::Discovery => groups::discovery(&mut r).await,
             ProbeGroup::Crud => groups::crud(&mut r).await,
@@ -349,6 +359,15 @@ pub async fn run(client: &mut Client, tag: &str, step: usize, groups: &[ProbeGro
             ProbeGroup::Etag => groups::etag(&mut r).await,
         }
         r.cleanup().await;
+        r.out.groups.push(ProbeGroupReport {
+            name,
+            step,
+            checks: r.out.checks[first..]
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
+        });
+        first = r.out.checks.len();
     }
     r.out.leftovers = std::mem::take(&mut r.created);
     r.out

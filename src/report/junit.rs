@@ -64,6 +64,7 @@ fn junit_report(run: &RunReport) -> Report {
     if !run.verdicts.is_empty() {
         report.add_test_suite(verdicts_suite(run));
     }
+    report.add_test_suites(certification_suites(run));
     report
 }
 
@@ -71,7 +72,7 @@ fn junit_report(run: &RunReport) -> Report {
 /// 1): a CI dashboard shows the same verdicts as the terminal.
 fn verdicts_suite(run: &RunReport) -> TestSuite {
     let mut suite = TestSuite::new("verdicts");
-    for v in &run.verdicts {
+    for v in run.verdicts.iter().map(|v| &v.verdict) {
         let status = if v.passed {
             TestCaseStatus::success()
         } else {
@@ -134,6 +135,14 @@ fn suite(run: &RunReport, scenario: &ScenarioReport) -> TestSuite {
         ("file", scenario.file.as_str()),
         ("run_id", run.run_id.as_str()),
     ]);
+    // The verdict the scenario counts towards, worded as in every other format.
+    if let Some(v) = super::verdict_of(run, scenario) {
+        let result = super::verdict_result(v);
+        suite.add_properties([
+            ("verdict", v.verdict.name.as_str()),
+            ("verdict_result", result.as_str()),
+        ]);
+    }
     for step in &scenario.steps {
         suite.add_test_case(step_case(scenario, step));
         for check in &step.checks {
@@ -264,6 +273,57 @@ fn exchange_line(x: &Exchange) -> String {
         line.push_str(&format!(": {error}"));
     }
     line
+}
+
+// --- branch `reports`: the certification matrices of `scimulator certify` ---
+
+/// One `<testsuite>` per certification matrix (`certify <mapping> with <IdP>`), one
+/// `<testcase>` per attribute and operation: FAIL is a `<failure>`, n/a is `<skipped>`.
+fn certification_suites(run: &RunReport) -> Vec<TestSuite> {
+    use crate::certify::CellResult;
+    let Some(cert) = &run.certification else {
+        return Vec::new();
+    };
+    cert.matrices
+        .iter()
+        .map(|m| {
+            let name = format!("certify {} with {}", cert.mapping, m.label);
+            let mut suite = TestSuite::new(name.as_str());
+            suite.add_properties([
+                ("idp", m.idp.as_str()),
+                ("mapping", cert.mapping.as_str()),
+                ("run_id", run.run_id.as_str()),
+            ]);
+            for row in &m.rows {
+                for (op, cell) in row.cells() {
+                    let status = match cell.result {
+                        CellResult::Pass => TestCaseStatus::success(),
+                        CellResult::NotApplicable => {
+                            let mut s = TestCaseStatus::skipped();
+                            if let Some(r) = &cell.reason {
+                                s.set_message(r.as_str());
+                            }
+                            s
+                        }
+                        CellResult::Fail => {
+                            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                            s.set_message(cell.reason.as_deref().unwrap_or("failed"))
+                                .set_type(op);
+                            s
+                        }
+                    };
+                    let inferred = if row.inferred { " (inferred)" } else { "" };
+                    let mut case = TestCase::new(
+                        format!("{} {} {op}{inferred}", row.resource, row.attribute),
+                        status,
+                    );
+                    case.set_classname(name.as_str());
+                    suite.add_test_case(case);
+                }
+            }
+            suite
+        })
+        .collect()
 }
 
 #[cfg(test)]

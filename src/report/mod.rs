@@ -1,29 +1,199 @@
 //! Report writers, all folding the same [`model::RunReport`]: the terminal summary
 //! ([`terminal::render_terminal`]), `report.json` ([`json::write_json`], with its JSON Schema
-//! [`json::report_schema`]) and `junit.xml` ([`junit::write_junit`]). None of them computes a
-//! verdict of its own; each reads `outcome` fields, so they cannot disagree.
+//! [`json::report_schema`]), `junit.xml` ([`junit::write_junit`]), `summary.md`
+//! ([`markdown::write_markdown`]) and `index.html` ([`html::write_html`]). None of them
+//! computes a verdict of its own: [`conclude`] puts the verdicts, with how much of each rests on
+//! inferred IdP behaviour, into the model once, and every writer reads `verdicts` and the
+//! `outcome` fields, so they cannot disagree.
 //!
 //! `scimulator run --report reports/` leaves:
 //!
 //! ```text
 //! reports/report.json   the model, serialised (fixtures/report.schema.json)
 //! reports/junit.xml     one <testsuite> per scenario, one <testcase> per step and per check
+//! reports/summary.md    verdict table and failing behaviours, short enough for a CI job summary
+//! reports/index.html    one self-contained page: verdicts, timelines, diffs, provisioning logs
 //! ```
 
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod listing;
+pub mod markdown;
 pub mod model;
+pub mod progress;
 pub mod terminal;
 pub mod verdicts;
 
-use std::io;
-use std::path::Path;
+use model::{RunReport, VerdictReport};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
 
-/// Writes every file report into `dir` (created if missing): `report.json` and `junit.xml`.
-pub fn write_all(report: &model::RunReport, dir: &Path) -> io::Result<()> {
-    json::write_json(report, dir)?;
-    junit::write_junit(report, dir)?;
-    Ok(())
+/// Writes every file report into `dir` (created if missing): `report.json`, `junit.xml`,
+/// `summary.md` and `index.html`; returns their paths.
+pub fn write_all(report: &RunReport, dir: &Path) -> io::Result<Vec<PathBuf>> {
+    Ok(vec![
+        json::write_json(report, dir)?,
+        junit::write_junit(report, dir)?,
+        markdown::write_markdown(report, dir)?,
+        html::write_html(report, dir)?,
+    ])
+}
+
+/// Appends the Markdown summary to the file `$GITHUB_STEP_SUMMARY` names, when it is set (a
+/// GitHub Actions job): the verdicts show on the run's page without opening an artifact.
+/// Returns the file written to.
+pub fn append_step_summary(report: &RunReport) -> io::Result<Option<PathBuf>> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(path);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    file.write_all(markdown::render_markdown(report).as_bytes())?;
+    Ok(Some(path))
+}
+
+/// The templates' whitespace rules: a block tag's own newline is dropped, and with `lstrip`
+/// the indentation before it too.
+pub(crate) fn template_syntax(lstrip: bool) -> minijinja::syntax::SyntaxConfig {
+    minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(lstrip)
+        .build()
+        .unwrap_or_default()
+}
+
+/// Completes a report before any writer reads it: the verdicts (see [`verdicts`]), each with
+/// the provenance of the IdP behaviours its scenarios exercised, then one verdict per
+/// certification matrix.
+pub fn conclude(report: &mut RunReport) {
+    let mut out = Vec::new();
+    for verdict in verdicts::verdicts(report) {
+        // Distinct behaviours over the verdict's scenarios, as the ledger recorded them.
+        let mut seen: Vec<(&str, bool)> = Vec::new();
+        for b in report
+            .scenarios
+            .iter()
+            .filter(|s| verdicts::idp_verdict(s).as_deref() == Some(verdict.name.as_str()))
+            .flat_map(|s| &s.behaviours)
+        {
+            if !seen.iter().any(|(n, _)| *n == b.name) {
+                seen.push((&b.name, b.inferred));
+            }
+        }
+        let inferred = seen.iter().filter(|(_, i)| *i).count();
+        // A failing behaviour that is inferred says so wherever the verdict is shown.
+        let inferred_findings: Vec<&str> = report
+            .scenarios
+            .iter()
+            .filter(|s| verdicts::idp_verdict(s).as_deref() == Some(verdict.name.as_str()))
+            .flat_map(|s| &s.findings)
+            .filter(|f| f.inferred)
+            .map(|f| f.behaviour.as_str())
+            .collect();
+        let mut verdict = verdict;
+        for line in &mut verdict.failing {
+            if !line.contains("inferred") && inferred_findings.iter().any(|b| line.contains(b)) {
+                line.push_str(" (inferred)");
+            }
+        }
+        out.push(VerdictReport {
+            inferred_note: inferred_note(inferred, seen.len(), "request shape"),
+            behaviours: seen.len(),
+            inferred,
+            verdict,
+        });
+    }
+    if let Some(cert) = &report.certification {
+        for m in &cert.matrices {
+            let cells: Vec<_> = m
+                .rows
+                .iter()
+                .flat_map(|r| r.cells().map(|(op, c)| (r, op, c)))
+                .collect();
+            let count = |want: crate::certify::CellResult| {
+                cells.iter().filter(|(_, _, c)| c.result == want).count()
+            };
+            let failing: Vec<String> = cells
+                .iter()
+                .filter(|(_, _, c)| c.result == crate::certify::CellResult::Fail)
+                .map(|(r, op, c)| {
+                    format!(
+                        "FAIL {} {} {op}: {}",
+                        r.resource,
+                        r.attribute,
+                        c.reason.as_deref().unwrap_or("failed")
+                    )
+                })
+                .collect();
+            let inferred = m.rows.iter().filter(|r| r.inferred).count();
+            out.push(VerdictReport {
+                verdict: verdicts::Verdict {
+                    name: format!("certify {} with {}", cert.mapping, m.label),
+                    passed: failing.is_empty(),
+                    summary: format!(
+                        "{} cells: {} pass, {} FAIL, {} n/a",
+                        cells.len(),
+                        count(crate::certify::CellResult::Pass),
+                        failing.len(),
+                        count(crate::certify::CellResult::NotApplicable)
+                    ),
+                    failing,
+                },
+                behaviours: m.rows.len(),
+                inferred,
+                inferred_note: inferred_note(inferred, m.rows.len(), "mapped attribute"),
+            });
+        }
+    }
+    report.verdicts = out;
+}
+
+/// `every request shape inferred`, `2 of 14 request shapes inferred`, or nothing.
+fn inferred_note(inferred: usize, total: usize, what: &str) -> Option<String> {
+    match (inferred, total) {
+        (0, _) => None,
+        (i, t) if i == t => Some(format!("every {what} inferred")),
+        (i, t) => Some(format!("{i} of {t} {what}s inferred")),
+    }
+}
+
+/// The verdict `scenario` counts towards: its IdP's, or the RFC's for an `idp: rfc` one.
+pub fn verdict_of<'a>(
+    report: &'a RunReport,
+    scenario: &model::ScenarioReport,
+) -> Option<&'a VerdictReport> {
+    let name = verdicts::idp_verdict(scenario).unwrap_or_else(|| verdicts::RFC.to_owned());
+    report.verdicts.iter().find(|v| v.verdict.name == name)
+}
+
+/// `PASS`, or `PASS — every request shape inferred`: how every writer words a verdict's result.
+pub fn verdict_result(v: &VerdictReport) -> String {
+    let word = if v.verdict.passed { "PASS" } else { "FAIL" };
+    match &v.inferred_note {
+        Some(note) => format!("{word} — {note}"),
+        None => word.to_owned(),
+    }
+}
+
+/// The terminal's verdict lines, from the model: [`verdicts::render`] with the inferred note
+/// added to each summary.
+pub fn render_verdicts(report: &RunReport, color: bool) -> String {
+    let lines: Vec<verdicts::Verdict> = report
+        .verdicts
+        .iter()
+        .map(|v| {
+            let mut line = v.verdict.clone();
+            if let Some(note) = &v.inferred_note {
+                line.summary = format!("{}; {note}", line.summary);
+            }
+            line
+        })
+        .collect();
+    verdicts::render(&lines, color)
 }
 
 /// How many example exchanges a grouped finding keeps besides its first.
@@ -308,6 +478,20 @@ pub(crate) mod sample {
                 log("IT-Admins", "Group", "Update", "Success", vec![5]),
             ],
             findings: vec![],
+            behaviours: vec![
+                behaviour(
+                    "Entra ID: user lookup (GET /Users?filter=userName eq \"…\")",
+                    false,
+                    1,
+                ),
+                behaviour("Entra ID: create user (POST /Users)", false, 1),
+                behaviour(
+                    "Entra ID: update group (PATCH /Groups/{id}: Add members)",
+                    false,
+                    1,
+                ),
+            ],
+            probe_groups: vec![],
         }
     }
 
@@ -385,6 +569,11 @@ pub(crate) mod sample {
                 },
                 log("IT-Admins", "Group", "Update", "Success", vec![8]),
             ],
+            behaviours: vec![
+                behaviour("Entra ID: create user (POST /Users)", false, 1),
+                behaviour("Entra ID: a group PATCH whose response timed out is escrowed and retried whole", true, 2),
+            ],
+            probe_groups: vec![],
             findings: vec![
                 Finding {
                     severity: Severity::Must,
@@ -412,10 +601,19 @@ pub(crate) mod sample {
         }
     }
 
+    fn behaviour(name: &str, inferred: bool, requests: usize) -> BehaviourUse {
+        BehaviourUse {
+            name: name.to_owned(),
+            source: "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups".to_owned(),
+            inferred,
+            requests,
+        }
+    }
+
     pub(crate) fn run_report() -> RunReport {
         let scenarios = vec![passing(), failing()];
         let requests = scenarios.iter().map(|s| s.exchanges.len()).sum();
-        RunReport {
+        let mut report = RunReport {
             format_version: FORMAT_VERSION,
             tool: "scimulator 0.1.0".to_owned(),
             run_id: "r3f9a1c".to_owned(),
@@ -433,8 +631,11 @@ pub(crate) mod sample {
                 errors: 0,
                 requests,
             },
-            verdicts: Vec::new(),
-        }
+            verdicts: vec![],
+            certification: None,
+        };
+        super::conclude(&mut report);
+        report
     }
 }
 

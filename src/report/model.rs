@@ -1,6 +1,11 @@
-//! The result model every writer folds: the terminal summary, `report.json` and `junit.xml`
-//! read the same `RunReport`, so they never disagree. `report.json` is this model serialised;
-//! its JSON Schema (`fixtures/report.schema.json`) is generated from these types.
+//! The result model every writer folds: the terminal summary, `report.json`, `junit.xml`,
+//! `summary.md` and `index.html` read the same `RunReport`, so they never disagree. Besides
+//! what happened (scenarios, steps, checks, exchanges, provisioning logs, findings) it holds
+//! what the run concludes: the verdicts, each saying how much of it rests on inferred IdP
+//! behaviour (`verdicts`, filled by `report::conclude` from the behaviours each scenario
+//! exercised), and, for `scimulator certify`, the certification matrices. `report.json` is this
+//! model serialised; its JSON Schema (`fixtures/report.schema.json`) is generated from these
+//! types.
 //!
 //! ```json
 //! {"format_version":1,"tool":"scimulator 0.1.0","run_id":"r3f9a1c","target":{"url":"http://127.0.0.1:41235/scim/v2","builtin":true},
@@ -30,11 +35,13 @@ pub struct RunReport {
     pub duration_ms: u64,
     pub scenarios: Vec<ScenarioReport>,
     pub summary: Summary,
-    /// The verdicts the terminal prints, computed once from the scenarios and findings: the
-    /// exit code is derived from them, so the code, the terminal, `report.json` and
-    /// `junit.xml` say the same thing.
+    /// The verdicts of the run, RFC conformance apart from each IdP, each with how much of
+    /// what it rests on is inferred: what every writer shows on top.
     #[serde(default)]
-    pub verdicts: Vec<Verdict>,
+    pub verdicts: Vec<VerdictReport>,
+    /// The attribute × operation matrices of `scimulator certify`, when this report is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certification: Option<crate::certify::Certification>,
 }
 
 /// One verdict: "is the server RFC 7643/7644 conformant?", "will it work with Entra ID?".
@@ -49,6 +56,50 @@ pub struct Verdict {
     /// Causes that do not fail it (SHOULD, MAY, INFO) are listed too, with their severity.
     #[serde(default)]
     pub failing: Vec<String>,
+}
+
+/// A verdict ([`Verdict`]) with the provenance of the IdP behaviours
+/// it rests on, so that a PASS resting on inferred request shapes says so in every format:
+/// `works with Duo: PASS — every request shape inferred`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct VerdictReport {
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// Distinct IdP behaviours (request shapes) the verdict's scenarios exercised.
+    #[serde(default)]
+    pub behaviours: usize,
+    /// How many of them no public source shows (the simulator infers them).
+    #[serde(default)]
+    pub inferred: usize,
+    /// `every request shape inferred`, `2 of 14 request shapes inferred`; absent when none is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inferred_note: Option<String>,
+}
+
+/// One IdP behaviour a scenario exercised: its name, its public source, whether it is
+/// inferred, and how many requests were sent for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BehaviourUse {
+    /// `Duo: Create Users (POST /Users)`.
+    pub name: String,
+    /// URL or RFC section.
+    pub source: String,
+    /// No public source shows it; the simulator infers it.
+    pub inferred: bool,
+    /// Requests sent for it.
+    pub requests: usize,
+}
+
+/// The probes of one RFC probe group (`patch`, `filters`, ...) within a step: what `check`
+/// lists group by group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeGroupReport {
+    /// `discovery`, `crud`, `filters`, ...
+    pub name: String,
+    /// Index of the step that ran it.
+    pub step: usize,
+    /// Names of its checks, in that step's `checks`.
+    pub checks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -99,6 +150,12 @@ pub struct ScenarioReport {
     pub provisioning_log: Vec<LogEntry>,
     /// Problems found, each naming the IdP behaviour or RFC section it rests on.
     pub findings: Vec<Finding>,
+    /// The IdP behaviours (request shapes) the scenario exercised, in first-use order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub behaviours: Vec<BehaviourUse>,
+    /// RFC probe groups run, in order (`idp: rfc` scenarios).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probe_groups: Vec<ProbeGroupReport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

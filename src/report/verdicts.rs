@@ -27,7 +27,7 @@ pub use super::model::Verdict;
 pub const RFC: &str = "RFC 7643/7644 conformance";
 
 /// The IdP verdict a scenario counts towards; `None` for `idp: rfc`.
-fn idp_verdict(s: &ScenarioReport) -> Option<String> {
+pub(crate) fn idp_verdict(s: &ScenarioReport) -> Option<String> {
     let name = match s.idp.as_str() {
         "entra" => format!(
             "Entra ID ({})",
@@ -291,6 +291,8 @@ mod tests {
             exchanges: vec![],
             provisioning_log: vec![],
             findings: vec![],
+            behaviours: vec![],
+            probe_groups: vec![],
         }
     }
 
@@ -330,6 +332,7 @@ mod tests {
             scenarios: vec![rfc, entra, opt],
             summary: Summary::default(),
             verdicts: Vec::new(),
+            certification: None,
         };
         let v = verdicts(&report);
         let names: Vec<&str> = v.iter().map(|x| x.name.as_str()).collect();
@@ -368,6 +371,7 @@ mod tests {
             scenarios,
             summary: Summary::default(),
             verdicts: Vec::new(),
+            certification: None,
         }
     }
 

@@ -80,6 +80,8 @@ struct State {
     log: Vec<LogEntry>,
     findings: Vec<Finding>,
     ledger: Ledger,
+    /// The RFC probe groups run so far, for the report.
+    probe_groups: Vec<crate::report::model::ProbeGroupReport>,
     /// Log entries and exchanges already covered by an earlier `expect`.
     log_mark: usize,
     exchange_mark: usize,
@@ -109,6 +111,8 @@ pub async fn run_scenario(
         exchanges: Vec::new(),
         provisioning_log: Vec::new(),
         findings: Vec::new(),
+        behaviours: Vec::new(),
+        probe_groups: Vec::new(),
     };
     let mut client = match Client::new(ClientConfig {
         base_url: target.url.clone(),
@@ -139,6 +143,7 @@ pub async fn run_scenario(
         log: Vec::new(),
         findings: Vec::new(),
         ledger: Ledger::default(),
+        probe_groups: Vec::new(),
         log_mark: 0,
         exchange_mark: 0,
         harness: Vec::new(),
@@ -172,6 +177,10 @@ pub async fn run_scenario(
             report.steps.push(sr);
             continue;
         }
+        // A cycle goes through the whole source directory: that is the progress line's total.
+        let objects = matches!(step, Step::Cycle(_) | Step::Import(_))
+            .then(|| st.dir.users.len() + st.dir.groups.len());
+        crate::report::progress::step(index, scenario.steps.len(), &sr.kind, objects);
         let t0 = Instant::now();
         let before = client.exchanges().len();
         let result = run_step(step, index, profile, &mut client, &mut st, target).await;
@@ -224,6 +233,19 @@ pub async fn run_scenario(
     report.exchanges.sort_by_key(|e| e.id);
     report.provisioning_log = st.log;
     report.findings = st.findings;
+    report.probe_groups = st.probe_groups;
+    // What the report says each verdict rests on, inferred or with a public source.
+    report.behaviours = st
+        .ledger
+        .exercised
+        .iter()
+        .map(|(b, n)| crate::report::model::BehaviourUse {
+            name: format!("{}: {}", profile.display_name(), b.name),
+            source: b.source.to_owned(),
+            inferred: b.inferred,
+            requests: *n,
+        })
+        .collect();
     // Every answer the target gave, whatever the scenario checks, against the SCIM schemas.
     report
         .findings
@@ -341,6 +363,7 @@ async fn run_step(
             let run = crate::probe::run(client, &tag, index, &g.groups).await;
             st.findings.extend(run.findings);
             st.deleted.extend(run.deleted.iter().cloned());
+            st.probe_groups.extend(run.groups);
             // What the probes could not delete is left to the clean-up at the end.
             let mut ctx = ctx!();
             for (kind, id) in &run.leftovers {
