@@ -50,6 +50,7 @@ pub async fn run(args: CheckArgs) -> u8 {
         keep: false,
         timeout: args.timeout,
         no_color: args.no_color,
+        scale: None,
     })
     .await
 }

@@ -28,6 +28,8 @@ pub struct Behaviour {
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     pub created: Vec<(ObjectKind, String)>,
+    /// `created` as a set: `own` dedups by hash (a scan was quadratic at 10,000 users).
+    pub created_set: std::collections::HashSet<(ObjectKind, String)>,
     pub touchable: BTreeSet<(ObjectKind, String)>,
     /// Every write to each target id, in order: what a failed state check blames.
     pub writes: BTreeMap<String, Vec<Write>>,
@@ -265,13 +267,7 @@ impl Ctx<'_> {
     /// Records an object this run created (or matched): it may now be written, and is read back.
     pub fn own(&mut self, kind: ObjectKind, id: &str, created: bool) {
         self.ledger.touchable.insert((kind, id.to_string()));
-        if created
-            && !self
-                .ledger
-                .created
-                .iter()
-                .any(|(k, x)| *k == kind && x == id)
-        {
+        if created && self.ledger.created_set.insert((kind, id.to_string())) {
             self.ledger.created.push((kind, id.to_string()));
         }
     }

@@ -173,7 +173,10 @@ pub async fn run_scenario(
         report.steps.push(sr);
     }
     if !target.keep {
-        let ids = identities(&st, profile);
+        let ids = identities(
+            &derive(&st.dir, profile.mapping(), profile.rules()),
+            profile.mapping(),
+        );
         cleanup(&st.ledger, &ids, target).await;
     }
     report.exchanges = client.take_exchanges();
@@ -466,8 +469,10 @@ async fn check_state(
     };
     let mut actual = ActualState::default();
     let mut to_read: Vec<(ObjectKind, String)> = st.ledger.touchable.iter().cloned().collect();
-    for found in find_by_identity(&mut reader, &identities(st, profile)).await {
-        if !to_read.contains(&found) {
+    let mut known: std::collections::HashSet<(ObjectKind, String)> =
+        to_read.iter().cloned().collect();
+    for found in find_by_identity(&mut reader, &identities(&expected, mapping)).await {
+        if known.insert(found.clone()) {
             to_read.push(found);
         }
     }
@@ -626,9 +631,10 @@ async fn check_state(
 }
 
 /// The identities (matching attribute and value) of every source object, run-scoped.
-fn identities(st: &State, profile: &Profile) -> Vec<(ObjectKind, String, String)> {
-    let mapping = profile.mapping();
-    let expected = derive(&st.dir, mapping, profile.rules());
+fn identities(
+    expected: &crate::check::expected::ExpectedState,
+    mapping: &crate::idp::mapping::Mapping,
+) -> Vec<(ObjectKind, String, String)> {
     let uid = mapping
         .user_matching()
         .first()
@@ -694,8 +700,10 @@ async fn cleanup(ledger: &Ledger, identities: &[(ObjectKind, String, String)], t
         return;
     };
     let mut created = ledger.created.clone();
+    let mut known: std::collections::HashSet<(ObjectKind, String)> =
+        created.iter().cloned().collect();
     for found in find_by_identity(&mut c, identities).await {
-        if !created.contains(&found) {
+        if known.insert(found.clone()) {
             created.push(found);
         }
     }

@@ -21,6 +21,7 @@
 //! typed model. The tree gives steps their lines, lets the messages name the field a problem
 //! is in, and lets the semantic checks ([`validate`]) point at the exact id that is wrong.
 
+pub mod generate;
 mod tree;
 mod validate;
 
@@ -98,9 +99,22 @@ pub(crate) const STEP_KINDS: &[(&str, &str)] = &[
 const TOP_LEVEL_HINT: &str = "a scenario needs at least `name`, `idp` and `steps`; \
      scenarios/entra/cisco-guide.yaml is a small complete example";
 
+/// How a scenario is loaded, beyond its text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// `--scale N`: generate N users (and groups scaled alike) instead of the file's count.
+    /// Files without `directory.generate` are loaded as written.
+    pub scale: Option<u32>,
+}
+
 /// Reads, parses and checks one scenario file. `origin` is filled in: the path as given, and
 /// the line of every step.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    load_with(path, LoadOptions::default())
+}
+
+/// [`load`], with options (`--scale`).
+pub fn load_with(path: &Path, options: LoadOptions) -> Result<Scenario, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         let hint = match source.kind() {
             std::io::ErrorKind::NotFound => {
@@ -118,11 +132,16 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
             hint: hint.to_owned(),
         }
     })?;
-    parse(path, &text)
+    parse_with(path, &text, options)
 }
 
 /// Parses and checks scenario text; `file` is only used in messages and `origin`.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, LoadError> {
+    parse_with(file, text, LoadOptions::default())
+}
+
+/// [`parse`], with options (`--scale`).
+pub fn parse_with(file: &Path, text: &str, load: LoadOptions) -> Result<Scenario, LoadError> {
     let diag = |position: Position, kind, message: String, hint: String| Diagnostic {
         file: file.to_owned(),
         position: clamp(position, text),
@@ -154,7 +173,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, LoadError> {
             .unwrap_or_default(),
     };
 
-    let problems = validate::check(&scenario, &tree);
+    if let (Some(n), Some(g)) = (load.scale, scenario.directory.generate.as_mut()) {
+        generate::rescale(g, n);
+    }
+    // The generated directory is built before the semantic checks, so steps may name
+    // generated ids and every reference is checked the same way.
+    let problems = generate::expand(&mut scenario, &tree);
+    let problems = if problems.is_empty() {
+        validate::check(&scenario, &tree)
+    } else {
+        problems
+    };
     if problems.is_empty() {
         Ok(scenario)
     } else {
@@ -199,6 +228,21 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut seen = std::collections::HashSet::new();
     found.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(found)
+}
+
+/// The folder of bundled scale scenarios (`scenarios/scale/`): tenants of 10,000 users, run
+/// when named (`scimulator run scenarios/scale`), never by a bare `scimulator run`.
+pub const SCALE_DIR: &str = "scale";
+
+/// The scenarios a bare `scimulator run` runs: every bundled one but the scale scenarios, so
+/// the default run stays a matter of seconds.
+pub fn discover_bundled() -> Result<Vec<PathBuf>, LoadError> {
+    let dir = bundled_dir();
+    let scale = dir.join(SCALE_DIR);
+    Ok(discover(std::slice::from_ref(&dir))?
+        .into_iter()
+        .filter(|p| !p.starts_with(&scale))
+        .collect())
 }
 
 /// The bundled scenarios: `scenarios/` next to the crate, or `./scenarios` when the binary runs
