@@ -326,10 +326,7 @@ fn state_expectation_errors_are_explained() {
     ));
     assert_at(&d, 10, 24, K::UnknownKey);
     assert_eq!(d.message, "unknown key `user` in `state`");
-    assert_eq!(
-        d.hint,
-        "did you mean `users`? allowed keys: users, groups, generated"
-    );
+    assert_eq!(d.hint, "did you mean `users`? allowed keys: users, groups");
 }
 
 #[test]
