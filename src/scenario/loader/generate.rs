@@ -689,10 +689,9 @@ fn expand_step(step: &mut Step, users: &[String], groups: &[String]) {
             }
             None => {}
         },
-        Step::PushGroups(l) | Step::LinkGroups(l) | Step::PushNow(l) => {
-            if std::mem::take(&mut l.generated) {
-                l.groups.extend_from_slice(groups);
-            }
+        Step::PushGroups(l) | Step::LinkGroups(l) | Step::PushNow(l) if l.generated => {
+            l.generated = false;
+            l.groups.extend_from_slice(groups);
         }
         _ => {}
     }
