@@ -69,26 +69,21 @@ fn identity_path(entries: &[Entry], fallback: &str) -> String {
     m.first().map_or(fallback.to_string(), |e| e.target.clone())
 }
 
-fn user_view(dir: &SourceDirectory, mapping: &Mapping, u: &User, soft: bool) -> Value {
+/// The user's mapped view, projected on `paths`: only mapped values are compared, not the
+/// sibling values sent with them (`primary`).
+fn user_view(mapping: &Mapping, paths: &[String], u: &User, soft: bool) -> Value {
     let look = |k: &str| match k {
         "IsSoftDeleted" => Some(Value::Bool(soft)),
         "objectId" => Some(Value::String(u.object_id.clone())),
         _ => u.attrs.get(k).cloned(),
     };
-    let _ = dir;
     let view =
         build_view(&mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}));
-    // Only mapped values are compared, not the sibling values sent with them (`primary`).
-    let paths: Vec<String> = mapping
-        .users
-        .iter()
-        .filter(|e| e.reference.is_none())
-        .map(|e| e.target.clone())
-        .collect();
-    crate::check::diff::project(&view, &paths, &USER_TYPE)
+    crate::check::diff::project(&view, paths, &USER_TYPE)
 }
 
-/// Derives the expected state from the directory as it stands.
+/// Derives the expected state from the directory as it stands. Linear in the directory: every
+/// lookup goes through the directory's indexes; call it once per expectation.
 pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> ExpectedState {
     let uid_path = identity_path(&mapping.users, "userName");
     let gid_path = identity_path(&mapping.groups, "displayName");
@@ -112,7 +107,7 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
         let in_scope = dir.user_in_scope(u);
         let disabled = u.attrs.get("accountEnabled") == Some(&Value::Bool(false)) || u.soft_deleted;
         let soft = dir.is_soft_deleted(u);
-        let view = user_view(dir, mapping, u, soft);
+        let view = user_view(mapping, &out.user_paths, u, soft);
         let identity = get_path(&view, &uid_path, &USER_TYPE)
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| u.key.clone());

@@ -64,6 +64,7 @@ pub async fn run(args: CheckArgs) -> u8 {
         no_color: args.no_color,
         list_probes: true,
         verbose: args.verbose,
+        scale: None,
     })
     .await
 }

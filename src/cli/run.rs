@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// With the probe listing, every probe, not only those that failed.
     #[arg(skip)]
     pub verbose: bool,
+    /// Generate N users in scenarios with a generated directory (groups scaled alike), e.g.
+    /// `run scenarios/scale --scale 100000`. Other scenarios run as written.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub scale: Option<u32>,
 }
 
 /// What one run may cost; shared by `run`, `check` and `certify`. Each bound ends the run (or
@@ -224,7 +228,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let mut plan = Vec::new();
     let mut bad = false;
     for f in files {
-        match f.load() {
+        match f.load_with(crate::scenario::loader::LoadOptions { scale: args.scale }) {
             Ok(s) => {
                 if args.idp.as_deref().is_some_and(|i| i != s.idp) {
                     continue;

@@ -29,6 +29,8 @@ pub struct Behaviour {
 pub struct Ledger {
     /// Objects whose id came back from the run's own POST: always the run's.
     pub created: Vec<(ObjectKind, String)>,
+    /// `created` as a set: `own` dedups by hash (a scan was quadratic at 10,000 users).
+    pub created_set: std::collections::HashSet<(ObjectKind, String)>,
     /// Created or matched (a lookup answer whose identity equals the run-scoped name).
     pub touchable: BTreeSet<(ObjectKind, String)>,
     /// Every write to each object, in order: what a failed state check blames. Keyed by kind
@@ -804,13 +806,7 @@ impl Ctx<'_> {
             return false;
         }
         self.ledger.touchable.insert((kind, id.to_string()));
-        if created
-            && !self
-                .ledger
-                .created
-                .iter()
-                .any(|(k, x)| *k == kind && x == id)
-        {
+        if created && self.ledger.created_set.insert((kind, id.to_string())) {
             self.ledger.created.push((kind, id.to_string()));
         }
         true

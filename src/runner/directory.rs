@@ -5,6 +5,15 @@
 //! `displayName` carry the scenario's tag (`test.user.r3f9a1c01@contoso.com`,
 //! `IT-Admins r3f9a1c01`) so runs and scenarios never collide on one server. The provisioning
 //! log still names objects by their unscoped display name.
+//!
+//! Lookups are by hash, never by scan, so a 100,000-user tenant costs what 100 tenants of
+//! 1,000 do: users and groups are indexed by key, and each user by the groups listing it (what
+//! "in scope through an assigned group" asks, for every user, on every cycle and check).
+//! Users and groups are only ever added (through [`SourceDirectory::add_user`] and
+//! [`SourceDirectory::add_group`]) and members only changed through
+//! [`SourceDirectory::set_members`], which keep the indexes.
+
+use std::collections::{HashMap, HashSet};
 
 use crate::scenario::model::{
     Directory, SourceGroup as GroupSpec, SourceUser as UserSpec, Targets,
@@ -64,11 +73,19 @@ pub enum PushState {
 
 #[derive(Debug, Clone, Default)]
 pub struct SourceDirectory {
+    /// In directory order. Read freely; add only through `add_user` (it keeps the index).
     pub users: Vec<User>,
+    /// In directory order. Read freely; add only through `add_group`.
     pub groups: Vec<Group>,
     /// Ticks on every change; cycles remember it as their watermark.
     pub clock: u64,
     tag: String,
+    /// User key → index in `users`.
+    user_at: HashMap<String, usize>,
+    /// Group key → index in `groups`.
+    group_at: HashMap<String, usize>,
+    /// User key → indexes of the groups whose `members` list it (each once).
+    member_of: HashMap<String, Vec<usize>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +159,8 @@ impl SourceDirectory {
                 attrs.insert("mailNickname".into(), Value::String(local.to_string()));
             }
         }
+        // A key defined twice (the loader refuses that) resolves to the first, as a scan did.
+        self.user_at.entry(u.id.clone()).or_insert(self.users.len());
         self.users.push(User {
             key: u.id.clone(),
             object_id: uuid::Uuid::new_v4().to_string(),
@@ -164,6 +183,14 @@ impl SourceDirectory {
             .and_then(Value::as_str)
             .unwrap_or(&g.id)
             .to_string();
+        let at = self.groups.len();
+        self.group_at.entry(g.id.clone()).or_insert(at);
+        for m in &g.members {
+            let groups = self.member_of.entry(m.clone()).or_default();
+            if groups.last() != Some(&at) {
+                groups.push(at);
+            }
+        }
         self.groups.push(Group {
             key: g.id.clone(),
             object_id: uuid::Uuid::new_v4().to_string(),
@@ -189,25 +216,34 @@ impl SourceDirectory {
     }
 
     pub fn user(&self, key: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.key == key)
+        self.user_at.get(key).map(|&i| &self.users[i])
     }
 
     pub fn group(&self, key: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| g.key == key)
+        self.group_at.get(key).map(|&i| &self.groups[i])
     }
 
     fn user_mut(&mut self, key: &str) -> Result<&mut User, DirectoryError> {
-        self.users
-            .iter_mut()
-            .find(|u| u.key == key)
-            .ok_or_else(|| DirectoryError(format!("no user '{key}' in the directory")))
+        match self.user_at.get(key) {
+            Some(&i) => Ok(&mut self.users[i]),
+            None => Err(DirectoryError(format!("no user '{key}' in the directory"))),
+        }
     }
 
     fn group_mut(&mut self, key: &str) -> Result<&mut Group, DirectoryError> {
-        self.groups
-            .iter_mut()
-            .find(|g| g.key == key)
-            .ok_or_else(|| DirectoryError(format!("no group '{key}' in the directory")))
+        match self.group_at.get(key) {
+            Some(&i) => Ok(&mut self.groups[i]),
+            None => Err(DirectoryError(format!("no group '{key}' in the directory"))),
+        }
+    }
+
+    /// The groups whose members list the user `key`.
+    pub fn groups_of(&self, key: &str) -> impl Iterator<Item = &Group> + '_ {
+        self.member_of
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.groups[i])
     }
 
     /// In the app's scope ("sync only assigned users and groups"): assigned directly, or a
@@ -215,11 +251,7 @@ impl SourceDirectory {
     pub fn user_in_scope(&self, u: &User) -> bool {
         !u.hard_deleted
             && !u.soft_deleted
-            && (u.assigned
-                || self
-                    .groups
-                    .iter()
-                    .any(|g| g.assigned && !g.deleted && g.members.contains(&u.key)))
+            && (u.assigned || self.groups_of(&u.key).any(|g| g.assigned && !g.deleted))
     }
 
     pub fn group_in_scope(&self, g: &Group) -> bool {
@@ -272,12 +304,13 @@ impl SourceDirectory {
     }
 
     fn touch_members(&mut self, group_key: &str, now: u64) {
-        let members = self
-            .group(group_key)
-            .map(|g| g.members.clone())
-            .unwrap_or_default();
-        for u in self.users.iter_mut().filter(|u| members.contains(&u.key)) {
-            u.changed = now;
+        let Some(&g) = self.group_at.get(group_key) else {
+            return;
+        };
+        for m in &self.groups[g].members {
+            if let Some(&i) = self.user_at.get(m) {
+                self.users[i].changed = now;
+            }
         }
     }
 
@@ -415,12 +448,26 @@ impl SourceDirectory {
         for u in users {
             self.user_mut(u)?.changed = now;
         }
-        let g = self.group_mut(group)?;
-        for u in users {
-            if add && !g.members.contains(u) {
-                g.members.push(u.clone());
-            } else if !add {
-                g.members.retain(|m| m != u);
+        let at = *self
+            .group_at
+            .get(group)
+            .ok_or_else(|| DirectoryError(format!("no group '{group}' in the directory")))?;
+        let g = &mut self.groups[at];
+        if add {
+            let mut present: HashSet<String> = g.members.iter().cloned().collect();
+            for u in users {
+                if present.insert(u.clone()) {
+                    g.members.push(u.clone());
+                    self.member_of.entry(u.clone()).or_default().push(at);
+                }
+            }
+        } else {
+            let gone: HashSet<&String> = users.iter().collect();
+            g.members.retain(|m| !gone.contains(m));
+            for u in users {
+                if let Some(list) = self.member_of.get_mut(u) {
+                    list.retain(|&i| i != at);
+                }
             }
         }
         g.changed = now;

@@ -221,7 +221,10 @@ pub async fn run_scenario(
         report.steps.push(sr);
     }
     if !target.keep {
-        let ids = identities(&st, profile);
+        let ids = identities(
+            &derive(&st.dir, profile.mapping(), profile.rules()),
+            profile.mapping(),
+        );
         let index = report.steps.len() + 1;
         report
             .steps
@@ -558,7 +561,7 @@ fn note_filter_ignored(findings: &mut Vec<Finding>, f: Finding) {
 /// lookup answer is never trusted as such). Reads only; `Err` when one cannot be read.
 async fn read_back(
     st: &mut State,
-    profile: &Profile,
+    ids: &[(ObjectKind, String, String)],
     target: &Target,
     client: &mut Client,
     index: usize,
@@ -566,10 +569,11 @@ async fn read_back(
     let mut reader = harness_client(target, client, index)?;
     let mut actual = ActualState::default();
     let mut to_read: Vec<(ObjectKind, String)> = st.ledger.touchable.iter().cloned().collect();
-    let ids = identities(st, profile);
-    let found = find_by_identity(&mut reader, &ids, &mut st.ledger, &mut st.findings, index).await;
+    let mut known: std::collections::HashSet<(ObjectKind, String)> =
+        to_read.iter().cloned().collect();
+    let found = find_by_identity(&mut reader, ids, &mut st.ledger, &mut st.findings, index).await;
     for found in found {
-        if !to_read.contains(&found) {
+        if known.insert(found.clone()) {
             to_read.push(found);
         }
     }
@@ -612,7 +616,9 @@ async fn check_state(
     client: &mut Client,
 ) -> CheckReport {
     let mapping = profile.mapping();
+    // Derived once: the identities to read back come from it, before any override.
     let mut expected = derive(&st.dir, mapping, profile.rules());
+    let ids = identities(&expected, mapping);
     if let StateExpectation::Overrides { users, groups } = state {
         if let Err(e) = apply_overrides(&mut expected.users, users, false)
             .and_then(|_| apply_overrides(&mut expected.groups, groups, true))
@@ -628,7 +634,7 @@ async fn check_state(
         }
     }
     // Read back every object the run created or matched: the run's own objects only.
-    let actual = match read_back(st, profile, target, client, index).await {
+    let actual = match read_back(st, &ids, target, client, index).await {
         Ok(a) => a,
         Err(e) => {
             return CheckReport {
@@ -767,9 +773,10 @@ async fn check_state(
 }
 
 /// The identities (matching attribute and value) of every source object, run-scoped.
-fn identities(st: &State, profile: &Profile) -> Vec<(ObjectKind, String, String)> {
-    let mapping = profile.mapping();
-    let expected = derive(&st.dir, mapping, profile.rules());
+fn identities(
+    expected: &crate::check::expected::ExpectedState,
+    mapping: &crate::idp::mapping::Mapping,
+) -> Vec<(ObjectKind, String, String)> {
     let uid = mapping
         .user_matching()
         .first()
@@ -902,10 +909,12 @@ async fn cleanup(
         .filter(|(_, id)| crate::scim::id::problem(id).is_none())
         .cloned()
         .collect();
+    let mut known: std::collections::HashSet<(ObjectKind, String)> =
+        owned.iter().cloned().collect();
     let mut left_unproven = Vec::new();
     let found = find_by_identity(&mut c, identities, &mut st.ledger, &mut st.findings, index).await;
     for found in found {
-        if owned.contains(&found) {
+        if !known.insert(found.clone()) {
             continue;
         }
         if st.ledger.filter_ignored {

@@ -39,9 +39,16 @@ impl Source {
 
     /// Reads (for a file on disk), parses and checks the scenario.
     pub fn load(&self) -> Result<Scenario, LoadError> {
+        self.load_with(super::loader::LoadOptions::default())
+    }
+
+    /// [`Self::load`], with options (`--scale`).
+    pub fn load_with(&self, options: super::loader::LoadOptions) -> Result<Scenario, LoadError> {
         match self {
-            Source::Disk(p) => super::loader::load(p),
-            Source::Bundled { text, .. } => super::loader::parse(&self.display_path(), text),
+            Source::Disk(p) => super::loader::load_with(p, options),
+            Source::Bundled { text, .. } => {
+                super::loader::parse_with(&self.display_path(), text, options)
+            }
         }
     }
 }

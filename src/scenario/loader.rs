@@ -21,6 +21,7 @@
 //! typed model. The tree gives steps their lines, lets the messages name the field a problem
 //! is in, and lets the semantic checks ([`validate`]) point at the exact id that is wrong.
 
+pub mod generate;
 mod settings;
 mod tree;
 mod validate;
@@ -99,9 +100,22 @@ pub(crate) const STEP_KINDS: &[(&str, &str)] = &[
 const TOP_LEVEL_HINT: &str = "a scenario needs at least `name`, `idp` and `steps`; \
      scenarios/entra/cisco-guide.yaml is a small complete example";
 
+/// How a scenario is loaded, beyond its text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// `--scale N`: generate N users (and groups scaled alike) instead of the file's count.
+    /// Files without `directory.generate` are loaded as written.
+    pub scale: Option<u32>,
+}
+
 /// Reads, parses and checks one scenario file. `origin` is filled in: the path as given, and
 /// the line of every step.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    load_with(path, LoadOptions::default())
+}
+
+/// [`load`], with options (`--scale`).
+pub fn load_with(path: &Path, options: LoadOptions) -> Result<Scenario, LoadError> {
     let text = read_bounded(path, MAX_SCENARIO_BYTES).map_err(|source| {
         let hint = match source.kind() {
             std::io::ErrorKind::NotFound => {
@@ -122,7 +136,7 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
             hint: hint.to_owned(),
         }
     })?;
-    parse(path, &text)
+    parse_with(path, &text, options)
 }
 
 /// Largest scenario file read: a scenario is a few kB; this keeps a wrong path (a log file, a
@@ -180,6 +194,11 @@ fn not_regular(meta: &std::fs::Metadata) -> std::io::Error {
 
 /// Parses and checks scenario text; `file` is only used in messages and `origin`.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, LoadError> {
+    parse_with(file, text, LoadOptions::default())
+}
+
+/// [`parse`], with options (`--scale`).
+pub fn parse_with(file: &Path, text: &str, load: LoadOptions) -> Result<Scenario, LoadError> {
     let diag = |position: Position, kind, message: String, hint: String| Diagnostic {
         file: file.to_owned(),
         position: clamp(position, text),
@@ -211,10 +230,18 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, LoadError> {
             .unwrap_or_default(),
     };
 
-    let mut problems = validate::check(&scenario, &tree);
-    // The settings, checked by the profile's own parser, located here.
-    problems.extend(settings::check(&scenario, &tree));
-    problems.sort_by_key(|p| p.position);
+    if let (Some(n), Some(g)) = (load.scale, scenario.directory.generate.as_mut()) {
+        generate::rescale(g, n);
+    }
+    // The generated directory is built before the semantic checks, so steps may name
+    // generated ids and every reference is checked the same way.
+    let mut problems = generate::expand(&mut scenario, &tree);
+    if problems.is_empty() {
+        problems = validate::check(&scenario, &tree);
+        // The settings, checked by the profile's own parser, located here.
+        problems.extend(settings::check(&scenario, &tree));
+        problems.sort_by_key(|p| p.position);
+    }
     if problems.is_empty() {
         Ok(scenario)
     } else {

@@ -59,13 +59,121 @@ pub struct Origin {
     pub step_lines: Vec<u32>,
 }
 
+/// The IdP's directory: hand-written users and groups, and optionally a generated population
+/// (`generate`) added after them.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Directory {
+    /// A generated tenant: `{ users: 10000, groups: 100, seed: 7 }`. The loader turns it into
+    /// users `user-00001`... and groups `group-001`... after the hand-written ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<Generate>,
     #[serde(default)]
     pub users: Vec<SourceUser>,
     #[serde(default)]
     pub groups: Vec<SourceGroup>,
+}
+
+/// A generated population, deterministic from `seed`: realistic names, addresses on the
+/// documentation domains example.com and example.org, departments, titles, employee ids,
+/// managers, and group memberships. `scimulator run --scale N` replaces `users` with N and
+/// scales `groups` by the same factor.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Generate {
+    /// How many users (at most 1,000,000).
+    pub users: u32,
+    /// How many groups (default 0). Groups hold users only, never groups.
+    #[serde(default)]
+    pub groups: u32,
+    /// The same seed gives the same directory (default 1).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// How users are spread over the groups.
+    #[serde(default)]
+    pub membership: MembershipSpec,
+    /// Domains of generated addresses (default: example.com and example.org, RFC 2606).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
+    /// Percent of users (after the first) with a manager, an earlier user (default 90).
+    #[serde(default = "default_managers")]
+    pub managers: u8,
+    /// Percent of `{username}` values that are bare names (`amartinez7`), not e-mail
+    /// addresses (default 10). Duo's default template uses `{username}`.
+    #[serde(default = "default_non_email")]
+    pub non_email_usernames: u8,
+    /// Attribute templates added to, or replacing, the IdP's defaults; `null` removes one.
+    /// Placeholders: `{n}`, `{given}`, `{family}`, `{login}`, `{domain}`, `{email}`,
+    /// `{username}`, `{department}`, `{department_code}`, `{title}`, `{employee_id}`,
+    /// `{manager}`. Entra's defaults: `userPrincipalName: "{email}"`, `mail: "{email}"`,
+    /// `displayName: "{given} {family}"`, `givenName`, `surname`, `department`, `jobTitle`,
+    /// `employeeId`, `manager: "{manager}"`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+    /// Put before generated ids (`eu-` gives `eu-user-00001`), to keep them apart from
+    /// hand-written ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_prefix: Option<String>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_managers() -> u8 {
+    90
+}
+
+fn default_non_email() -> u8 {
+    10
+}
+
+/// Group memberships of generated users.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipSpec {
+    /// `[MIN, MAX]` groups per grouped user, each count equally likely (default `[1, 1]`).
+    #[serde(default = "default_per_user")]
+    pub per_user: [u32; 2],
+    /// Group sizes: `skewed` (default: a few large groups, many small, Zipf) or `even`.
+    #[serde(default)]
+    pub sizes: GroupSizes,
+    /// Percent of users in no group at all (default 0).
+    #[serde(default)]
+    pub ungrouped: u8,
+}
+
+impl Default for MembershipSpec {
+    fn default() -> Self {
+        MembershipSpec {
+            per_user: default_per_user(),
+            sizes: GroupSizes::default(),
+            ungrouped: 0,
+        }
+    }
+}
+
+fn default_per_user() -> [u32; 2] {
+    [1, 1]
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupSizes {
+    /// Group k is picked with weight 1/k: "All staff"-like groups and small teams.
+    #[default]
+    Skewed,
+    /// Every group equally likely.
+    Even,
+}
+
+/// Which generated objects a step names, besides the ids it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GeneratedSet {
+    Users,
+    Groups,
+    All,
 }
 
 /// A user of the IdP's directory: an `id` for the scenario to refer to it, and the IdP's own
@@ -96,6 +204,9 @@ pub struct Targets {
     pub users: Vec<String>,
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Also every generated user, group, or both (`generated: groups`); the loader expands it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<GeneratedSet>,
 }
 
 /// One step. Each is a one-key map in YAML: `- cycle: initial`.
@@ -228,7 +339,11 @@ pub struct Membership {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupList {
+    #[serde(default)]
     pub groups: Vec<String>,
+    /// Also every generated group (`generated: true`); the loader expands it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

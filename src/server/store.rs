@@ -54,9 +54,56 @@ impl Kind {
 pub struct Entry {
     pub id: String,
     pub seq: u64,
-    pub body: Value,
+    pub body: Body,
     pub password: Option<String>,
     pub version: u64,
+}
+
+/// A stored body. A `serde_json::Value` tree costs about 6 KB for an ordinary user (each
+/// key and value a heap allocation inside an ordered map); its compact JSON text costs about
+/// 0.7 KB. So bodies are kept as text and parsed when read (a few microseconds for a user),
+/// except bodies holding `members`: a group's member list is read on every user's render
+/// (`groups`) and rewritten on every membership PATCH, and groups are few. 100,000 users
+/// took 603 MiB as trees.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Tree(Value),
+    Text(Box<str>),
+}
+
+impl Body {
+    pub fn new(v: Value) -> Body {
+        if v.get("members").is_some() {
+            return Body::Tree(v);
+        }
+        match serde_json::to_string(&v) {
+            Ok(text) => Body::Text(text.into_boxed_str()),
+            Err(_) => Body::Tree(v),
+        }
+    }
+
+    /// The body as a tree: borrowed, or parsed from its text.
+    pub fn value(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Body::Tree(v) => std::borrow::Cow::Borrowed(v),
+            // The text was written by `serde_json::to_string` from a Value: it parses.
+            Body::Text(t) => {
+                std::borrow::Cow::Owned(serde_json::from_str(t).unwrap_or(Value::Null))
+            }
+        }
+    }
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Body, D::Error> {
+        Value::deserialize(d).map(Body::new)
+    }
 }
 
 impl Entry {
@@ -83,10 +130,11 @@ fn str_attr<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
 
 impl Collection {
     fn index(&mut self, kind: Kind, e: &Entry, add: bool) {
-        let unique = str_attr(&e.body, kind.unique_attr()).map(str::to_lowercase);
-        let external = str_attr(&e.body, "externalId").map(str::to_string);
+        let body = e.body.value();
+        let unique = str_attr(&body, kind.unique_attr()).map(str::to_lowercase);
+        let external = str_attr(&body, "externalId").map(str::to_string);
         let display = (kind == Kind::User)
-            .then(|| str_attr(&e.body, "displayName").map(str::to_lowercase))
+            .then(|| str_attr(&body, "displayName").map(str::to_lowercase))
             .flatten();
         if add {
             if let Some(u) = unique {
@@ -171,7 +219,7 @@ impl Inner {
                     }
                 }
                 if kind == Kind::Group {
-                    for m in member_ids(&entry.body) {
+                    for m in member_ids(&entry.body.value()) {
                         self.member_of
                             .entry(m)
                             .or_default()
@@ -196,7 +244,7 @@ impl Inner {
     }
 
     fn unlink_members(&mut self, group: &Entry) {
-        for m in member_ids(&group.body) {
+        for m in member_ids(&group.body.value()) {
             if let Some(set) = self.member_of.get_mut(&m) {
                 set.remove(&group.id);
                 if set.is_empty() {
@@ -547,7 +595,7 @@ impl Store {
         let entry = Entry {
             id: id.clone(),
             seq,
-            body: Self::finish_body(kind, &id, body, &now(), 1),
+            body: Body::new(Self::finish_body(kind, &id, body, &now(), 1)),
             password: n.password,
             version: 1,
         };
@@ -587,6 +635,7 @@ impl Store {
         Self::check_members(inner, &mut body, Some(&old.id))?;
         let created = old
             .body
+            .value()
             .get("meta")
             .and_then(|m| m.get("created"))
             .and_then(Value::as_str)
@@ -596,7 +645,7 @@ impl Store {
         let entry = Entry {
             id: old.id.clone(),
             seq: old.seq,
-            body: Self::finish_body(kind, &old.id, body, &created, version),
+            body: Body::new(Self::finish_body(kind, &old.id, body, &created, version)),
             password: n.password.or(old.password),
             version,
         };
@@ -626,8 +675,9 @@ impl Store {
             .cloned()
             .ok_or_else(|| not_found(kind, id))?;
         check_if_match(&old, if_match)?;
-        let n = edit(old.body.clone())?;
-        if n.body == strip_server_fields(&old.body) && n.password.is_none() {
+        let current = old.body.value().into_owned();
+        let n = edit(current.clone())?;
+        if n.body == strip_server_fields(&current) && n.password.is_none() {
             return Ok(old); // nothing changed: no new version
         }
         self.write_over(&mut inner, kind, old, n)
@@ -648,7 +698,7 @@ impl Store {
             let Some(g) = inner.groups.by_id.get(&gid).cloned() else {
                 continue;
             };
-            let mut body = g.body.clone();
+            let mut body = g.body.value().into_owned();
             let obj = body.as_object_mut().expect("stored bodies are objects");
             if let Some(Value::Array(ms)) = obj.get_mut("members") {
                 ms.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
@@ -663,7 +713,11 @@ impl Store {
             }
             changes.push(Change::Put {
                 put: Kind::Group,
-                entry: Entry { body, version, ..g },
+                entry: Entry {
+                    body: Body::new(body),
+                    version,
+                    ..g
+                },
             });
         }
         changes.push(Change::Delete {
@@ -679,7 +733,11 @@ impl Store {
         let inner = self.read();
         let col = inner.col(kind);
         let rt = kind.rt();
-        let matches = |e: &Entry| q.filter.as_ref().is_none_or(|f| f.matches(&e.body, rt));
+        let matches = |e: &Entry| {
+            q.filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&e.body.value(), rt))
+        };
         let mut hits: Vec<&Entry> = match q.filter.as_ref().and_then(|f| candidates(f, kind, col)) {
             Some(mut ids) => {
                 let mut es: Vec<&Entry> = ids
@@ -748,7 +806,8 @@ fn not_found(kind: Kind, id: &str) -> ScimError {
 }
 
 fn sort_key(e: &Entry, path: &AttrPath, rt: &ResourceTypeDef) -> (u8, String) {
-    let mut v = top_value(&e.body, rt, path.urn.as_deref(), &path.name);
+    let body = e.body.value();
+    let mut v = top_value(&body, rt, path.urn.as_deref(), &path.name);
     if let Some(Value::Array(a)) = v {
         // Multi-valued: sort by the primary value, else the first (RFC 7644 §3.4.2.3).
         v = a
@@ -844,7 +903,8 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
     let rt = kind.rt();
     let mut out = Map::new();
     let mut schemas = vec![json!(rt.schema.id)];
-    let body = e.body.as_object().expect("stored bodies are objects");
+    let tree = e.body.value();
+    let body = tree.as_object().expect("stored bodies are objects");
     for (k, v) in body {
         if is_urn(k) && v.is_object() {
             schemas.push(json!(k));
@@ -887,7 +947,7 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
                 .filter_map(|gid| inner.groups.by_id.get(gid))
                 .map(|g| {
                     json!({"value": g.id, "$ref": format!("{base_url}/Groups/{}", g.id),
-                           "display": str_attr(&g.body, "displayName").unwrap_or(""), "type": "direct"})
+                           "display": str_attr(&g.body.value(), "displayName").unwrap_or("").to_owned(), "type": "direct"})
                 })
                 .collect();
             if !groups.is_empty() {
@@ -895,7 +955,7 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
             }
         }
     }
-    let mut meta = e.body.get("meta").cloned().unwrap_or_else(|| json!({}));
+    let mut meta = tree.get("meta").cloned().unwrap_or_else(|| json!({}));
     meta["location"] = json!(format!("{base_url}/{}/{}", kind.endpoint(), e.id));
     out.insert("meta".into(), meta);
     Value::Object(out)

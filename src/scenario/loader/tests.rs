@@ -140,7 +140,10 @@ fn unknown_key_in_a_step() {
     let d = problem(&with_steps("  - assign: { user: [ana] }\n"));
     assert_at(&d, 10, 15, K::UnknownKey);
     assert_eq!(d.message, "unknown key `user` in `assign`");
-    assert_eq!(d.hint, "did you mean `users`? allowed keys: users, groups");
+    assert_eq!(
+        d.hint,
+        "did you mean `users`? allowed keys: users, groups, generated"
+    );
 }
 
 #[test]

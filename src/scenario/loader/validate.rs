@@ -385,6 +385,7 @@ impl Checker<'_> {
                     let t = Targets {
                         users: Vec::new(),
                         groups: l.groups.clone(),
+                        generated: None,
                     };
                     self.targets(&t, name, &base);
                 }
@@ -392,6 +393,7 @@ impl Checker<'_> {
                     let t = Targets {
                         users: Vec::new(),
                         groups: u.groups.clone(),
+                        generated: None,
                     };
                     self.targets(&t, name, &base);
                 }
