@@ -1,6 +1,7 @@
 //! `scimulator init [DIR]`: writes the bundled scenarios out as editable files, with the
 //! scenario JSON Schema beside them for editor completion, so a team can copy one and change
-//! it. Files already there are kept unless `--force`.
+//! it. Files already there are kept unless `--force`; the 10,000-user scale scenarios only with
+//! `--with-scale`.
 //!
 //! ```text
 //! $ scimulator init my-scenarios
@@ -20,10 +21,13 @@ pub struct InitArgs {
     /// Overwrite files that are already there.
     #[arg(long)]
     pub force: bool,
+    /// Also write the scale scenarios (scenarios/scale/: 10,000-user tenants, minutes each).
+    #[arg(long)]
+    pub with_scale: bool,
 }
 
 pub fn run(args: InitArgs) -> u8 {
-    match crate::scenario::bundled::write_all(&args.dir, args.force) {
+    match crate::scenario::bundled::write_all(&args.dir, args.force, args.with_scale) {
         Ok((written, kept)) => {
             crate::outln!(
                 "scimulator: wrote {} files under {} (scenarios and schema.json)",

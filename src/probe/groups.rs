@@ -360,12 +360,12 @@ async fn crud_delete(r: &mut Runner<'_>, id: &str, name: &str) {
     let del = r
         .send(
             &mut p,
-            Request::new(Method::DELETE, format!("/Users/{}", segment(&id))),
+            Request::new(Method::DELETE, format!("/Users/{}", segment(id))),
         )
         .await;
     if p.status(must("RFC 7644 §3.6"), &del, &[204]) {
         r.forget(id);
-        let again = r.get(&mut p, &format!("/Users/{}", segment(&id))).await;
+        let again = r.get(&mut p, &format!("/Users/{}", segment(id))).await;
         p.scim_error(must("RFC 7644 §3.6"), &again, 404, None);
         let filter = format!("userName eq \"{name}\"");
         let listed = r

@@ -122,13 +122,21 @@ pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
     Ok(out)
 }
 
-/// Writes every bundled file (scenarios and `schema.json`) under `dir`, keeping the folder
+/// Writes the bundled files (scenarios and `schema.json`) under `dir`, keeping the folder
 /// layout, so the `# yaml-language-server: $schema=../schema.json` line of each scenario finds
-/// the schema. Files already there are left alone unless `force`; returns what was written and
-/// what was left.
-pub fn write_all(dir: &Path, force: bool) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+/// the schema. The long-running folders a bare `run` skips (`scale/`) only with `all`, so that
+/// `scimulator run DIR` stays quick. Files already there are left alone unless `force`;
+/// returns what was written and what was left.
+pub fn write_all(
+    dir: &Path,
+    force: bool,
+    all: bool,
+) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let (mut written, mut kept) = (Vec::new(), Vec::new());
     for (rel, text) in FILES {
+        if !all && NOT_BY_DEFAULT.iter().any(|d| rel.starts_with(d)) {
+            continue;
+        }
         let dest = dir.join(rel);
         if dest.exists() && !force {
             kept.push(dest);
