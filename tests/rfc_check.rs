@@ -487,3 +487,77 @@ async fn a_soft_delete_is_a_must_finding() {
     )
     .await;
 }
+
+/// Issue 8 acceptance 1, the IdP half: against the minimal RFC-legal server, every bundled IdP
+/// scenario's failing finding rests on a request the server really refused (an exchange with a
+/// 4xx/5xx answer, named in the finding), and none is an RFC finding: the server is legal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idp_findings_on_a_minimal_legal_server_rest_on_refused_requests() {
+    let server = buggy::strict::start(Flaws::default(), TOKEN).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = scimulator(vec![
+        "run".into(),
+        "--target".into(),
+        server.url.clone(),
+        "--token".into(),
+        TOKEN.into(),
+        "--no-color".into(),
+        "--report".into(),
+        dir.path().display().to_string(),
+    ])
+    .await;
+    server.stop().await;
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json"))
+            .unwrap_or_else(|e| panic!("report.json: {e}\n{}", out.text)),
+    )
+    .unwrap();
+    assert!(
+        out.text.contains("RFC 7643/7644 conformance: PASS"),
+        "a legal server keeps RFC PASS:\n{}",
+        out.text
+    );
+    let mut refused = 0;
+    for s in report["scenarios"].as_array().unwrap() {
+        let exchanges = s["exchanges"].as_array().unwrap();
+        for f in s["findings"].as_array().unwrap() {
+            if f["severity"] == "INFO" {
+                continue;
+            }
+            let behaviour = f["behaviour"].as_str().unwrap();
+            assert!(
+                !behaviour.starts_with("RFC"),
+                "{}: an RFC finding against a legal server: {f:#}",
+                s["name"]
+            );
+            if behaviour.starts_with("scimulator") {
+                continue;
+            }
+            let id = f["exchange"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{}: finding without its exchange: {f:#}", s["name"]));
+            let ex = exchanges
+                .iter()
+                .find(|e| e["id"] == id)
+                .unwrap_or_else(|| panic!("{}: exchange #{id} not in the report", s["name"]));
+            let status = ex["status"].as_u64().unwrap_or(0);
+            assert!(
+                status >= 400,
+                "{}: the finding's exchange was not refused ({status}): {f:#}\n{ex:#}",
+                s["name"]
+            );
+            // The finding quotes what the server said about it.
+            let detail = ex["response_body"]["detail"].as_str().unwrap_or("");
+            assert!(
+                detail.is_empty() || f["message"].as_str().unwrap().contains(detail),
+                "{}: the finding does not say what the server answered ({detail}): {f:#}",
+                s["name"]
+            );
+            refused += 1;
+        }
+    }
+    eprintln!(
+        "{refused} IdP findings, each on a refused request\n{}",
+        out.text
+    );
+}
