@@ -174,6 +174,20 @@ pub struct Response {
 }
 
 impl Response {
+    /// What the harness hands back for a request it refused to send (an unsafe path, a write
+    /// to an object the run does not own): no exchange, no status, and why.
+    pub fn refused(reason: String) -> Response {
+        Response {
+            exchange: 0,
+            status: None,
+            body: None,
+            text: None,
+            retry_after: None,
+            error: Some(TransportError::Other(reason)),
+            headers: Vec::new(),
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }

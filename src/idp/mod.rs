@@ -94,6 +94,22 @@ pub fn count_finding(findings: &mut Vec<Finding>, f: Finding) {
     }
 }
 
+/// A request whose path holds a server-chosen id that is path syntax (`../../X`) must not be
+/// sent: records the finding (counted) and returns why; `None` when the path is safe. Shared by
+/// the IdP profiles ([`Ctx::send`]) and the RFC probes.
+pub(crate) fn refuse_unsafe_path(
+    req: &Request,
+    step: usize,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let why = crate::scim::id::path_problem(&req.path)?;
+    let (kind, id) = target_of(&req.path).unwrap_or((ObjectKind::User, req.path.clone()));
+    let mut f = unsafe_id_finding(kind, &id, &why, None, step);
+    f.message = format!("refused {} {}: {why}", req.method, req.path);
+    count_finding(findings, f);
+    Some(why)
+}
+
 /// The finding for a server-chosen id that is path syntax: it is never sent.
 pub fn unsafe_id_finding(
     kind: ObjectKind,
@@ -621,23 +637,10 @@ impl Ctx<'_> {
     /// scenario injected the failure).
     pub async fn send(&mut self, req: Request, behaviour: Behaviour) -> Response {
         let write = matches!(req.method.as_str(), "PATCH" | "PUT" | "DELETE");
-        let refused = |why: String| Response {
-            exchange: 0,
-            status: None,
-            body: None,
-            text: None,
-            retry_after: None,
-            error: Some(crate::client::TransportError::Other(format!(
-                "refused by the safety ledger: {why}"
-            ))),
-            headers: Vec::new(),
-        };
+        let refused =
+            |why: String| Response::refused(format!("refused by the safety ledger: {why}"));
         // An id that is path syntax (`../../X`) never leaves: the request would go elsewhere.
-        if let Some(why) = crate::scim::id::path_problem(&req.path) {
-            let (kind, id) = target_of(&req.path).unwrap_or((ObjectKind::User, req.path.clone()));
-            let mut f = unsafe_id_finding(kind, &id, &why, None, self.step);
-            f.message = format!("refused {} {}: {why}", req.method, req.path);
-            count_finding(self.findings, f);
+        if let Some(why) = refuse_unsafe_path(&req, self.step, self.findings) {
             return refused(why);
         }
         if write {

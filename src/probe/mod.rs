@@ -671,23 +671,8 @@ impl Runner<'_> {
     /// A request whose path holds a server-chosen id that is path syntax (`../../X`) is never
     /// sent: a finding, and a transport-error answer for the probe.
     fn refuse_unsafe(&mut self, req: &Request) -> Option<Response> {
-        let why = crate::scim::id::path_problem(&req.path)?;
-        let (kind, id) =
-            crate::idp::target_of(&req.path).unwrap_or((ObjectKind::User, req.path.clone()));
-        let mut f = crate::idp::unsafe_id_finding(kind, &id, &why, None, self.step);
-        f.message = format!("refused {} {}: {why}", req.method, req.path);
-        crate::idp::count_finding(&mut self.out.findings, f);
-        Some(Response {
-            exchange: 0,
-            status: None,
-            body: None,
-            text: None,
-            retry_after: None,
-            error: Some(crate::client::TransportError::Other(format!(
-                "refused by scimulator: {why}"
-            ))),
-            headers: Vec::new(),
-        })
+        let why = crate::idp::refuse_unsafe_path(req, self.step, &mut self.out.findings)?;
+        Some(Response::refused(format!("refused by scimulator: {why}")))
     }
 
     /// What /Schemas declares for User and Group; the RFC 7643 core set for what it does not
