@@ -4,12 +4,22 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// Copies the built binary into a fresh folder, as `cargo install` or a container image would.
+/// A fresh working folder, and the built binary copied away from the source tree, as
+/// `cargo install` or a container image would. The copy is made once, before any test of this
+/// file starts a process: a copy still open for writing while another thread forks would make
+/// `exec` fail with "Text file busy". It lives under Cargo's scratch folder for tests
+/// (`CARGO_TARGET_TMPDIR`), replaced on each run.
 fn installed() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let bin = dir.path().join("scimulator");
-    std::fs::copy(env!("CARGO_BIN_EXE_scimulator"), &bin).expect("copy the binary");
-    (dir, bin)
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("installed");
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        let bin = dir.join("scimulator");
+        let _ = std::fs::remove_file(&bin);
+        std::fs::copy(env!("CARGO_BIN_EXE_scimulator"), &bin).expect("copy the binary");
+        bin
+    });
+    (tempfile::tempdir().expect("tempdir"), bin.clone())
 }
 
 fn run_in(bin: &Path, cwd: &Path, args: &[&str]) -> Output {

@@ -143,24 +143,47 @@ struct Proxy {
 /// Starts a reference server requiring `token` and the proxy in front of it, both on the current
 /// runtime; returns once both accept connections.
 pub async fn start(bug: Bug, token: &str) -> BuggyServer {
-    let upstream = start_reference(ServerConfig::local().with_token(token))
+    let upstream = start_upstream(token).await;
+    let proxy = Arc::new(Proxy::to(&upstream, bug));
+    let router = axum::Router::new()
+        .fallback(handle)
+        .with_state(proxy.clone());
+    serve_in_front(upstream, proxy.seen.clone(), router).await
+}
+
+/// The reference server every test server here stands in front of.
+async fn start_upstream(token: &str) -> RunningServer {
+    start_reference(ServerConfig::local().with_token(token))
         .await
-        .expect("reference server");
+        .expect("reference server")
+}
+
+impl Proxy {
+    /// A proxy to `upstream` playing `bug`, recording every request it receives.
+    fn to(upstream: &RunningServer, bug: Bug) -> Proxy {
+        Proxy {
+            seen: Arc::new(std::sync::Mutex::new(Vec::new())),
+            bug,
+            upstream: format!("http://{}", upstream.addr),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("reqwest client"),
+        }
+    }
+}
+
+/// Serves `router` on a loopback port (port 0) in front of `upstream`, with the same base path
+/// as the reference server: only the authority differs.
+async fn serve_in_front(
+    upstream: RunningServer,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    router: axum::Router,
+) -> BuggyServer {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind proxy");
     let addr = listener.local_addr().expect("proxy address");
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let proxy = Arc::new(Proxy {
-        seen: seen.clone(),
-        bug,
-        upstream: format!("http://{}", upstream.addr),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("reqwest client"),
-    });
-    let router = axum::Router::new().fallback(handle).with_state(proxy);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router)
@@ -169,7 +192,6 @@ pub async fn start(bug: Bug, token: &str) -> BuggyServer {
             })
             .await;
     });
-    // Same base path as the reference server: only the authority differs.
     let base_path = upstream
         .url
         .split_once("://")

@@ -27,10 +27,8 @@ use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use scimulator::server::{start as start_reference, ServerConfig};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -74,48 +72,15 @@ struct Strict {
 
 /// Starts a reference server requiring `token` and the strict proxy in front of it.
 pub async fn start(flaws: Flaws, token: &str) -> BuggyServer {
-    let upstream = start_reference(ServerConfig::local().with_token(token))
-        .await
-        .expect("reference server");
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("bind strict proxy");
-    let addr = listener.local_addr().expect("proxy address");
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let upstream = super::start_upstream(token).await;
     let state = Arc::new(Strict {
-        proxy: Proxy {
-            seen: seen.clone(),
-            bug: super::Bug::None,
-            upstream: format!("http://{}", upstream.addr),
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("reqwest client"),
-        },
+        proxy: Proxy::to(&upstream, super::Bug::None),
         flaws,
         deleted: Mutex::new(HashSet::new()),
     });
+    let seen = state.proxy.seen.clone();
     let router = axum::Router::new().fallback(handle).with_state(state);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    let base_path = upstream
-        .url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|at| rest[at..].to_owned()))
-        .unwrap_or_default();
-    BuggyServer {
-        url: format!("http://{addr}{base_path}"),
-        upstream,
-        seen,
-        shutdown: Some(tx),
-        task: Some(task),
-    }
+    super::serve_in_front(upstream, seen, router).await
 }
 
 /// One declared attribute: name, type, multi-valued, required, sub-attributes.
