@@ -17,8 +17,9 @@ use crate::idp::mapping::differences;
 use crate::idp::mapping::{build_view, Mapping};
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::runner::directory::{Group, User};
-use crate::runner::sync::{Link, ObjectKind};
+use crate::runner::sync::Link;
 use crate::scenario::model::{CycleKind, OnDemand, RestartScope};
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::get_path;
 use crate::scim::schema::{
     ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN,

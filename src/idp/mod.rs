@@ -11,7 +11,8 @@ pub mod okta_spec;
 use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
 use crate::runner::directory::SourceDirectory;
-use crate::runner::sync::{ObjectKind, SyncState};
+use crate::runner::sync::SyncState;
+use crate::scim::kind::ObjectKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A named IdP behaviour with its public source: what a finding says broke.

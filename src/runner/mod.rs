@@ -18,10 +18,11 @@ use crate::report::model::{
     CheckReport, Exchange, Finding, LogEntry, Outcome, ScenarioReport, Severity, StepReport,
 };
 use crate::scenario::model::{Expectation, Outcome as Expected, Scenario, StateExpectation, Step};
+use crate::scim::kind::ObjectKind;
 use crate::secret::Secret;
 use directory::SourceDirectory;
 use std::time::{Duration, Instant};
-use sync::{ObjectKind, SyncState};
+use sync::SyncState;
 
 /// Where and how to run.
 #[derive(Clone)]

@@ -3,28 +3,8 @@
 //! (https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationjobrestartcriteria).
 
 use crate::scenario::model::RestartScope;
+use crate::scim::kind::ObjectKind;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ObjectKind {
-    User,
-    Group,
-}
-
-impl ObjectKind {
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ObjectKind::User => "/Users",
-            ObjectKind::Group => "/Groups",
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            ObjectKind::User => "User",
-            ObjectKind::Group => "Group",
-        }
-    }
-}
 
 /// A source object's target counterpart, as the IdP knows it.
 #[derive(Debug, Clone, Default)]
