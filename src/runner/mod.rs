@@ -6,13 +6,11 @@
 //! step 3  expect          → state: passed, log: passed
 //! ```
 
-pub mod directory;
-pub mod sync;
-
 use crate::check::diff::{compare, ActualState};
 use crate::check::expected::{apply_overrides, derive};
 use crate::check::{check_log, check_trace};
 use crate::client::{Client, ClientConfig, Limits, Request};
+use crate::idp::sync::SyncState;
 use crate::idp::{Ctx, Ledger, Profile};
 use crate::report::model::{
     CheckReport, Exchange, Finding, LogEntry, Outcome, ScenarioReport, Severity, StepReport,
@@ -20,9 +18,8 @@ use crate::report::model::{
 use crate::scenario::model::{Expectation, Outcome as Expected, Scenario, StateExpectation, Step};
 use crate::scim::kind::ObjectKind;
 use crate::secret::Secret;
-use directory::SourceDirectory;
+use crate::source::{DirectoryError, SourceDirectory};
 use std::time::{Duration, Instant};
-use sync::SyncState;
 
 /// Where and how to run.
 #[derive(Clone)]
@@ -297,7 +294,7 @@ async fn run_step(
     target: &Target,
 ) -> Result<Vec<CheckReport>, String> {
     let d = &mut st.dir;
-    let err = |e: directory::DirectoryError| e.0;
+    let err = |e: DirectoryError| e.0;
     macro_rules! ctx {
         () => {
             Ctx {

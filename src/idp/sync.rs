@@ -1,6 +1,13 @@
 //! What the IdP remembers between cycles: links from source objects to target ids, escrowed
 //! failures, the watermark and quarantine. Restart provisioning clears parts of it
 //! (https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationjobrestartcriteria).
+//!
+//! It lives in `idp/` because only the IdP profiles write it (the runner creates it and restarts
+//! it; the state check reads links for blame). A user's link after its POST:
+//!
+//! ```text
+//! users["test-user"] = Link { target_id: "4f2c…", managed: true, members_sent: {}, .. }
+//! ```
 
 use crate::scenario::model::RestartScope;
 use crate::scim::kind::ObjectKind;
