@@ -6,7 +6,6 @@ pub mod duo;
 pub mod entra;
 pub mod mapping;
 pub mod okta;
-pub mod okta_spec;
 pub mod sync;
 
 use crate::client::{Client, Request, Response};
