@@ -391,6 +391,10 @@ impl Engine<'_> {
                 .await;
             exchanges.push(resp.exchange);
             if kind == ObjectKind::User && matches!(resp.status, Some(405) | Some(501)) {
+                // The IdP expects a target without DELETE and deactivates instead (J1): the
+                // refusal is an answer it handles, not a finding.
+                let refused = resp.exchange;
+                ctx.findings.retain(|f| f.exchange != Some(refused));
                 let op = json!({"op": "replace", "path": "active", "value": false});
                 let req = self.request(Method::PATCH, path, Some(patch_body(vec![op])));
                 resp = self.call(ctx, req, b).await;

@@ -373,7 +373,11 @@ pub fn generic_path(path: &str) -> String {
         Some(q) => {
             let names: Vec<String> = q
                 .split('&')
-                .map(|kv| format!("{}=…", kv.split('=').next().unwrap_or(kv)))
+                // An empty parameter stays empty: OneLogin's `?` and trailing `&` are shapes.
+                .map(|kv| match kv {
+                    "" => String::new(),
+                    _ => format!("{}=…", kv.split('=').next().unwrap_or(kv)),
+                })
                 .collect();
             format!("{base}?{}", names.join("&"))
         }
