@@ -102,9 +102,10 @@ impl Idp {
         }
     }
 
-    /// The verb of its attribute update.
-    fn update_verb(self) -> &'static str {
+    /// The verb of its attribute update of `kind`.
+    fn update_verb(self, kind: ObjectKind) -> &'static str {
         match self.wire().map(|w| w.update.user) {
+            Some(_) if kind == ObjectKind::Group => "PATCH",
             Some(crate::idp::wire::UpdateVerb::Put) => "PUT",
             Some(crate::idp::wire::UpdateVerb::Patch) => "PATCH",
             None if self.is_okta() => "PUT",
@@ -152,6 +153,18 @@ impl Idp {
             }
         }
         r
+    }
+
+    /// The lookup of `filter` on `kind`'s endpoint: the wire's query (OneLogin's trailing `&`),
+    /// else `?filter=…`.
+    fn lookup(self, kind: ObjectKind, filter: &str) -> String {
+        let encoded = self.encode(filter);
+        let query = match (self.wire(), kind) {
+            (Some(w), ObjectKind::User) => w.lookup.users.replace("{filter}", &encoded),
+            (Some(w), ObjectKind::Group) => w.lookup.groups.replace("{filter}", &encoded),
+            (None, _) => format!("filter={encoded}"),
+        };
+        format!("{}?{query}", kind.endpoint())
     }
 
     fn encode(self, s: &str) -> String {
@@ -667,6 +680,10 @@ impl<'a> Certifier<'a> {
                 };
                 patch_body(vec![json!({"op": "Replace", "path": e.target, "value": v})])
             }
+            // OneLogin's groups change by Patch Group (https://developers.onelogin.com/scim/implement-scim-api).
+            Idp::OneLogin if kind == ObjectKind::Group => patch_body(vec![
+                json!({"op": "replace", "path": e.target, "value": value}),
+            ]),
             Idp::Duo | Idp::JumpCloud => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
@@ -765,7 +782,7 @@ impl<'a> Certifier<'a> {
         }
 
         // Update with the IdP's shape, then read back.
-        let verb = self.idp.update_verb();
+        let verb = self.idp.update_verb(kind);
         let mut current_match = match_v1.clone();
         match self.update(kind, &id, e, &v2).await {
             Err(why) => row.update = Cell::fail(why),
@@ -785,11 +802,9 @@ impl<'a> Certifier<'a> {
         // Filter on the matching attribute.
         let wanted = current_match.as_str().unwrap_or_default().to_string();
         let filter = filter_for(&m.target, &wanted);
-        let req = self.idp.request(
-            Method::GET,
-            format!("{}?filter={}", kind.endpoint(), self.idp.encode(&filter)),
-            None,
-        );
+        let req = self
+            .idp
+            .request(Method::GET, self.idp.lookup(kind, &filter), None);
         let resp = self.client.send(req).await;
         row.filter = match list_resources(&resp).filter(|_| resp.ok()) {
             None => Cell::fail(format!("GET ?filter={filter}: {}", resp.describe())),

@@ -185,3 +185,32 @@ fn empty_groups_wait_and_same_name_groups_are_taken_over() {
     assert_eq!(deletes.len(), 1, "{after:?}");
     assert_eq!(*deletes[0], format!("DELETE /Groups/{}", id(posts[0])));
 }
+
+/// `certify --idp jumpcloud` works, in JumpCloud's (inferred) PATCH update shape.
+#[test]
+fn certify_uses_jumpcloud_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimulator"))
+        .args([
+            "certify",
+            "--mapping",
+            "jumpcloud-default",
+            "--idp",
+            "jumpcloud",
+        ])
+        .args(["--no-color", "--report"])
+        .arg(dir.path())
+        .env_remove("SCIM_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("with JumpCloud"), "{text}");
+    let c: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("certification.json")).unwrap(),
+    )
+    .unwrap();
+    let ex = c["matrices"][0]["exchanges"].as_array().unwrap();
+    assert!(ex.iter().any(|x| x["method"] == "PATCH"));
+    assert!(!ex.iter().any(|x| x["method"] == "PUT"));
+}

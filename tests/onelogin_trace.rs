@@ -220,3 +220,46 @@ fn the_template_settings_shape_every_user_body() {
         "{finding}"
     );
 }
+
+/// `certify --idp onelogin` sends OneLogin's shapes, from its wire: the `+`-encoded lookup
+/// with its trailing `&` and the update as GET, then `PUT /Users/{id}?` (O2).
+#[test]
+fn certify_uses_onelogin_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimulator"))
+        .args([
+            "certify",
+            "--mapping",
+            "onelogin-default",
+            "--idp",
+            "onelogin",
+        ])
+        .args(["--no-color", "--report"])
+        .arg(dir.path())
+        .env_remove("SCIM_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("with OneLogin"), "{text}");
+    let c: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("certification.json")).unwrap(),
+    )
+    .unwrap();
+    let ex = c["matrices"][0]["exchanges"].as_array().unwrap();
+    let puts: Vec<&Value> = ex.iter().filter(|x| x["method"] == "PUT").collect();
+    assert!(!puts.is_empty());
+    for p in puts {
+        assert!(p["path"].as_str().unwrap().ends_with('?'), "{p}");
+    }
+    let lookups: Vec<&str> = ex
+        .iter()
+        .filter_map(|x| x["path"].as_str())
+        .filter(|p| p.starts_with("/Users?"))
+        .collect();
+    assert!(!lookups.is_empty());
+    for l in lookups {
+        assert!(l.starts_with("/Users?filter=userName+eq+%22"), "{l}");
+        assert!(l.ends_with("%22&"), "{l}");
+    }
+}
