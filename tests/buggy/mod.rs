@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod engine;
 mod onelogin;
 mod safety;
 mod verdicts;
@@ -99,6 +100,9 @@ pub enum Bug {
     ListCountsAsStrings,
     /// No `/Groups` endpoint (a users-only server): every `/Groups` request gets 404.
     NoGroupsEndpoint,
+    /// (branch `engine`) `/Users` list pages hold at most 50 resources whatever `count` asks:
+    /// RFC 7644 §3.4.2.4 lets a server return fewer; Okta moves startIndex by 100 regardless.
+    PageCap50,
     // ---- branch `onelogin` (tests/buggy/onelogin.rs) ----
     /// The query is percent-decoded, not form-decoded: `+` in a filter stays a plus sign, so
     /// `filter=userName+eq+%22…%22` is refused 400 invalidFilter.
@@ -466,6 +470,8 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
                 return answer;
             }
         }
+        // Branch `engine`.
+        Bug::PageCap50 => engine::cap_users_page(&mut req, 50),
         // branch `onelogin`
         Bug::PlusIsLiteral
         | Bug::EmptyQueryInId
