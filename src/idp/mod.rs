@@ -8,7 +8,6 @@ pub mod entra;
 pub mod jumpcloud;
 pub mod mapping;
 pub mod okta;
-pub mod okta_spec;
 pub mod onelogin;
 pub mod sync;
 pub mod wire;
