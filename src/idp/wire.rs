@@ -104,6 +104,12 @@ pub enum ConnectionCheck {
     Filter,
     /// `GET` of `list_path`.
     List,
+    /// The wire's own user lookup (`lookup.users`, its encoding) of a userName that does not
+    /// exist: a ListResponse passes, and a 404 too when `lookup.not_found_404` (OneLogin).
+    Lookup,
+    /// A test user and a test group are created, then deleted; a user DELETE answered 405 or
+    /// 501 (not supported) deactivates the test user instead (JumpCloud's save).
+    TestObjects,
 }
 
 /// How a lookup by the matching attribute is written.
@@ -151,6 +157,18 @@ pub struct Create {
     /// the members follow in an update.
     #[serde(default = "yes")]
     pub group_members: bool,
+    /// `schemas` of every user body (create and full PUT) is exactly this list, whatever the
+    /// body carries: an admin-edited template's own (OneLogin: `urn:scim:schemas:core:1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_schemas: Option<Vec<String>>,
+    /// `active` of every user body (create and full PUT) is a string, `"true"` or `"false"`
+    /// (a template that quotes its placeholder: `"active": "{$user.active}"`).
+    #[serde(default)]
+    pub string_booleans: bool,
+    /// A group with no member to send is created; `false`: it waits until it has one
+    /// (JumpCloud).
+    #[serde(default = "yes")]
+    pub empty_groups: bool,
 }
 
 impl Default for Create {
@@ -160,6 +178,9 @@ impl Default for Create {
             external_id: false,
             user_extras: Map::new(),
             group_members: true,
+            user_schemas: None,
+            string_booleans: false,
+            empty_groups: true,
         }
     }
 }
@@ -183,6 +204,10 @@ pub struct Update {
     /// mapped value; `false`: nothing is sent then (Okta).
     #[serde(default = "yes")]
     pub put_when_unchanged: bool,
+    /// Appended to the path of a user PUT, as the IdP writes it: `?` gives `PUT /Users/{id}?`
+    /// (OneLogin).
+    #[serde(default)]
+    pub put_suffix: String,
 }
 
 impl Default for Update {
@@ -191,6 +216,7 @@ impl Default for Update {
             user: UpdateVerb::Patch,
             put_clears_omitted: false,
             put_when_unchanged: true,
+            put_suffix: String::new(),
         }
     }
 }
@@ -512,6 +538,11 @@ impl Wire {
             })
     }
 
+    /// Whether the wire names a behaviour for exactly `role:variant`.
+    pub fn has_behaviour(&self, role: &str, variant: &str) -> bool {
+        self.resolved.contains_key(&format!("{role}:{variant}"))
+    }
+
     /// The log action for `event`, failed or not, with `{label}` filled in.
     pub fn action(&self, event: &str, ok: bool, label: &str) -> String {
         let a = self
@@ -556,6 +587,8 @@ macro_rules! bundled {
 
 bundled!(duo, "duo.yaml");
 bundled!(okta, "okta.yaml");
+bundled!(onelogin, "onelogin.yaml");
+bundled!(jumpcloud, "jumpcloud.yaml");
 bundled!(entra, "entra.yaml");
 
 #[cfg(test)]
