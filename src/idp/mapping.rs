@@ -94,6 +94,11 @@ const BUNDLED: &[(&str, &str)] = &[
         "duo-secure-access",
         include_str!("../../fixtures/mappings/duo-secure-access.json"),
     ),
+    // branch ping: PingFederate / PingOne.
+    (
+        "pingfederate-default",
+        include_str!("../../fixtures/mappings/pingfederate-default.json"),
+    ),
 ];
 
 impl Mapping {

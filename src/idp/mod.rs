@@ -8,6 +8,7 @@ pub mod entra;
 pub mod mapping;
 pub mod okta;
 pub mod okta_spec;
+pub mod pingfederate; // branch ping
 pub mod wire;
 
 use crate::client::{Client, Request, Response};
@@ -890,6 +891,8 @@ pub enum Profile {
     Entra(entra::Entra),
     Okta(okta::Okta),
     Duo(duo::Duo),
+    /// PingFederate's SCIM Provisioner (branch ping).
+    PingFederate(pingfederate::PingFederate),
     /// `idp: rfc`: no IdP at all, the conformance probes of `scimulator check`; only the
     /// `rfc_probes` step does anything. The mapping is only there for the shared read-back.
     Rfc(Box<mapping::Mapping>),
@@ -909,12 +912,13 @@ impl Profile {
             "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
             "duo" => duo::Duo::new(settings).map(Profile::Duo),
             "custom" => duo::Duo::custom(settings).map(Profile::Duo),
+            "pingfederate" => pingfederate::PingFederate::new(settings).map(Profile::PingFederate),
             "rfc" if settings.is_empty() => mapping::Mapping::load("entra-default")
                 .map(|m| Profile::Rfc(Box::new(m)))
                 .map_err(|e| e.to_string()),
             "rfc" => Err("`idp: rfc` takes no settings".into()),
             other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo, custom, rfc)"
+                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo, custom, pingfederate, rfc)"
             )),
         }
     }
@@ -926,6 +930,7 @@ impl Profile {
             Profile::Okta(o) if o.aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
             Profile::Duo(d) => d.wire.display_name(),
+            Profile::PingFederate(p) => p.run.wire.display_name(),
             Profile::Rfc(_) => "RFC 7643/7644",
         }
     }
@@ -936,6 +941,7 @@ impl Profile {
             Profile::Entra(e) => e.settings_json(),
             Profile::Okta(o) => o.settings_json(),
             Profile::Duo(d) => d.settings_json(),
+            Profile::PingFederate(p) => p.settings_json(),
             Profile::Rfc(_) => serde_json::json!({}),
         }
     }
@@ -945,6 +951,7 @@ impl Profile {
             Profile::Entra(e) => &e.mapping,
             Profile::Okta(o) => &o.mapping,
             Profile::Duo(d) => &d.mapping,
+            Profile::PingFederate(p) => &p.run.mapping,
             Profile::Rfc(m) => m,
         }
     }
@@ -1017,6 +1024,24 @@ impl Profile {
                     groups: !d.settings.exclude_group_information,
                 }
             }
+            // PingFederate's Remove User Action (Disable or Delete) applies to users removed
+            // from the datastore group or filter and to disabled ones; groups follow their
+            // targeting (https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html).
+            Profile::PingFederate(p) => {
+                let users = match p.settings.remove_user_action {
+                    pingfederate::RemoveUserAction::Disable => Deprovision::Disable,
+                    pingfederate::RemoveUserAction::Delete => Deprovision::Delete,
+                };
+                Rules {
+                    out_of_scope_user: users,
+                    disabled_user: users,
+                    deleted_user: users,
+                    out_of_scope_group: Deprovision::Delete,
+                    groups_follow_push: false,
+                    clears_attributes: false,
+                    groups: true,
+                }
+            }
             // No source directory is provisioned: nothing is expected to leave.
             Profile::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,
@@ -1035,6 +1060,7 @@ impl Profile {
             Profile::Entra(e) => e.test_connection(ctx).await,
             Profile::Okta(o) => o.test_connection(ctx).await,
             Profile::Duo(d) => d.test_connection(ctx).await,
+            Profile::PingFederate(p) => p.test_connection(ctx).await,
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
@@ -1045,6 +1071,7 @@ impl Profile {
             // Okta has no cycles: a cycle step just lets it react to what changed.
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
+            Profile::PingFederate(p) => p.react(ctx).await,
             Profile::Rfc(_) => {}
         }
     }
@@ -1056,6 +1083,7 @@ impl Profile {
             Profile::Entra(_) | Profile::Rfc(_) => {}
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
+            Profile::PingFederate(p) => p.react(ctx).await,
         }
     }
 
@@ -1107,6 +1135,7 @@ impl Profile {
             Profile::Entra(e) => e.restart(ctx, scope),
             Profile::Okta(_) => ctx.sync.restart(scope),
             Profile::Duo(_) => ctx.sync.restart(scope),
+            Profile::PingFederate(_) => ctx.sync.restart(scope),
             Profile::Rfc(_) => {}
         }
     }
@@ -1120,6 +1149,7 @@ impl Profile {
             Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
             Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
             Profile::Duo(_) => Err("provision on demand is an Entra ID action".into()),
+            Profile::PingFederate(_) => Err("provision on demand is an Entra ID action".into()),
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }

@@ -115,8 +115,21 @@ pub struct Lookup {
     /// The query of a user lookup; `{filter}` is replaced by the encoded filter:
     /// `filter={filter}&startIndex=1&count=100`.
     pub users: String,
-    /// The same for groups: `excludedAttributes=members&filter={filter}`.
+    /// The same for groups: `excludedAttributes=members&filter={filter}`. Unused (may be
+    /// empty) when `groups_listing` is set.
+    #[serde(default)]
     pub groups: String,
+    /// A user lookup's filter expression instead of `{attr} eq "{value}"`: `%s` is the value
+    /// of the matching attribute, escaped as inside a JSON string. PingOne's examples use
+    /// capitalised operators: `userName Eq "%s"`.
+    #[serde(default)]
+    pub user_expression: Option<String>,
+    /// Groups are not looked up by filter: the listing `GET /Groups?{this}` is paged
+    /// (`{start}` is the 1-based startIndex) to its end, bounded by `--max-pages`, and only a
+    /// group whose matching attribute equals the run-scoped name exactly is adopted
+    /// (PingFederate: `startIndex={start}&count=100`).
+    #[serde(default)]
+    pub groups_listing: Option<String>,
     /// A 404 answer to a lookup means "not found" (Okta) instead of a failure.
     #[serde(default)]
     pub not_found_404: bool,
@@ -151,6 +164,10 @@ pub struct Create {
     /// the members follow in an update.
     #[serde(default = "yes")]
     pub group_members: bool,
+    /// A user disabled in the source and in scope is created inactive (`active: false`, from
+    /// the mapping) instead of being left out (PingFederate "Provision disabled users").
+    #[serde(default)]
+    pub disabled_users: bool,
 }
 
 impl Default for Create {
@@ -160,6 +177,7 @@ impl Default for Create {
             external_id: false,
             user_extras: Map::new(),
             group_members: true,
+            disabled_users: false,
         }
     }
 }
@@ -403,10 +421,31 @@ impl Wire {
                 ));
             }
         }
-        for (q, what) in [
-            (&wire.lookup.users, "users"),
-            (&wire.lookup.groups, "groups"),
-        ] {
+        let mut queries = vec![(&wire.lookup.users, "users")];
+        match &wire.lookup.groups_listing {
+            None => queries.push((&wire.lookup.groups, "groups")),
+            Some(l) if !l.contains("{start}") => {
+                return Err(err(
+                    l,
+                    "lookup.groups_listing has no {start}".into(),
+                    "a listing pages by startIndex: startIndex={start}&count=100",
+                ))
+            }
+            Some(_) => {}
+        }
+        if let Some(e) = wire
+            .lookup
+            .user_expression
+            .as_ref()
+            .filter(|e| !e.contains("%s"))
+        {
+            return Err(err(
+                e,
+                "lookup.user_expression has no %s".into(),
+                "the expression names where the value goes: userName Eq \"%s\"",
+            ));
+        }
+        for (q, what) in queries {
             if !q.contains("{filter}") {
                 return Err(err(
                     q,
@@ -556,6 +595,8 @@ macro_rules! bundled {
 
 bundled!(duo, "duo.yaml");
 bundled!(okta, "okta.yaml");
+// branch ping: PingFederate / PingOne outbound SCIM.
+bundled!(pingfederate, "pingfederate.yaml");
 
 #[cfg(test)]
 mod tests {

@@ -36,6 +36,7 @@ pub(crate) fn idp_verdict(s: &ScenarioReport) -> Option<String> {
         "okta" => "Okta (OIN)".into(),
         "okta-aiw" => "Okta (AIW)".into(),
         "duo" => "Duo".into(),
+        "pingfederate" => "PingFederate".into(), // branch ping
         "rfc" => return None,
         other => other.to_string(),
     };
