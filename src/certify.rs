@@ -17,10 +17,10 @@ use crate::idp::mapping::{Entry, Mapping};
 use crate::idp::{list_resources, patch_body};
 use crate::report::model::{Exchange, TargetInfo};
 use crate::scim::id::object_path;
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::{apply_patch, get_path, put_path};
 use crate::scim::schema::{
-    is_urn, ResourceTypeDef, ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE,
-    USER_URN,
+    is_urn, ResourceTypeDef, ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_URN,
 };
 use reqwest::Method;
 use schemars::JsonSchema;
@@ -45,10 +45,13 @@ pub enum Idp {
     OktaAiw,
     /// Duo: PATCH `replace` per attribute.
     Duo,
+    /// PingFederate (branch ping): GET then PUT, never a user PATCH; its shapes and headers
+    /// are its bundled wire's.
+    PingFederate,
 }
 
 impl Idp {
-    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo";
+    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo, pingfederate";
 
     pub fn parse(s: &str) -> Option<Idp> {
         match s.to_ascii_lowercase().as_str() {
@@ -56,6 +59,7 @@ impl Idp {
             "okta" => Some(Idp::Okta),
             "okta-aiw" => Some(Idp::OktaAiw),
             "duo" => Some(Idp::Duo),
+            "pingfederate" => Some(Idp::PingFederate),
             _ => None,
         }
     }
@@ -66,6 +70,7 @@ impl Idp {
             Idp::Okta => "okta",
             Idp::OktaAiw => "okta-aiw",
             Idp::Duo => "duo",
+            Idp::PingFederate => "pingfederate",
         }
     }
 
@@ -75,11 +80,17 @@ impl Idp {
             Idp::Okta => "Okta (OIN)",
             Idp::OktaAiw => "Okta (AIW)",
             Idp::Duo => "Duo",
+            Idp::PingFederate => "PingFederate",
         }
     }
 
     fn is_okta(self) -> bool {
         matches!(self, Idp::Okta | Idp::OktaAiw)
+    }
+
+    /// Updates go as GET then PUT of the whole resource.
+    fn puts(self) -> bool {
+        self.is_okta() || self == Idp::PingFederate
     }
 
     /// A request with this IdP's headers.
@@ -111,6 +122,15 @@ impl Idp {
                     r = r.header("Content-Type", "application/scim+json").json(b);
                 }
             }
+            Idp::PingFederate => {
+                let wire = crate::idp::wire::pingfederate();
+                for (k, v) in wire.headers(body.is_some()) {
+                    r = r.header(k, v);
+                }
+                if let Some(b) = body {
+                    r = r.json(b);
+                }
+            }
         }
         r
     }
@@ -119,33 +139,6 @@ impl Idp {
         match self {
             Idp::Entra => form_encode(s),
             _ => percent_encode(s),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    User,
-    Group,
-}
-
-impl Kind {
-    fn rt(self) -> &'static ResourceTypeDef {
-        match self {
-            Kind::User => &USER_TYPE,
-            Kind::Group => &GROUP_TYPE,
-        }
-    }
-    fn endpoint(self) -> &'static str {
-        match self {
-            Kind::User => "/Users",
-            Kind::Group => "/Groups",
-        }
-    }
-    fn name(self) -> &'static str {
-        match self {
-            Kind::User => "User",
-            Kind::Group => "Group",
         }
     }
 }
@@ -420,7 +413,7 @@ pub struct Certifier<'a> {
     pub tag: String,
     counter: usize,
     /// Ids from the run's own POSTs: the only objects it writes to or deletes.
-    created: Vec<(Kind, String)>,
+    created: Vec<(ObjectKind, String)>,
     /// Created objects whose server-chosen id is path syntax: never addressed, reported.
     unsafe_left: Vec<String>,
 }
@@ -440,7 +433,10 @@ impl<'a> Certifier<'a> {
     /// The whole matrix for `mapping`, then the limits (with `check_limits`), then cleanup.
     pub async fn run(mut self, mapping: &Mapping, check_limits: bool) -> (Matrix, Vec<LimitCheck>) {
         let mut rows = Vec::new();
-        for (kind, entries) in [(Kind::User, &mapping.users), (Kind::Group, &mapping.groups)] {
+        for (kind, entries) in [
+            (ObjectKind::User, &mapping.users),
+            (ObjectKind::Group, &mapping.groups),
+        ] {
             let mut matching: Vec<&Entry> =
                 entries.iter().filter(|e| e.matching.is_some()).collect();
             matching.sort_by_key(|e| e.matching);
@@ -503,14 +499,14 @@ impl<'a> Certifier<'a> {
     }
 
     /// The IdP's create shape around `view`.
-    fn create_body(&self, kind: Kind, view: &Value) -> Value {
+    fn create_body(&self, kind: ObjectKind, view: &Value) -> Value {
         let mut body = Map::new();
         let fields = view.as_object().cloned().unwrap_or_default();
         match (self.idp, kind) {
             // The create body Entra sends (schemas, the mapped attributes, meta, roles: []);
             // custom extension URNs are not listed in `schemas`
             // (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
-            (Idp::Entra, Kind::User) => {
+            (Idp::Entra, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -520,7 +516,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "User"}));
                 body.insert("roles".into(), json!([]));
             }
-            (Idp::Entra, Kind::Group) => {
+            (Idp::Entra, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN, ADSCIM_GROUP_URN]));
                 if let Some(x) = fields.get("externalId") {
                     body.insert("externalId".into(), x.clone());
@@ -529,7 +525,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "Group"}));
             }
             // Okta's create POST: attributes, groups: [], a throwaway password, active: true.
-            (Idp::Okta | Idp::OktaAiw, Kind::User) => {
+            (Idp::Okta | Idp::OktaAiw, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -543,14 +539,15 @@ impl<'a> Certifier<'a> {
                 );
                 body.insert("active".into(), json!(true));
             }
-            (Idp::Okta | Idp::OktaAiw, Kind::Group) => {
+            (Idp::Okta | Idp::OktaAiw, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN]));
                 body.extend(fields);
                 body.insert("members".into(), json!([]));
             }
-            // Duo lists every extension present in `schemas`.
-            (Idp::Duo, _) => {
-                let core = if kind == Kind::User {
+            // Duo lists every extension present in `schemas`; so does PingFederate's create
+            // [inferred: its POST body is not published beyond the mapped attributes].
+            (Idp::Duo | Idp::PingFederate, _) => {
+                let core = if kind == ObjectKind::User {
                     USER_URN
                 } else {
                     GROUP_URN
@@ -559,7 +556,7 @@ impl<'a> Certifier<'a> {
                 schemas.extend(fields.keys().filter(|k| is_urn(k)).map(|k| json!(k)));
                 body.insert("schemas".into(), Value::Array(schemas));
                 body.extend(fields);
-                if kind == Kind::Group {
+                if kind == ObjectKind::Group {
                     body.insert("members".into(), json!([]));
                 }
             }
@@ -567,7 +564,7 @@ impl<'a> Certifier<'a> {
         Value::Object(body)
     }
 
-    async fn get(&mut self, kind: Kind, id: &str) -> Response {
+    async fn get(&mut self, kind: ObjectKind, id: &str) -> Response {
         let req = self
             .idp
             .request(Method::GET, object_path(kind.endpoint(), id), None);
@@ -577,7 +574,7 @@ impl<'a> Certifier<'a> {
     /// Reads the object back and compares the value at `path` with `want` (`None`: absent).
     async fn read_back(
         &mut self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         path: &str,
         want: Option<&Value>,
@@ -609,7 +606,7 @@ impl<'a> Certifier<'a> {
     /// GET then PUT of the edited resource (Okta).
     async fn get_put(
         &mut self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         edit: impl FnOnce(&mut Value),
     ) -> Result<Response, String> {
@@ -629,7 +626,7 @@ impl<'a> Certifier<'a> {
     /// The IdP's update shape setting `e` to `value`.
     async fn update(
         &mut self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         e: &Entry,
         value: &Value,
@@ -648,7 +645,7 @@ impl<'a> Certifier<'a> {
             Idp::Duo => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
-            Idp::Okta | Idp::OktaAiw => {
+            Idp::Okta | Idp::OktaAiw | Idp::PingFederate => {
                 let rt = kind.rt();
                 return self
                     .get_put(kind, id, |next| write_entry(next, e, value, rt))
@@ -662,7 +659,7 @@ impl<'a> Certifier<'a> {
     /// One row: the object is created in the IdP's real create shape, carrying every mapped
     /// attribute (a server may require some jointly, `name.givenName` with `name.familyName`,
     /// and the IdP always sends them together); only `e` is then varied.
-    async fn row(&mut self, kind: Kind, e: &Entry, m: &Entry, entries: &[Entry]) -> Row {
+    async fn row(&mut self, kind: ObjectKind, e: &Entry, m: &Entry, entries: &[Entry]) -> Row {
         self.counter += 1;
         let n = self.counter;
         let rt = kind.rt();
@@ -743,7 +740,7 @@ impl<'a> Certifier<'a> {
         }
 
         // Update with the IdP's shape, then read back.
-        let verb = if self.idp.is_okta() { "PUT" } else { "PATCH" };
+        let verb = if self.idp.puts() { "PUT" } else { "PATCH" };
         let mut current_match = match_v1.clone();
         match self.update(kind, &id, e, &v2).await {
             Err(why) => row.update = Cell::fail(why),
@@ -760,9 +757,13 @@ impl<'a> Certifier<'a> {
             },
         }
 
-        // Filter on the matching attribute.
+        // Filter on the matching attribute (PingOne's capitalised operator for Ping's user
+        // lookup, https://docs.pingidentity.com/pingone/integrations/p1_scim_filter_expressions.html).
         let wanted = current_match.as_str().unwrap_or_default().to_string();
-        let filter = filter_for(&m.target, &wanted);
+        let mut filter = filter_for(&m.target, &wanted);
+        if self.idp == Idp::PingFederate {
+            filter = filter.replacen(" eq ", " Eq ", 1);
+        }
         let req = self.idp.request(
             Method::GET,
             format!("{}?filter={}", kind.endpoint(), self.idp.encode(&filter)),
@@ -777,13 +778,8 @@ impl<'a> Certifier<'a> {
                     .filter_map(|r| r.get("id").and_then(Value::as_str))
                     .collect();
                 let parsed = crate::scim::filter::parse_filter(&filter).ok();
-                let foreign = parsed.map_or(0, |f| {
-                    let k = match kind {
-                        Kind::User => crate::runner::sync::ObjectKind::User,
-                        Kind::Group => crate::runner::sync::ObjectKind::Group,
-                    };
-                    crate::idp::split_lookup(k, &f, &found).1.len()
-                });
+                let foreign =
+                    parsed.map_or(0, |f| crate::idp::split_lookup(kind, &f, &found).1.len());
                 if ids == [id.as_str()] {
                     Cell::pass()
                 } else if foreign > 0 {
@@ -800,6 +796,13 @@ impl<'a> Certifier<'a> {
                 }
             }
         };
+
+        if self.idp == Idp::PingFederate && kind == ObjectKind::Group {
+            // https://docs.pingidentity.com/integrations/scim/pf_scim_connector.html
+            row.filter = Cell::na(
+                "PingFederate sends no group filter: it lists all groups and matches displayName itself",
+            );
+        }
 
         // Clear.
         row.clear = if is_matching {
@@ -839,6 +842,9 @@ impl<'a> Certifier<'a> {
                         },
                     }
                 }
+                Idp::PingFederate => {
+                    Cell::na("how PingFederate sends a cleared value is not published [inferred]")
+                }
                 Idp::Duo => {
                     let body = patch_body(vec![json!({"op": "remove", "path": e.target})]);
                     let req = self.idp.request(
@@ -874,14 +880,14 @@ impl<'a> Certifier<'a> {
                 &json!(format!("cert-{}-limit-{}", self.tag, i + 1)),
                 &GROUP_TYPE,
             );
-            let body = self.create_body(Kind::Group, &view);
+            let body = self.create_body(ObjectKind::Group, &view);
             let req = self.idp.request(Method::POST, "/Groups".into(), Some(body));
             let resp = self.client.send(req).await;
             match id_of(&resp).filter(|_| resp.ok()) {
                 Some(id) => {
                     accepted += 1;
                     match crate::scim::id::problem(&id) {
-                        None => self.created.push((Kind::Group, id)),
+                        None => self.created.push((ObjectKind::Group, id)),
                         Some(why) => self
                             .unsafe_left
                             .push(format!("Group {id:?} left on the server: {why}")),
@@ -1025,7 +1031,7 @@ mod tests {
 
     #[test]
     fn idps_parse_and_mappings_default() {
-        for n in ["entra", "okta", "okta-aiw", "duo"] {
+        for n in ["entra", "okta", "okta-aiw", "duo", "pingfederate"] {
             assert_eq!(Idp::parse(n).unwrap().name(), n);
         }
         assert!(Idp::parse("ping").is_none());

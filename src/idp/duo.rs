@@ -19,11 +19,12 @@
 
 use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
 use crate::idp::mapping::Mapping;
+use crate::idp::sync::Link;
 use crate::idp::wire::{self, yes, Wire};
 pub use crate::idp::wire::{ConnectionCheck, DeactivateShape, UpdateVerb};
 use crate::idp::Ctx;
-use crate::runner::directory::{Group, User};
-use crate::runner::sync::{Link, ObjectKind};
+use crate::scim::kind::ObjectKind;
+use crate::source::{Group, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;

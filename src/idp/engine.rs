@@ -31,10 +31,10 @@ use crate::idp::wire::{
 };
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::report::model::LogEntry;
-use crate::runner::directory::{Group, User};
-use crate::runner::sync::ObjectKind;
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
+use crate::source::{Group, User};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 

@@ -14,12 +14,13 @@
 
 use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
 use crate::idp::mapping::Mapping;
+use crate::idp::sync::Link;
 pub use crate::idp::wire::FilterEncoding;
 use crate::idp::wire::{self, yes, DeactivateShape, UpdateVerb, Wire};
 use crate::idp::{list_resources, Ctx};
 use crate::report::model::{CheckReport, Outcome};
-use crate::runner::directory::{PushState, User};
-use crate::runner::sync::{Link, ObjectKind};
+use crate::scim::kind::ObjectKind;
+use crate::source::{PushState, User};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

@@ -171,7 +171,7 @@ impl PingFederate {
             .map_or(wire.log.no_answer.clone(), |s| format!("HTTP {s}"));
         ctx.log(
             "Outbound SCIM Sync",
-            crate::runner::sync::ObjectKind::User,
+            crate::scim::kind::ObjectKind::User,
             "Health check failed",
             "Failure",
             Some(code),

@@ -595,6 +595,7 @@ macro_rules! bundled {
 
 bundled!(duo, "duo.yaml");
 bundled!(okta, "okta.yaml");
+bundled!(entra, "entra.yaml");
 // branch ping: PingFederate / PingOne outbound SCIM.
 bundled!(pingfederate, "pingfederate.yaml");
 
@@ -625,6 +626,15 @@ mod tests {
         assert_eq!(o.headers(false).count(), 3);
         assert!(!o.behaviour("user_deactivate", Some("pathless")).inferred);
         assert!(o.behaviour("user_reactivate", Some("pathless")).inferred);
+        // Entra's GETs carry no header at all (no SCIM media type); a body its Content-Type.
+        let e = entra();
+        assert_eq!(e.headers(false).count(), 0);
+        assert_eq!(
+            e.headers(true).collect::<Vec<_>>(),
+            [("Content-Type", "application/scim+json; charset=utf-8")]
+        );
+        assert!(e.behaviour("group_get", None).inferred);
+        assert!(!e.behaviour("probe", None).inferred);
     }
 
     #[test]
