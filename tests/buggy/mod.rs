@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod ping;
 mod safety;
 mod verdicts;
 
@@ -98,6 +99,17 @@ pub enum Bug {
     ListCountsAsStrings,
     /// No `/Groups` endpoint (a users-only server): every `/Groups` request gets 404.
     NoGroupsEndpoint,
+    // ---- branch `ping` (tests/buggy/ping.rs) ----
+    /// Filter operators are parsed case-sensitively: `userName Eq "…"` (PingOne's capitalised
+    /// operator) gets 400 invalidFilter, though RFC 7644 §3.4.2.2 makes operators
+    /// case-insensitive; `eq` works.
+    CaseSensitiveFilterOperators,
+    /// Correct but minimal: listings without a filter return at most 2 resources a page
+    /// (a server may return fewer than `count`), honouring `startIndex`.
+    CappedPages,
+    /// Listings without a filter return at most 2 resources a page and ignore `startIndex`:
+    /// every page is the first one.
+    CappedPagesIgnoreStartIndex,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -452,6 +464,12 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         | Bug::ListCountsAsStrings
         | Bug::NoGroupsEndpoint => {
             if let Some(answer) = verdicts::before(&proxy, &mut req).await {
+                return answer;
+            }
+        }
+        // branch `ping`
+        Bug::CaseSensitiveFilterOperators | Bug::CappedPages | Bug::CappedPagesIgnoreStartIndex => {
+            if let Some(answer) = ping::before(&proxy, &mut req).await {
                 return answer;
             }
         }
