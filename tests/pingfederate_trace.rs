@@ -260,3 +260,43 @@ fn remove_user_action_delete_sends_delete() {
     assert_eq!(deletes.len(), 3, "{deletes:?}");
     assert!(deletes[2].starts_with("DELETE /Groups/"));
 }
+
+/// The GitHub EMU connector's health probe (P6,
+/// https://docs.pingidentity.com/integrations/github/github_emu_provisioner/pf_github_emu_connector_user_and_group_management.html):
+/// `GET /Users/0` before the run's operations; the 404 it gets is healthy, not a finding.
+#[test]
+fn health_probe_goes_first_and_its_404_is_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("probe.yaml");
+    std::fs::write(
+        &scenario,
+        "name: ping-health-probe\nidp: pingfederate\nsettings: { health_probe: true }\n\
+         directory:\n  users:\n    - { id: janet, username: jsmith, firstName: Janet, lastName: Smith }\n\
+         steps:\n  - assign: { users: [janet] }\n  - expect: { state: derived }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimulator"))
+        .args(["run", scenario.to_str().unwrap(), "--no-color", "--report"])
+        .arg(dir.path())
+        .env_remove("SCIM_TOKEN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("findings:"), "{stdout}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let xs: Vec<&Value> = report["scenarios"][0]["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["harness"] != true)
+        .collect();
+    assert_eq!(line(xs[0]), "GET /Users/0");
+    assert_eq!(xs[0]["status"], json!(404));
+    assert_eq!(header(xs[0], "Accept"), Some("application/scim+json"));
+    assert!(line(xs[1]).starts_with("GET /Users?filter=userName%20Eq%20"));
+    let shapes = report["scenarios"][0]["behaviours"].to_string();
+    assert!(shapes.contains("connector health probe"), "{shapes}");
+}

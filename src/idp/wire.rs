@@ -660,6 +660,34 @@ mod tests {
         assert!(e.message.contains("not `Name: value`"), "{e}");
     }
 
+    /// branch ping: a listing without `{start}` or an expression without `%s` cannot page or
+    /// carry the value; each is refused at its line.
+    #[test]
+    fn listing_and_expression_are_checked() {
+        let text = include_str!("wires/pingfederate.yaml");
+        let w = Wire::parse("p.yaml", text).unwrap();
+        assert_eq!(
+            w.lookup.groups_listing.as_deref(),
+            Some("startIndex={start}&count=100")
+        );
+        let bad = text.replace("startIndex={start}&count=100", "startIndex=1&count=100");
+        let e = Wire::parse("p.yaml", &bad).unwrap_err();
+        assert!(e.message.contains("no {start}"), "{e}");
+        let line = bad
+            .lines()
+            .position(|l| l.contains("startIndex=1&count=100"))
+            .unwrap()
+            + 1;
+        assert_eq!(e.line, line, "{e}");
+        let bad = text.replace("userName Eq \\\"%s\\\"", "userName Eq x");
+        let e = Wire::parse("p.yaml", &bad).unwrap_err();
+        assert!(e.message.contains("no %s"), "{e}");
+        // Without a listing, `groups` needs its filter.
+        let bad = text.replace("  groups_listing: \"startIndex={start}&count=100\"\n", "");
+        let e = Wire::parse("p.yaml", &bad).unwrap_err();
+        assert!(e.message.contains("lookup.groups has no {filter}"), "{e}");
+    }
+
     fn duo_text() -> String {
         include_str!("wires/duo.yaml").to_string()
     }
