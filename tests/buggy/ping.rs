@@ -39,8 +39,8 @@ pub(super) async fn before(proxy: &Proxy, req: &mut Incoming) -> Option<Response
                 let mut pairs: Vec<(String, String)> = query_pairs(req)
                     .into_iter()
                     .filter(|(k, _)| {
-                        !k.eq_ignore_ascii_case("count")
-                            && !(ignore_start && k.eq_ignore_ascii_case("startIndex"))
+                        let start = ignore_start && k.eq_ignore_ascii_case("startIndex");
+                        !(k.eq_ignore_ascii_case("count") || start)
                     })
                     .collect();
                 pairs.push(("count".into(), PAGE_CAP.to_string()));
