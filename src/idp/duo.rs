@@ -479,19 +479,11 @@ impl Duo {
             exchanges.push(resp.exchange);
             resp
         };
-        let ok = eng.outcome(
-            ctx,
-            &g.label,
-            ObjectKind::Group,
-            "group_update",
-            &resp,
-            what,
-            modified,
-            exchanges,
+        let ok = eng.group_updated(
+            ctx, &g.key, &g.label, &resp, what, modified, exchanges, want,
         );
         if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
             if ok {
-                l.members_sent = want;
                 l.view_sent = Some(desired);
             } else {
                 l.members_sent = sent;

@@ -253,18 +253,22 @@ impl Entra {
                 }
             }
             // Disable or re-enable alone is `{"op":"replace","path":"active","value":false}` (C);
-            // with other changes `active` rides in the path-less op, as captured in
+            // a single attribute that had no value is `{"op":"add","path":"nickName","value":…}`
+            // (C, "Add single-valued string"); with several, the filtered-path ops come first and
+            // the rest go in one path-less replace (C), `active` riding in it as captured in
             // https://github.com/AzureAD/SCIMReferenceCode/issues/97.
+            let new_single = |p: &str| {
+                diffs
+                    .iter()
+                    .any(|(path, _, have)| path == p && have.is_none())
+            };
             if pathless.len() == 1 && pathless.contains_key("active") {
-                ops.insert(
-                    0,
-                    json!({"op": "replace", "path": "active", "value": pathless["active"]}),
-                );
+                ops.push(json!({"op": "replace", "path": "active", "value": pathless["active"]}));
+            } else if pathless.len() == 1 && new_single(pathless.keys().next().expect("one")) {
+                let (path, value) = pathless.into_iter().next().expect("one");
+                ops.push(json!({"op": "add", "path": path, "value": value}));
             } else if !pathless.is_empty() {
-                ops.insert(
-                    0,
-                    json!({"op": "replace", "value": Value::Object(pathless)}),
-                );
+                ops.push(json!({"op": "replace", "value": Value::Object(pathless)}));
             }
         } else {
             for (path, want, have) in diffs {
@@ -744,9 +748,20 @@ impl Entra {
         // mapped), the mapped attributes, meta and an empty roles array. Custom extension URNs
         // are not added to `schemas` (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
         let mut body = Map::new();
+        // Microsoft's sample lists the core and the enterprise URN even when no enterprise
+        // attribute is sent (T): the wire's `create.user_schemas_always`.
         let mut schemas = vec![json!(USER_URN)];
-        if desired.get(ENTERPRISE_URN).is_some() {
-            schemas.push(json!(ENTERPRISE_URN));
+        for urn in self
+            .wire
+            .create
+            .user_schemas_always
+            .iter()
+            .map(String::as_str)
+            .chain(desired.get(ENTERPRISE_URN).map(|_| ENTERPRISE_URN))
+        {
+            if !schemas.iter().any(|s| s == urn) {
+                schemas.push(json!(urn));
+            }
         }
         body.insert("schemas".into(), Value::Array(schemas));
         if let Value::Object(m) = &desired {
@@ -1407,6 +1422,59 @@ impl Entra {
             Some(format!("{detail} ({E})")),
             vec![],
             exchanges,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flagged() -> Entra {
+        let settings = json!({"dialect": "aadOptscim062020"});
+        Entra::new(settings.as_object().unwrap()).unwrap()
+    }
+
+    /// The compatibility page's "Add single-valued string" row, `aadOptscim062020` column:
+    /// `{"op":"add","path":"nickName","value":"Babs"}` (entra.md §4, C).
+    #[test]
+    fn a_new_single_attribute_is_an_add_with_its_path() {
+        let diffs = vec![("nickName".to_string(), json!("Babs"), None)];
+        assert_eq!(
+            flagged().attribute_ops(&diffs, false),
+            vec![json!({"op": "add", "path": "nickName", "value": "Babs"})]
+        );
+        // The default dialect: `{"op":"Add","path":"nickName","value":"Babs"}`.
+        let default = Entra::new(&Map::new()).unwrap();
+        assert_eq!(
+            default.attribute_ops(&diffs, false),
+            vec![json!({"op": "Add", "path": "nickName", "value": "Babs"})]
+        );
+    }
+
+    /// "Replace several attrs", `aadOptscim062020` column: filtered-path attributes keep their
+    /// own op, first; the rest go in one path-less replace with dotted keys (entra.md §4, C).
+    #[test]
+    fn several_attributes_put_the_filtered_path_op_first() {
+        let diffs = vec![
+            ("displayName".to_string(), json!("Bjfe"), Some(json!("B"))),
+            (
+                "emails[type eq \"work\"].value".to_string(),
+                json!("b@x.org"),
+                Some(json!("a@x.org")),
+            ),
+            (
+                "name.givenName".to_string(),
+                json!("Kkom"),
+                Some(json!("K")),
+            ),
+        ];
+        assert_eq!(
+            flagged().attribute_ops(&diffs, false),
+            vec![
+                json!({"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x.org"}),
+                json!({"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom"}}),
+            ]
         );
     }
 }

@@ -7,7 +7,6 @@ pub mod engine;
 pub mod entra;
 pub mod mapping;
 pub mod okta;
-pub mod okta_spec;
 pub mod pingfederate; // branch ping
 pub mod sync;
 pub mod wire;

@@ -16,7 +16,7 @@ use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 pub use crate::idp::wire::FilterEncoding;
-use crate::idp::wire::{self, yes, DeactivateShape, UpdateVerb, Wire};
+use crate::idp::wire::{self, yes, DeactivateShape, Rename, UpdateVerb, Wire};
 use crate::idp::{list_resources, Ctx};
 use crate::report::model::{CheckReport, Outcome};
 use crate::scim::kind::ObjectKind;
@@ -25,6 +25,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
+
+/// Okta's import page: `count=100`, the next page at `startIndex+100` (S1).
+const IMPORT_PAGE: u64 = 100;
 
 fn okta_mapping() -> String {
     "okta-default".into()
@@ -56,6 +59,19 @@ pub struct OktaSettings {
     /// POST /Groups with the members filled in (older docs, one AIW lab) instead of `[]`.
     #[serde(default)]
     pub push_members_on_create: bool,
+    /// The wire's `members.rename`: `with_members`, the rename op first in every membership
+    /// PATCH (as labs captured it), or `separate`, a rename PATCH of its own and membership
+    /// PATCHes of remove and add alone (as S1's examples show them).
+    #[serde(default)]
+    pub group_rename: GroupRename,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupRename {
+    #[default]
+    WithMembers,
+    Separate,
 }
 
 pub struct Okta {
@@ -70,12 +86,16 @@ pub struct Okta {
 impl Okta {
     pub fn new(aiw: bool, settings: &Map<String, Value>) -> Result<Okta, String> {
         let settings: OktaSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
-            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create")
+            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate)")
         })?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = wire::okta().clone();
         wire.lookup.encoding = settings.filter_encoding;
         wire.create.group_members = settings.push_members_on_create;
+        wire.members.rename = match settings.group_rename {
+            GroupRename::WithMembers => Rename::WithMembers,
+            GroupRename::Separate => Rename::Separate,
+        };
         if aiw {
             // AIW apps send every change as GET then a full PUT (S1).
             wire.deactivate.user = DeactivateShape::Put;
@@ -163,8 +183,9 @@ impl Okta {
         let Some(u) = ctx.dir.user(key).cloned() else {
             return;
         };
-        // Suspension sends nothing; a deactivated or unassigned user is deactivated in the
-        // app; deleting a user sends nothing: Okta never DELETEs users (S1, S5).
+        // A suspended (`disable`), deactivated or unassigned user is deactivated in the app:
+        // S1 sends a suspended user `active: false` like a deactivated one; deleting a user
+        // sends nothing: Okta never DELETEs users (S1, S5).
         let wanted = ctx.dir.user_in_scope(&u)
             && u.attrs.get("accountEnabled") != Some(&Value::Bool(false))
             && !u.hard_deleted;
@@ -459,6 +480,11 @@ impl Okta {
             if !put {
                 let ops = eng.rename_op(&link.target_id, &name).into_iter().collect();
                 let resp = eng.patch_group(ctx, &link.target_id, ops).await;
+                if resp.ok() && self.wire.members.rename == Rename::Separate {
+                    if let Some(l) = ctx.sync.groups.get_mut(key) {
+                        l.name_sent = Some(name.clone());
+                    }
+                }
                 eng.outcome(
                     ctx,
                     &label,
@@ -483,28 +509,51 @@ impl Okta {
             eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
                 .await
         } else {
-            let mut ops: Vec<Value> = eng.rename_op(&link.target_id, &name).into_iter().collect();
+            let renamed = link.name_sent.as_deref() != Some(name.as_str());
+            let mut ops: Vec<Value> = Vec::new();
+            let mut rename_sent = None;
+            match self.wire.members.rename {
+                Rename::Separate if renamed => {
+                    // The rename on its own, then the membership PATCH without it.
+                    let rename = eng.rename_op(&link.target_id, &name).into_iter().collect();
+                    let resp = eng.patch_group(ctx, &link.target_id, rename).await;
+                    exchanges.push(resp.exchange);
+                    if !resp.ok() {
+                        eng.outcome(
+                            ctx,
+                            &label,
+                            ObjectKind::Group,
+                            "group_update",
+                            &resp,
+                            "",
+                            vec![],
+                            exchanges,
+                        );
+                        return;
+                    }
+                    if let Some(l) = ctx.sync.groups.get_mut(key) {
+                        l.name_sent = Some(name.clone());
+                    }
+                    rename_sent = Some(resp);
+                }
+                Rename::Separate => {}
+                _ => ops.extend(eng.rename_op(&link.target_id, &name)),
+            }
             let (add, remove): (Vec<&String>, Vec<&String>) =
                 (add.iter().collect(), remove.iter().collect());
             ops.extend(eng.member_ops(ctx, &add, &remove));
-            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
-            exchanges.push(resp.exchange);
-            resp
-        };
-        if eng.outcome(
-            ctx,
-            &label,
-            ObjectKind::Group,
-            "group_update",
-            &resp,
-            "",
-            vec![],
-            exchanges,
-        ) {
-            if let Some(l) = ctx.sync.groups.get_mut(key) {
-                l.members_sent = after;
+            match rename_sent {
+                // Nothing but the rename to send: it was sent.
+                Some(r) if ops.is_empty() => r,
+                None if ops.is_empty() => return,
+                _ => {
+                    let resp = eng.patch_group(ctx, &link.target_id, ops).await;
+                    exchanges.push(resp.exchange);
+                    resp
+                }
             }
-        }
+        };
+        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, after);
     }
 
     /// Push Now, or the first push onto a linked group: the whole member list (S1; AIW S16).
@@ -530,20 +579,7 @@ impl Okta {
             exchanges.push(resp.exchange);
             resp
         };
-        if eng.outcome(
-            ctx,
-            &label,
-            ObjectKind::Group,
-            "group_update",
-            &resp,
-            "",
-            vec![],
-            exchanges,
-        ) {
-            if let Some(l) = ctx.sync.groups.get_mut(key) {
-                l.members_sent = all;
-            }
-        }
+        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, all);
     }
 
     pub async fn push_now(&self, ctx: &mut Ctx<'_>, groups: &[String]) -> Result<(), String> {
@@ -618,7 +654,7 @@ impl Okta {
                         ctx,
                         eng.request(
                             Method::GET,
-                            format!("{}?startIndex={start}&count=100", kind.endpoint()),
+                            format!("{}?startIndex={start}&count={IMPORT_PAGE}", kind.endpoint()),
                             None,
                         ),
                         import,
@@ -663,7 +699,9 @@ impl Okta {
                     ended = true;
                     break;
                 }
-                start += found.len() as u64;
+                // Okta asks for count=100 and moves startIndex by 100 (S1: "startIndex+100"),
+                // whatever the page held: a server that caps pages below 100 loses the rest.
+                start += IMPORT_PAGE;
             }
             if !ended {
                 problem = Some(format!(
@@ -674,7 +712,7 @@ impl Okta {
             let repeated = seen.len() - unique.len();
             if problem.is_none() && (repeated > 0 || (unique.len() as u64) != total) {
                 problem = Some(format!(
-                    "Okta read {} {}s ({} distinct, {repeated} repeated) where totalResults says {total}: Okta needs a 1-based startIndex (RFC 7644 §3.4.2.4) and pages that neither skip nor repeat while it imports (the RFC does not promise stable pages; Okta relies on them)",
+                    "Okta read {} {}s ({} distinct, {repeated} repeated) where totalResults says {total}: Okta needs a 1-based startIndex (RFC 7644 §3.4.2.4), pages of the 100 it asks for (it moves startIndex by 100, S1) and pages that neither skip nor repeat while it imports (the RFC does not promise stable pages; Okta relies on them)",
                     seen.len(),
                     kind.name().to_lowercase(),
                     unique.len()

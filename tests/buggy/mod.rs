@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod engine;
 mod ping;
 mod safety;
 mod verdicts;
@@ -99,6 +100,9 @@ pub enum Bug {
     ListCountsAsStrings,
     /// No `/Groups` endpoint (a users-only server): every `/Groups` request gets 404.
     NoGroupsEndpoint,
+    /// (branch `engine`) `/Users` list pages hold at most 50 resources whatever `count` asks:
+    /// RFC 7644 §3.4.2.4 lets a server return fewer; Okta moves startIndex by 100 regardless.
+    PageCap50,
     // ---- branch `ping` (tests/buggy/ping.rs) ----
     /// Filter operators are parsed case-sensitively: `userName Eq "…"` (PingOne's capitalised
     /// operator) gets 400 invalidFilter, though RFC 7644 §3.4.2.2 makes operators
@@ -467,6 +471,8 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
                 return answer;
             }
         }
+        // Branch `engine`.
+        Bug::PageCap50 => engine::cap_users_page(&mut req, 50),
         // branch `ping`
         Bug::CaseSensitiveFilterOperators | Bug::CappedPages | Bug::CappedPagesIgnoreStartIndex => {
             if let Some(answer) = ping::before(&proxy, &mut req).await {
