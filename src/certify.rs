@@ -50,10 +50,13 @@ pub enum Idp {
     OneLogin,
     /// JumpCloud: PATCH `replace` per attribute [inferred].
     JumpCloud,
+    /// PingFederate (branch ping): GET then PUT, never a user PATCH; its shapes and headers
+    /// are its bundled wire's.
+    PingFederate,
 }
 
 impl Idp {
-    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo, onelogin, jumpcloud";
+    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo, onelogin, jumpcloud, pingfederate";
 
     pub fn parse(s: &str) -> Option<Idp> {
         match s.to_ascii_lowercase().as_str() {
@@ -63,6 +66,7 @@ impl Idp {
             "duo" => Some(Idp::Duo),
             "onelogin" => Some(Idp::OneLogin),
             "jumpcloud" => Some(Idp::JumpCloud),
+            "pingfederate" => Some(Idp::PingFederate),
             _ => None,
         }
     }
@@ -75,6 +79,7 @@ impl Idp {
             Idp::Duo => "duo",
             Idp::OneLogin => "onelogin",
             Idp::JumpCloud => "jumpcloud",
+            Idp::PingFederate => "pingfederate",
         }
     }
 
@@ -86,6 +91,7 @@ impl Idp {
             Idp::Duo => "Duo",
             Idp::OneLogin => "OneLogin",
             Idp::JumpCloud => "JumpCloud",
+            Idp::PingFederate => "PingFederate",
         }
     }
 
@@ -108,7 +114,8 @@ impl Idp {
             Some(_) if kind == ObjectKind::Group => "PATCH",
             Some(crate::idp::wire::UpdateVerb::Put) => "PUT",
             Some(crate::idp::wire::UpdateVerb::Patch) => "PATCH",
-            None if self.is_okta() => "PUT",
+            // PingFederate: GET then PUT of the whole resource, never a user PATCH.
+            None if self.is_okta() || self == Idp::PingFederate => "PUT",
             None => "PATCH",
         }
     }
@@ -145,6 +152,15 @@ impl Idp {
             Idp::OneLogin | Idp::JumpCloud => {
                 let w = self.wire().expect("a wired IdP");
                 for (k, v) in w.headers(body.is_some()) {
+                    r = r.header(k, v);
+                }
+                if let Some(b) = body {
+                    r = r.json(b);
+                }
+            }
+            Idp::PingFederate => {
+                let wire = crate::idp::wire::pingfederate();
+                for (k, v) in wire.headers(body.is_some()) {
                     r = r.header(k, v);
                 }
                 if let Some(b) = body {
@@ -579,8 +595,9 @@ impl<'a> Certifier<'a> {
                 body.extend(fields);
                 body.insert("members".into(), json!([]));
             }
-            // Duo lists every extension present in `schemas`.
-            (Idp::Duo | Idp::OneLogin | Idp::JumpCloud, _) => {
+            // Duo lists every extension present in `schemas`; so does PingFederate's create
+            // [inferred: its POST body is not published beyond the mapped attributes].
+            (Idp::Duo | Idp::OneLogin | Idp::JumpCloud | Idp::PingFederate, _) => {
                 let core = if kind == ObjectKind::User {
                     USER_URN
                 } else {
@@ -687,7 +704,7 @@ impl<'a> Certifier<'a> {
             Idp::Duo | Idp::JumpCloud => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
-            Idp::Okta | Idp::OktaAiw | Idp::OneLogin => {
+            Idp::Okta | Idp::OktaAiw | Idp::OneLogin | Idp::PingFederate => {
                 let rt = kind.rt();
                 return self
                     .get_put(kind, id, |next| write_entry(next, e, value, rt))
@@ -799,9 +816,13 @@ impl<'a> Certifier<'a> {
             },
         }
 
-        // Filter on the matching attribute.
+        // Filter on the matching attribute (PingOne's capitalised operator for Ping's user
+        // lookup, https://docs.pingidentity.com/pingone/integrations/p1_scim_filter_expressions.html).
         let wanted = current_match.as_str().unwrap_or_default().to_string();
-        let filter = filter_for(&m.target, &wanted);
+        let mut filter = filter_for(&m.target, &wanted);
+        if self.idp == Idp::PingFederate {
+            filter = filter.replacen(" eq ", " Eq ", 1);
+        }
         let req = self
             .idp
             .request(Method::GET, self.idp.lookup(kind, &filter), None);
@@ -832,6 +853,13 @@ impl<'a> Certifier<'a> {
                 }
             }
         };
+
+        if self.idp == Idp::PingFederate && kind == ObjectKind::Group {
+            // https://docs.pingidentity.com/integrations/scim/pf_scim_connector.html
+            row.filter = Cell::na(
+                "PingFederate sends no group filter: it lists all groups and matches displayName itself",
+            );
+        }
 
         // Clear.
         row.clear = if is_matching {
@@ -873,6 +901,9 @@ impl<'a> Certifier<'a> {
                             )),
                         },
                     }
+                }
+                Idp::PingFederate => {
+                    Cell::na("how PingFederate sends a cleared value is not published [inferred]")
                 }
                 Idp::Duo | Idp::JumpCloud => {
                     let body = patch_body(vec![json!({"op": "remove", "path": e.target})]);
@@ -1060,7 +1091,15 @@ mod tests {
 
     #[test]
     fn idps_parse_and_mappings_default() {
-        for n in ["entra", "okta", "okta-aiw", "duo", "onelogin", "jumpcloud"] {
+        for n in [
+            "entra",
+            "okta",
+            "okta-aiw",
+            "duo",
+            "onelogin",
+            "jumpcloud",
+            "pingfederate",
+        ] {
             assert_eq!(Idp::parse(n).unwrap().name(), n);
         }
         assert!(Idp::parse("ping").is_none());

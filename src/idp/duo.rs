@@ -214,6 +214,10 @@ impl Duo {
             ctx.dir.user_in_scope(&u) && u.attrs.get("accountEnabled") != Some(&Value::Bool(false));
         match ctx.sync.users.get(key).cloned() {
             None if wanted => self.provision(ctx, &u).await,
+            // A wire that provisions disabled users creates them inactive (PingFederate).
+            None if self.wire.create.disabled_users && ctx.dir.user_in_scope(&u) => {
+                self.provision(ctx, &u).await
+            }
             None => {}
             Some(l) if !wanted && l.managed => self.deprovision(ctx, &u, &l).await,
             Some(_) if !wanted => {}
@@ -237,13 +241,21 @@ impl Duo {
         let m = eng
             .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
             .await;
+        // A disabled user provisioned as such (a wire's `create.disabled_users`) is linked but
+        // not managed: enabling it later reactivates it.
+        let disabled = is_inactive(&desired) && self.wire.create.disabled_users;
+        if disabled {
+            if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+                l.managed = false;
+            }
+        }
         if let Matched::Found {
             resource,
             mut exchanges,
             ..
         } = m
         {
-            if is_inactive(&resource) {
+            if is_inactive(&resource) && !disabled {
                 if !self.set_active(ctx, u, true, exchanges).await {
                     return;
                 }
@@ -489,8 +501,22 @@ impl Duo {
             }
             return;
         }
-        let resp = eng.patch_group(ctx, &link.target_id, ops).await;
-        exchanges.push(resp.exchange);
+        // A wire whose membership goes as GET then PUT of the whole group sends the same
+        // change that way (PingFederate without group PATCH).
+        let resp = if self.wire.members.update == UpdateVerb::Put {
+            let name = desired
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or(&g.label)
+                .to_string();
+            let values = eng.member_values(ctx, &want);
+            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
+                .await
+        } else {
+            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
+            exchanges.push(resp.exchange);
+            resp
+        };
         let ok = eng.group_updated(
             ctx, &g.key, &g.label, &resp, what, modified, exchanges, want,
         );

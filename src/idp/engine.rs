@@ -96,6 +96,16 @@ pub enum Looked {
     Stopped,
 }
 
+/// What paging a listing came to.
+enum Listed {
+    Found(Value, Vec<u64>),
+    Absent(Vec<u64>),
+    /// A page that is not a ListResponse.
+    Failed(Response, Vec<u64>),
+    /// Paging did not progress or did not end: why (a finding is recorded).
+    Broken(String, Vec<u64>),
+}
+
 fn create_event(kind: ObjectKind) -> &'static str {
     match kind {
         ObjectKind::User => "user_create",
@@ -155,7 +165,14 @@ impl Engine<'_> {
 
     /// The lookup query of `kind` for `attr eq "value"`, encoded as the wire says.
     pub fn lookup_path(&self, kind: ObjectKind, attr: &str, value: &str) -> String {
-        let f = filter_eq(attr, value);
+        let f = match (kind, &self.wire.lookup.user_expression) {
+            (ObjectKind::User, Some(expr)) => {
+                // The value as inside a JSON string: quotes and backslashes escaped.
+                let quoted = serde_json::to_string(value).unwrap_or_default();
+                expr.replace("%s", &quoted[1..quoted.len().saturating_sub(1)])
+            }
+            _ => filter_eq(attr, value),
+        };
         let encoded = match self.wire.lookup.encoding {
             FilterEncoding::Percent => percent_encode(&f),
             FilterEncoding::Plus => form_encode(&f),
@@ -501,6 +518,19 @@ impl Engine<'_> {
             return Looked::Stopped;
         };
         let lookup = self.fact(role, None);
+        if let (ObjectKind::Group, Some(listing)) = (kind, &self.wire.lookup.groups_listing) {
+            return match self.listing(ctx, kind, listing, &attr, &value).await {
+                Listed::Found(r, exchanges) => {
+                    self.adopt_found(ctx, kind, key, label, event, r, exchanges)
+                }
+                Listed::Absent(exchanges) => Looked::Absent(exchanges),
+                Listed::Failed(resp, exchanges) => Looked::Failed(resp, exchanges),
+                Listed::Broken(why, exchanges) => {
+                    self.failed(ctx, label, kind, event, "ListingPaging", why, exchanges);
+                    Looked::Stopped
+                }
+            };
+        }
         let path = self.lookup_path(kind, &attr, &value);
         let resp = self
             .call(ctx, self.request(Method::GET, path, None), lookup)
@@ -517,11 +547,30 @@ impl Engine<'_> {
         let Some(existing) = found.first() else {
             return Looked::Absent(exchanges);
         };
+        self.adopt_found(ctx, kind, key, label, event, existing.clone(), exchanges)
+    }
+
+    /// Adopts a resource a lookup found (the ledger refuses one its filter does not match).
+    #[allow(clippy::too_many_arguments)]
+    fn adopt_found(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        key: &str,
+        label: &str,
+        event: &str,
+        existing: Value,
+        exchanges: Vec<u64>,
+    ) -> Looked {
+        let role = match kind {
+            ObjectKind::User => "user_lookup",
+            ObjectKind::Group => "group_lookup",
+        };
         let Some(id) = existing.get("id").and_then(Value::as_str) else {
             ctx.finding(
-                lookup,
+                self.fact(role, None),
                 format!("the lookup found a {} without an id", kind.name()),
-                Some(resp.exchange),
+                exchanges.last().copied(),
             );
             return Looked::Stopped;
         };
@@ -544,6 +593,85 @@ impl Engine<'_> {
             resource: existing.clone(),
             exchanges,
         })
+    }
+
+    /// Pages the listing `GET {endpoint}?{query}` from startIndex 1 to its end (at most
+    /// `--max-pages` pages) and returns the first resource whose `attr` equals `value` exactly:
+    /// matching done by the client, not by a filter, so nothing else is ever adopted. A page
+    /// that brings no new resource (the server ignores startIndex) or a listing that does not
+    /// end stops it, with a finding: the IdP would never see what lies past the first page.
+    async fn listing(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        query: &str,
+        attr: &str,
+        value: &str,
+    ) -> Listed {
+        let (rt, role) = match kind {
+            ObjectKind::User => (&USER_TYPE, "user_lookup"),
+            ObjectKind::Group => (&GROUP_TYPE, "group_lookup"),
+        };
+        let b = self.fact(role, None);
+        let max_pages = ctx.client.limits().max_pages;
+        let (mut start, mut exchanges, mut matched) = (1u64, Vec::new(), None);
+        let mut seen = std::collections::HashSet::new();
+        let plural = format!("{}s", kind.name().to_ascii_lowercase());
+        for _ in 0..max_pages {
+            let path = format!(
+                "{}?{}",
+                kind.endpoint(),
+                query.replace("{start}", &start.to_string())
+            );
+            let resp = self
+                .call(ctx, self.request(Method::GET, path, None), b)
+                .await;
+            exchanges.push(resp.exchange);
+            let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
+                return Listed::Failed(resp, exchanges);
+            };
+            let ids: Vec<String> = found
+                .iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            if !ids.is_empty() && ids.iter().all(|id| seen.contains(id)) {
+                let why = format!(
+                    "the listing page startIndex={start} returned no new {plural}: all {} were \
+                     on earlier pages (RFC 7644 §3.4.2.4: startIndex is the 1-based index of the \
+                     first result), so {plural} past the first page are never seen; listing \
+                     stopped",
+                    ids.len()
+                );
+                ctx.finding(b, why.clone(), Some(resp.exchange));
+                return Listed::Broken(why, exchanges);
+            }
+            seen.extend(ids);
+            if matched.is_none() {
+                matched = found
+                    .iter()
+                    .find(|r| get_path(r, attr, rt).as_ref().and_then(Value::as_str) == Some(value))
+                    .cloned();
+            }
+            let total = resp
+                .body
+                .as_ref()
+                .and_then(|b| b.get("totalResults"))
+                .and_then(Value::as_u64);
+            // totalResults is REQUIRED (RFC 7644 §3.4.2); without it the page is the last.
+            if found.is_empty() || total.is_none_or(|t| start - 1 + found.len() as u64 >= t) {
+                return match matched {
+                    Some(r) => Listed::Found(r, exchanges),
+                    None => Listed::Absent(exchanges),
+                };
+            }
+            start += found.len() as u64;
+        }
+        let why = format!(
+            "the {plural} listing did not end after {max_pages} pages (--max-pages): the last \
+             page had startIndex={start}; listing stopped"
+        );
+        ctx.finding(b, why.clone(), exchanges.last().copied());
+        Listed::Broken(why, exchanges)
     }
 
     /// Creates `key` (POST), adopts the id the server gave it and logs the outcome under
@@ -645,7 +773,9 @@ impl Engine<'_> {
                     .or_insert_with(|| json!(u.object_id));
             }
         }
-        body.insert("active".into(), json!(true));
+        // Created inactive only where the wire says a disabled user is provisioned at all.
+        let active = !(create.disabled_users && is_inactive(desired));
+        body.insert("active".into(), json!(active));
         self.shape_user(&mut body);
         body
     }

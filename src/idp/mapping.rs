@@ -103,6 +103,11 @@ const BUNDLED: &[(&str, &str)] = &[
         "jumpcloud-default",
         include_str!("../../fixtures/mappings/jumpcloud-default.json"),
     ),
+    // branch ping: PingFederate / PingOne.
+    (
+        "pingfederate-default",
+        include_str!("../../fixtures/mappings/pingfederate-default.json"),
+    ),
 ];
 
 impl Mapping {

@@ -9,6 +9,7 @@ pub mod jumpcloud;
 pub mod mapping;
 pub mod okta;
 pub mod onelogin;
+pub mod pingfederate; // branch ping
 pub mod sync;
 pub mod wire;
 
@@ -900,6 +901,8 @@ pub enum Profile {
     // branch onelogin: OneLogin and JumpCloud, on the continuous schedule.
     OneLogin(onelogin::OneLogin),
     JumpCloud(jumpcloud::JumpCloud),
+    /// PingFederate's SCIM Provisioner (branch ping).
+    PingFederate(pingfederate::PingFederate),
     /// `idp: rfc`: no IdP at all, the conformance probes of `scimulator check`; only the
     /// `rfc_probes` step does anything. The mapping is only there for the shared read-back.
     Rfc(Box<mapping::Mapping>),
@@ -921,6 +924,7 @@ impl Profile {
             "custom" => duo::Duo::custom(settings).map(Profile::Duo),
             "onelogin" => onelogin::OneLogin::new(settings).map(Profile::OneLogin),
             "jumpcloud" => jumpcloud::JumpCloud::new(settings).map(Profile::JumpCloud),
+            "pingfederate" => pingfederate::PingFederate::new(settings).map(Profile::PingFederate),
             "rfc" if settings.is_empty() => mapping::Mapping::load("entra-default")
                 .map(|m| Profile::Rfc(Box::new(m)))
                 .map_err(|e| e.to_string()),
@@ -941,6 +945,7 @@ impl Profile {
             Profile::Duo(d) => d.wire.display_name(),
             Profile::OneLogin(o) => o.run.wire.display_name(),
             Profile::JumpCloud(j) => j.run.wire.display_name(),
+            Profile::PingFederate(p) => p.run.wire.display_name(),
             Profile::Rfc(_) => "RFC 7643/7644",
         }
     }
@@ -953,6 +958,7 @@ impl Profile {
             Profile::Duo(d) => d.settings_json(),
             Profile::OneLogin(o) => o.settings_json(),
             Profile::JumpCloud(j) => j.settings_json(),
+            Profile::PingFederate(p) => p.settings_json(),
             Profile::Rfc(_) => serde_json::json!({}),
         }
     }
@@ -964,6 +970,7 @@ impl Profile {
             Profile::Duo(d) => &d.mapping,
             Profile::OneLogin(o) => &o.run.mapping,
             Profile::JumpCloud(j) => &j.run.mapping,
+            Profile::PingFederate(p) => &p.run.mapping,
             Profile::Rfc(m) => m,
         }
     }
@@ -1054,6 +1061,24 @@ impl Profile {
                     groups: true,
                 }
             }
+            // PingFederate's Remove User Action (Disable or Delete) applies to users removed
+            // from the datastore group or filter and to disabled ones; groups follow their
+            // targeting (https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html).
+            Profile::PingFederate(p) => {
+                let users = match p.settings.remove_user_action {
+                    pingfederate::RemoveUserAction::Disable => Deprovision::Disable,
+                    pingfederate::RemoveUserAction::Delete => Deprovision::Delete,
+                };
+                Rules {
+                    out_of_scope_user: users,
+                    disabled_user: users,
+                    deleted_user: users,
+                    out_of_scope_group: Deprovision::Delete,
+                    groups_follow_push: false,
+                    clears_attributes: false,
+                    groups: true,
+                }
+            }
             // JumpCloud: set inactive, deleted on a delete (https://jumpcloud.com/wp-json/wp/v2/support/76256);
             // an unbound group stays (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group
             // deleted in JumpCloud is deleted too, which these rules do not tell apart: scenarios
@@ -1087,6 +1112,7 @@ impl Profile {
             Profile::Duo(d) => d.test_connection(ctx).await,
             Profile::OneLogin(o) => o.run.test_connection(ctx).await,
             Profile::JumpCloud(j) => j.run.test_connection(ctx).await,
+            Profile::PingFederate(p) => p.test_connection(ctx).await,
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
@@ -1099,6 +1125,7 @@ impl Profile {
             Profile::Duo(d) => d.react(ctx).await,
             Profile::OneLogin(o) => o.run.react(ctx).await,
             Profile::JumpCloud(j) => j.run.react(ctx).await,
+            Profile::PingFederate(p) => p.react(ctx).await,
             Profile::Rfc(_) => {}
         }
     }
@@ -1112,6 +1139,7 @@ impl Profile {
             Profile::Duo(d) => d.react(ctx).await,
             Profile::OneLogin(o) => o.run.react(ctx).await,
             Profile::JumpCloud(j) => j.run.react(ctx).await,
+            Profile::PingFederate(p) => p.react(ctx).await,
         }
     }
 
@@ -1162,9 +1190,10 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.restart(ctx, scope),
             Profile::Okta(_) => ctx.sync.restart(scope),
-            Profile::Duo(_) | Profile::OneLogin(_) | Profile::JumpCloud(_) => {
-                ctx.sync.restart(scope)
-            }
+            Profile::Duo(_)
+            | Profile::OneLogin(_)
+            | Profile::JumpCloud(_)
+            | Profile::PingFederate(_) => ctx.sync.restart(scope),
             Profile::Rfc(_) => {}
         }
     }
@@ -1177,9 +1206,10 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
             Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
-            Profile::Duo(_) | Profile::OneLogin(_) | Profile::JumpCloud(_) => {
-                Err("provision on demand is an Entra ID action".into())
-            }
+            Profile::Duo(_)
+            | Profile::OneLogin(_)
+            | Profile::JumpCloud(_)
+            | Profile::PingFederate(_) => Err("provision on demand is an Entra ID action".into()),
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }

@@ -39,6 +39,7 @@ pub(crate) fn idp_verdict(s: &ScenarioReport) -> Option<String> {
         // branch onelogin
         "onelogin" => "OneLogin".into(),
         "jumpcloud" => "JumpCloud".into(),
+        "pingfederate" => "PingFederate".into(), // branch ping
         "rfc" => return None,
         other => other.to_string(),
     };

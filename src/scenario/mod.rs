@@ -27,10 +27,11 @@ pub const KNOWN_IDPS: &[&str] = &[
     "okta-aiw",
     "duo",
     "custom",
-    "rfc",
     // branch onelogin
     "onelogin",
     "jumpcloud",
+    "pingfederate", // branch ping
+    "rfc",
 ];
 
 /// The JSON Schema of scenario files, for editors (`# yaml-language-server: $schema=...`) and

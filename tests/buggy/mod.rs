@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 mod engine;
 mod onelogin;
+mod ping;
 mod safety;
 mod verdicts;
 
@@ -113,6 +114,17 @@ pub enum Bug {
     RejectMembersRemoveNoFilter,
     /// `DELETE /Users/{id}` answers 405: users cannot be deleted (groups can).
     DeleteNotSupported,
+    // ---- branch `ping` (tests/buggy/ping.rs) ----
+    /// Filter operators are parsed case-sensitively: `userName Eq "…"` (PingOne's capitalised
+    /// operator) gets 400 invalidFilter, though RFC 7644 §3.4.2.2 makes operators
+    /// case-insensitive; `eq` works.
+    CaseSensitiveFilterOperators,
+    /// Correct but minimal: listings without a filter return at most 2 resources a page
+    /// (a server may return fewer than `count`), honouring `startIndex`.
+    CappedPages,
+    /// Listings without a filter return at most 2 resources a page and ignore `startIndex`:
+    /// every page is the first one.
+    CappedPagesIgnoreStartIndex,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -478,6 +490,12 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         | Bug::RejectMembersRemoveNoFilter
         | Bug::DeleteNotSupported => {
             if let Some(answer) = onelogin::before(&proxy, &mut req).await {
+                return answer;
+            }
+        }
+        // branch `ping`
+        Bug::CaseSensitiveFilterOperators | Bug::CappedPages | Bug::CappedPagesIgnoreStartIndex => {
+            if let Some(answer) = ping::before(&proxy, &mut req).await {
                 return answer;
             }
         }

@@ -282,7 +282,7 @@ fn default_templates(idp: &str) -> Vec<(&'static str, &'static str)> {
             ("displayName", "{given} {family}"),
             ("department", "{department}"),
         ],
-        "duo" => vec![
+        "duo" | "pingfederate" => vec![
             ("username", "{username}"),
             ("email", "{email}"),
             ("firstName", "{given}"),
