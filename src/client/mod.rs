@@ -3,8 +3,10 @@
 //! [`Limits`] that bound what one run may cost: one answer's size, the log kept in memory, pages,
 //! the run's deadline and how many timeouts in a row make the target unusable.
 //!
-//! A profile builds a [`Request`] with the exact bytes its IdP sends; the client adds only the
-//! `Authorization` header. A recorded exchange:
+//! A profile builds a [`Request`] with the exact bytes its IdP sends; the client adds the
+//! `Authorization` header, reqwest its `Accept: */*` when the request has no `Accept` (logged,
+//! see [`REQWEST_DEFAULT_ACCEPT`]) and hyper `Host` and `Content-Length` (not logged). A
+//! request may carry its IdP's own wait ([`Request::timeout`]). A recorded exchange:
 //!
 //! ```json
 //! {"id":7,"step":3,"method":"PATCH","path":"/Groups/1c2…","request_headers":[["Authorization","Bearer ***"],
@@ -136,7 +138,15 @@ pub struct Request {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// How long the IdP waits for this answer (its wire's `timeout_secs`); `None`, or a
+    /// `--timeout` the user gave, means the client's own timeout.
+    pub timeout: Option<Duration>,
 }
+
+/// The header reqwest 0.12 puts on every request that has no `Accept` of its own: its
+/// `ClientBuilder::new` inserts it into the client's default headers and no public API takes
+/// it out again. The exchange log records it, so a report shows what really went out.
+pub const REQWEST_DEFAULT_ACCEPT: (&str, &str) = ("Accept", "*/*");
 
 impl Request {
     pub fn new(method: reqwest::Method, path: impl Into<String>) -> Self {
@@ -145,7 +155,13 @@ impl Request {
             path: path.into(),
             headers: Vec::new(),
             body: None,
+            timeout: None,
         }
+    }
+    /// The IdP's own wait for this answer (see [`Request::timeout`]).
+    pub fn timeout(mut self, t: Option<Duration>) -> Self {
+        self.timeout = t;
+        self
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.to_string(), v.to_string()));
@@ -356,6 +372,8 @@ pub struct Client {
     limits: Limits,
     /// `--timeout`: the longest wait for one answer.
     timeout: Duration,
+    /// The user gave `--timeout`: it wins over a request's own (the wire's) timeout.
+    timeout_given: bool,
     /// Body bytes kept in `exchanges` so far, against `limits.log_budget`.
     logged: usize,
     /// Index of the scenario step now running; recorded on each exchange.
@@ -378,6 +396,7 @@ impl Client {
             next_id: 1,
             limits: Limits::default(),
             timeout: cfg.timeout,
+            timeout_given: false,
             logged: 0,
             step: 0,
         })
@@ -387,6 +406,23 @@ impl Client {
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Marks the client's timeout as the user's `--timeout`: it then wins over the wait a
+    /// request carries from its IdP's wire.
+    pub fn with_timeout_given(mut self, given: bool) -> Self {
+        self.timeout_given = given;
+        self
+    }
+
+    /// How long this client waits for the answer to `req`: the request's own (its IdP's
+    /// documented) timeout unless the user gave `--timeout`, else the client's. The run's
+    /// deadline may shorten it further.
+    pub fn wait_for(&self, req: &Request) -> Duration {
+        match req.timeout {
+            Some(t) if !self.timeout_given => t,
+            _ => self.timeout,
+        }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -518,6 +554,15 @@ impl Client {
                 .iter()
                 .map(|(k, v)| (k.clone(), self.redact_header(k, v))),
         );
+        if !req
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        {
+            // reqwest adds it on the wire; the log says so rather than hide it.
+            let (k, v) = REQWEST_DEFAULT_ACCEPT;
+            headers.push((k.to_string(), v.to_string()));
+        }
         let mut ex = Exchange {
             id,
             step: self.step,
@@ -637,10 +682,12 @@ impl Client {
     ) -> Option<String> {
         let url = format!("{}{}", self.base_url, req.path);
         let mut rb = self.http.request(req.method.clone(), &url);
+        let mut wait = self.wait_for(req);
         if let Some(left) = self.limits.watchdog.remaining() {
-            // Never wait past the run's deadline, whatever --timeout says.
-            rb = rb.timeout(left.min(self.timeout).max(Duration::from_millis(1)));
+            // Never wait past the run's deadline, whatever --timeout or the wire says.
+            wait = left.min(wait).max(Duration::from_millis(1));
         }
+        rb = rb.timeout(wait);
         if let Some(t) = self.token.as_ref().filter(|_| with_token) {
             rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
         }

@@ -28,6 +28,9 @@ pub struct Target {
     pub url: String,
     pub token: Option<Secret>,
     pub timeout: Duration,
+    /// The user gave `--timeout`: it wins over the wait an IdP's wire documents
+    /// (`timeout_secs`, Okta's 60 s); otherwise `timeout` is only the default.
+    pub timeout_given: bool,
     /// Leave what the run created on the server.
     pub keep: bool,
     /// Caps, deadline and the watchdog every client of the run shares.
@@ -118,8 +121,10 @@ pub async fn run_scenario(
         token: target.token.clone(),
         timeout: target.timeout,
     })
-    .map(|c| c.with_limits(target.limits.clone()))
-    {
+    .map(|c| {
+        c.with_limits(target.limits.clone())
+            .with_timeout_given(target.timeout_given)
+    }) {
         Ok(c) => c,
         Err(e) => {
             report.outcome = Outcome::Error;
@@ -523,7 +528,8 @@ fn harness_client(target: &Target, main: &Client, step: usize) -> Result<Client,
         token: target.token.clone(),
         timeout: target.timeout,
     })?
-    .with_limits(target.limits.clone());
+    .with_limits(target.limits.clone())
+    .with_timeout_given(target.timeout_given);
     c.set_next_exchange_id(main.next_exchange_id());
     c.step = step;
     Ok(c)
@@ -788,7 +794,8 @@ fn probe_client(target: &Target) -> Result<Client, String> {
         token: target.token.clone(),
         timeout: target.timeout,
     })?
-    .with_limits(target.limits.clone()))
+    .with_limits(target.limits.clone())
+    .with_timeout_given(target.timeout_given))
 }
 
 /// The first lookup the harness sends (a user that cannot exist): every IdP's Test
