@@ -664,7 +664,7 @@ impl Ctx<'_> {
             }
         }
         self.client.step = self.step;
-        let resp = self.client.send(req.clone()).await;
+        let resp = self.client.send_ref(&req).await;
         if req.method == reqwest::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }
