@@ -17,10 +17,10 @@ use crate::idp::mapping::{Entry, Mapping};
 use crate::idp::{list_resources, patch_body};
 use crate::report::model::{Exchange, TargetInfo};
 use crate::scim::id::object_path;
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::{apply_patch, get_path, put_path};
 use crate::scim::schema::{
-    is_urn, ResourceTypeDef, ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE,
-    USER_URN,
+    is_urn, ResourceTypeDef, ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_URN,
 };
 use reqwest::Method;
 use schemars::JsonSchema;
@@ -119,33 +119,6 @@ impl Idp {
         match self {
             Idp::Entra => form_encode(s),
             _ => percent_encode(s),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    User,
-    Group,
-}
-
-impl Kind {
-    fn rt(self) -> &'static ResourceTypeDef {
-        match self {
-            Kind::User => &USER_TYPE,
-            Kind::Group => &GROUP_TYPE,
-        }
-    }
-    fn endpoint(self) -> &'static str {
-        match self {
-            Kind::User => "/Users",
-            Kind::Group => "/Groups",
-        }
-    }
-    fn name(self) -> &'static str {
-        match self {
-            Kind::User => "User",
-            Kind::Group => "Group",
         }
     }
 }
@@ -420,7 +393,7 @@ pub struct Certifier<'a> {
     pub tag: String,
     counter: usize,
     /// Ids from the run's own POSTs: the only objects it writes to or deletes.
-    created: Vec<(Kind, String)>,
+    created: Vec<(ObjectKind, String)>,
     /// Created objects whose server-chosen id is path syntax: never addressed, reported.
     unsafe_left: Vec<String>,
 }
@@ -440,7 +413,10 @@ impl<'a> Certifier<'a> {
     /// The whole matrix for `mapping`, then the limits (with `check_limits`), then cleanup.
     pub async fn run(mut self, mapping: &Mapping, check_limits: bool) -> (Matrix, Vec<LimitCheck>) {
         let mut rows = Vec::new();
-        for (kind, entries) in [(Kind::User, &mapping.users), (Kind::Group, &mapping.groups)] {
+        for (kind, entries) in [
+            (ObjectKind::User, &mapping.users),
+            (ObjectKind::Group, &mapping.groups),
+        ] {
             let mut matching: Vec<&Entry> =
                 entries.iter().filter(|e| e.matching.is_some()).collect();
             matching.sort_by_key(|e| e.matching);
@@ -503,14 +479,14 @@ impl<'a> Certifier<'a> {
     }
 
     /// The IdP's create shape around `view`.
-    fn create_body(&self, kind: Kind, view: &Value) -> Value {
+    fn create_body(&self, kind: ObjectKind, view: &Value) -> Value {
         let mut body = Map::new();
         let fields = view.as_object().cloned().unwrap_or_default();
         match (self.idp, kind) {
             // The create body Entra sends (schemas, the mapped attributes, meta, roles: []);
             // custom extension URNs are not listed in `schemas`
             // (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
-            (Idp::Entra, Kind::User) => {
+            (Idp::Entra, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -520,7 +496,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "User"}));
                 body.insert("roles".into(), json!([]));
             }
-            (Idp::Entra, Kind::Group) => {
+            (Idp::Entra, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN, ADSCIM_GROUP_URN]));
                 if let Some(x) = fields.get("externalId") {
                     body.insert("externalId".into(), x.clone());
@@ -529,7 +505,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "Group"}));
             }
             // Okta's create POST: attributes, groups: [], a throwaway password, active: true.
-            (Idp::Okta | Idp::OktaAiw, Kind::User) => {
+            (Idp::Okta | Idp::OktaAiw, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -543,14 +519,14 @@ impl<'a> Certifier<'a> {
                 );
                 body.insert("active".into(), json!(true));
             }
-            (Idp::Okta | Idp::OktaAiw, Kind::Group) => {
+            (Idp::Okta | Idp::OktaAiw, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN]));
                 body.extend(fields);
                 body.insert("members".into(), json!([]));
             }
             // Duo lists every extension present in `schemas`.
             (Idp::Duo, _) => {
-                let core = if kind == Kind::User {
+                let core = if kind == ObjectKind::User {
                     USER_URN
                 } else {
                     GROUP_URN
@@ -559,7 +535,7 @@ impl<'a> Certifier<'a> {
                 schemas.extend(fields.keys().filter(|k| is_urn(k)).map(|k| json!(k)));
                 body.insert("schemas".into(), Value::Array(schemas));
                 body.extend(fields);
-                if kind == Kind::Group {
+                if kind == ObjectKind::Group {
                     body.insert("members".into(), json!([]));
                 }
             }
@@ -567,7 +543,7 @@ impl<'a> Certifier<'a> {
         Value::Object(body)
     }
 
-    async fn get(&mut self, kind: Kind, id: &str) -> Response {
+    async fn get(&mut self, kind: ObjectKind, id: &str) -> Response {
         let req = self
             .idp
             .request(Method::GET, object_path(kind.endpoint(), id), None);
@@ -577,7 +553,7 @@ impl<'a> Certifier<'a> {
     /// Reads the object back and compares the value at `path` with `want` (`None`: absent).
     async fn read_back(
         &mut self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         path: &str,
         want: Option<&Value>,
@@ -609,7 +585,7 @@ impl<'a> Certifier<'a> {
     /// GET then PUT of the edited resource (Okta).
     async fn get_put(
         &mut self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         edit: impl FnOnce(&mut Value),
     ) -> Result<Response, String> {
@@ -629,7 +605,7 @@ impl<'a> Certifier<'a> {
     /// The IdP's update shape setting `e` to `value`.
     async fn update(
         &mut self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         e: &Entry,
         value: &Value,
@@ -662,7 +638,7 @@ impl<'a> Certifier<'a> {
     /// One row: the object is created in the IdP's real create shape, carrying every mapped
     /// attribute (a server may require some jointly, `name.givenName` with `name.familyName`,
     /// and the IdP always sends them together); only `e` is then varied.
-    async fn row(&mut self, kind: Kind, e: &Entry, m: &Entry, entries: &[Entry]) -> Row {
+    async fn row(&mut self, kind: ObjectKind, e: &Entry, m: &Entry, entries: &[Entry]) -> Row {
         self.counter += 1;
         let n = self.counter;
         let rt = kind.rt();
@@ -777,13 +753,8 @@ impl<'a> Certifier<'a> {
                     .filter_map(|r| r.get("id").and_then(Value::as_str))
                     .collect();
                 let parsed = crate::scim::filter::parse_filter(&filter).ok();
-                let foreign = parsed.map_or(0, |f| {
-                    let k = match kind {
-                        Kind::User => crate::runner::sync::ObjectKind::User,
-                        Kind::Group => crate::runner::sync::ObjectKind::Group,
-                    };
-                    crate::idp::split_lookup(k, &f, &found).1.len()
-                });
+                let foreign =
+                    parsed.map_or(0, |f| crate::idp::split_lookup(kind, &f, &found).1.len());
                 if ids == [id.as_str()] {
                     Cell::pass()
                 } else if foreign > 0 {
@@ -874,14 +845,14 @@ impl<'a> Certifier<'a> {
                 &json!(format!("cert-{}-limit-{}", self.tag, i + 1)),
                 &GROUP_TYPE,
             );
-            let body = self.create_body(Kind::Group, &view);
+            let body = self.create_body(ObjectKind::Group, &view);
             let req = self.idp.request(Method::POST, "/Groups".into(), Some(body));
             let resp = self.client.send(req).await;
             match id_of(&resp).filter(|_| resp.ok()) {
                 Some(id) => {
                     accepted += 1;
                     match crate::scim::id::problem(&id) {
-                        None => self.created.push((Kind::Group, id)),
+                        None => self.created.push((ObjectKind::Group, id)),
                         Some(why) => self
                             .unsafe_left
                             .push(format!("Group {id:?} left on the server: {why}")),

@@ -17,4 +17,5 @@ pub mod scenario;
 pub mod scim;
 pub mod secret;
 pub mod server;
+pub mod source;
 pub mod validate;

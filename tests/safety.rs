@@ -7,7 +7,7 @@
 mod buggy;
 
 use buggy::Bug;
-use scimulator::server::store::Kind;
+use scimulator::scim::kind::ObjectKind;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -407,8 +407,8 @@ async fn a_failing_delete_is_reported_and_fails_the_run() {
         .clone();
     assert_eq!(cleanup["outcome"], "failed", "{cleanup}");
     // Everything the run created is still there: nothing else was touched either.
-    assert_eq!(server.upstream.store.len(Kind::User), 2);
-    assert_eq!(server.upstream.store.len(Kind::Group), 2);
+    assert_eq!(server.upstream.store.len(ObjectKind::User), 2);
+    assert_eq!(server.upstream.store.len(ObjectKind::Group), 2);
     server.stop().await;
 }
 
@@ -439,8 +439,8 @@ async fn a_faithful_server_is_cleaned_up_and_passes() {
         "{message}"
     );
     assert!(findings(&r).iter().all(|f| f["source"] != "RFC 7644 §3.6"));
-    assert_eq!(server.upstream.store.len(Kind::User), 0);
-    assert_eq!(server.upstream.store.len(Kind::Group), 0);
+    assert_eq!(server.upstream.store.len(ObjectKind::User), 0);
+    assert_eq!(server.upstream.store.len(ObjectKind::Group), 0);
     server.stop().await;
 }
 

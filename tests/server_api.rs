@@ -407,16 +407,20 @@ async fn service_provider_config_advertises_what_the_server_does() {
 
 #[tokio::test]
 async fn a_page_never_exceeds_the_advertised_max_results() {
+    use scimulator::scim::kind::ObjectKind;
     use scimulator::scim::resource::normalize;
-    use scimulator::server::store::Kind;
     let s = server().await;
     let max = s.read("/ServiceProviderConfig").await["filter"]["maxResults"]
         .as_u64()
         .unwrap() as usize;
     // Loaded through the store: the HTTP path is not what this test is about.
     for i in 0..max + 5 {
-        let n = normalize(&json!({"userName": format!("bulk{i}")}), Kind::User.rt()).unwrap();
-        s.server.store.create(Kind::User, n).unwrap();
+        let n = normalize(
+            &json!({"userName": format!("bulk{i}")}),
+            ObjectKind::User.rt(),
+        )
+        .unwrap();
+        s.server.store.create(ObjectKind::User, n).unwrap();
     }
     let l = s.list("/Users", &[("count", "100000")]).await;
     assert_eq!(l["totalResults"], max + 5);

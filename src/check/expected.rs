@@ -10,9 +10,9 @@
 //! ```
 
 use crate::idp::mapping::{build_view, Entry, Mapping};
-use crate::runner::directory::{PushState, SourceDirectory, User};
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
+use crate::source::{PushState, SourceDirectory, User};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 

@@ -1,7 +1,9 @@
-//! Expectations: the target's state (derived, diffed), the provisioning log, the request trace.
+//! Expectations: the target's state (derived, read back, diffed), the provisioning log, the request trace.
 
 pub mod diff;
 pub mod expected;
+pub mod read_back;
+pub mod state;
 
 use crate::report::model::{Exchange, LogEntry};
 use crate::scenario::model::LogExpectation;

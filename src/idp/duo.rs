@@ -19,12 +19,13 @@
 
 use crate::client::{percent_encode, Request, Response};
 use crate::idp::mapping::{build_view, differences, Mapping};
+use crate::idp::sync::Link;
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::report::model::LogEntry;
-use crate::runner::directory::{Group, User};
-use crate::runner::sync::{Link, ObjectKind};
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
+use crate::source::{Group, User};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

@@ -15,14 +15,15 @@
 use crate::client::{form_encode, Request, Response, TransportError};
 use crate::idp::mapping::differences;
 use crate::idp::mapping::{build_view, Mapping};
+use crate::idp::sync::Link;
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
-use crate::runner::directory::{Group, User};
-use crate::runner::sync::{Link, ObjectKind};
 use crate::scenario::model::{CycleKind, OnDemand, RestartScope};
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::get_path;
 use crate::scim::schema::{
     ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN,
 };
+use crate::source::{Group, User};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

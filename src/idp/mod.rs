@@ -7,12 +7,14 @@ pub mod entra;
 pub mod mapping;
 pub mod okta;
 pub mod okta_spec;
+pub mod sync;
 
 use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
-use crate::runner::directory::SourceDirectory;
-use crate::runner::sync::{ObjectKind, SyncState};
+use crate::scim::kind::ObjectKind;
+use crate::source::SourceDirectory;
 use std::collections::{BTreeMap, BTreeSet};
+use sync::SyncState;
 
 /// A named IdP behaviour with its public source: what a finding says broke.
 #[derive(Debug, Clone, Copy)]
@@ -831,7 +833,7 @@ impl Ctx<'_> {
         if !self.own(kind, id, created) {
             return false;
         }
-        let link = crate::runner::sync::Link {
+        let link = sync::Link {
             target_id: id.to_string(),
             managed: true,
             view_sent,

@@ -14,12 +14,13 @@
 
 use crate::client::{form_encode, percent_encode, Request, Response};
 use crate::idp::mapping::{build_view, differences, Mapping};
+use crate::idp::sync::Link;
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::report::model::{CheckReport, Outcome};
-use crate::runner::directory::{PushState, User};
-use crate::runner::sync::{Link, ObjectKind};
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, USER_TYPE, USER_URN};
+use crate::source::{PushState, User};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

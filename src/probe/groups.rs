@@ -6,8 +6,8 @@ use super::schema::{get_path, merge, nested, unassigned};
 use super::{got, may, must, should, Probe, Runner, SCIM_JSON};
 use crate::client::{percent_encode, Request, Response};
 use crate::idp::okta_spec::shown;
-use crate::runner::sync::ObjectKind;
 use crate::scim::id::segment;
+use crate::scim::kind::ObjectKind;
 use crate::scim::schema::{
     GROUP_URN, LIST_URN, PATCH_URN, RESOURCE_TYPE_URN, SCHEMA_URN, SPC_URN, USER_URN,
 };

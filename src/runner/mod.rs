@@ -6,22 +6,21 @@
 //! step 3  expect          → state: passed, log: passed
 //! ```
 
-pub mod directory;
-pub mod sync;
-
-use crate::check::diff::{compare, ActualState};
-use crate::check::expected::{apply_overrides, derive};
+use crate::check::expected::derive;
+use crate::check::read_back::{find_by_identity, identities};
+use crate::check::state::{state_error, Run};
 use crate::check::{check_log, check_trace};
 use crate::client::{Client, ClientConfig, Limits, Request};
+use crate::idp::sync::SyncState;
 use crate::idp::{Ctx, Ledger, Profile};
 use crate::report::model::{
     CheckReport, Exchange, Finding, LogEntry, Outcome, ScenarioReport, Severity, StepReport,
 };
 use crate::scenario::model::{Expectation, Outcome as Expected, Scenario, StateExpectation, Step};
+use crate::scim::kind::ObjectKind;
 use crate::secret::Secret;
-use directory::SourceDirectory;
+use crate::source::{DirectoryError, SourceDirectory};
 use std::time::{Duration, Instant};
-use sync::{ObjectKind, SyncState};
 
 /// Where and how to run.
 #[derive(Clone)]
@@ -296,7 +295,7 @@ async fn run_step(
     target: &Target,
 ) -> Result<Vec<CheckReport>, String> {
     let d = &mut st.dir;
-    let err = |e: directory::DirectoryError| e.0;
+    let err = |e: DirectoryError| e.0;
     macro_rules! ctx {
         () => {
             Ctx {
@@ -543,70 +542,7 @@ fn harness_done(h: &mut Client, main: &mut Client, out: &mut Vec<Exchange>) -> V
     ids
 }
 
-/// Records a "filter ignored" finding once per scenario (later lookups raise its count).
-fn note_filter_ignored(findings: &mut Vec<Finding>, f: Finding) {
-    match findings.iter_mut().find(|x| x.behaviour == f.behaviour) {
-        Some(prev) => {
-            prev.count = prev.count.max(f.count);
-            if let Some(e) = f.exchange.filter(|_| prev.examples.len() < 5) {
-                prev.examples.push(e);
-            }
-        }
-        None => findings.push(f),
-    }
-}
-
-/// Reads back every object the run owns: those it created or matched, and those its
-/// run-scoped identities find (only resources whose identity equals the run-scoped name: a
-/// lookup answer is never trusted as such). Reads only; `Err` when one cannot be read.
-async fn read_back(
-    st: &mut State,
-    ids: &[(ObjectKind, String, String)],
-    target: &Target,
-    client: &mut Client,
-    index: usize,
-) -> Result<ActualState, String> {
-    let mut reader = harness_client(target, client, index)?;
-    let mut actual = ActualState::default();
-    let mut to_read: Vec<(ObjectKind, String)> = st.ledger.touchable.iter().cloned().collect();
-    let mut known: std::collections::HashSet<(ObjectKind, String)> =
-        to_read.iter().cloned().collect();
-    let found = find_by_identity(&mut reader, ids, &mut st.ledger, &mut st.findings, index).await;
-    for found in found {
-        if known.insert(found.clone()) {
-            to_read.push(found);
-        }
-    }
-    let mut result = Ok(());
-    for (kind, id) in &to_read {
-        let resp = reader
-            .send(Request::new(
-                reqwest::Method::GET,
-                crate::idp::object_path(*kind, id),
-            ))
-            .await;
-        match (resp.status, resp.body) {
-            (Some(200), Some(body)) => {
-                match kind {
-                    ObjectKind::User => actual.users.insert(id.clone(), body),
-                    ObjectKind::Group => actual.groups.insert(id.clone(), body),
-                };
-            }
-            (Some(404), _) => {}
-            (status, _) => {
-                let what = status.map_or_else(
-                    || resp.error.map(|e| e.to_string()).unwrap_or_default(),
-                    |s| format!("HTTP {s}"),
-                );
-                result = Err(format!("could not read back {} {id}: {what}", kind.name()));
-                break;
-            }
-        }
-    }
-    harness_done(&mut reader, client, &mut st.harness);
-    result.map(|()| actual)
-}
-
+/// The `state` check, read back through the harness's own client.
 async fn check_state(
     state: &StateExpectation,
     index: usize,
@@ -615,254 +551,19 @@ async fn check_state(
     target: &Target,
     client: &mut Client,
 ) -> CheckReport {
-    let mapping = profile.mapping();
-    // Derived once: the identities to read back come from it, before any override.
-    let mut expected = derive(&st.dir, mapping, profile.rules());
-    let ids = identities(&expected, mapping);
-    if let StateExpectation::Overrides { users, groups } = state {
-        if let Err(e) = apply_overrides(&mut expected.users, users, false)
-            .and_then(|_| apply_overrides(&mut expected.groups, groups, true))
-        {
-            return CheckReport {
-                name: "state".into(),
-                outcome: Outcome::Error,
-                message: e,
-                diff: None,
-                patch: None,
-                exchanges: vec![],
-            };
-        }
-    }
-    // Read back every object the run created or matched: the run's own objects only.
-    let actual = match read_back(st, &ids, target, client, index).await {
-        Ok(a) => a,
-        Err(e) => {
-            return CheckReport {
-                name: "state".into(),
-                outcome: Outcome::Error,
-                message: e,
-                diff: None,
-                patch: None,
-                exchanges: vec![],
-            }
-        }
+    let mut reader = match harness_client(target, client, index) {
+        Ok(c) => c,
+        Err(e) => return state_error(e),
     };
-    let st: &State = st;
-    let uid = mapping
-        .user_matching()
-        .first()
-        .map_or("userName".to_string(), |e| e.target.clone());
-    let gid = mapping
-        .group_matching()
-        .first()
-        .map_or("displayName".to_string(), |e| e.target.clone());
-    let manager = mapping.user_reference("User").map(|e| e.target.clone());
-    let n_users = expected.users.iter().filter(|e| e.present).count();
-    let n_groups = expected.groups.iter().filter(|e| e.present).count();
-    match compare(&expected, &actual, &uid, &gid, manager.as_deref()) {
-        None => CheckReport {
-            name: "state".into(),
-            outcome: Outcome::Passed,
-            message: format!(
-                "the server holds the {n_users} users and {n_groups} groups expected, as expected"
-            ),
-            diff: None,
-            patch: None,
-            exchanges: vec![],
-        },
-        Some(d) => {
-            let actual_users = &actual.users;
-            let mut exchanges: Vec<u64> = Vec::new();
-            let mut lines = Vec::new();
-            for o in &d.objects {
-                let mut line = format!("{} \"{}\": {}", o.kind, o.identity, o.problem);
-                // The objects found under this identity, or, when none is, the one the IdP
-                // linked to the source object (for blame only, never for comparing).
-                let kind = if o.kind == "group" {
-                    ObjectKind::Group
-                } else {
-                    ObjectKind::User
-                };
-                let mut ids = o.target_ids.clone();
-                if ids.is_empty() {
-                    ids.extend(
-                        o.key
-                            .as_deref()
-                            .and_then(|k| st.sync.target_id(kind, k))
-                            .map(str::to_string),
-                    );
-                }
-                // Only a write to this object that touched these attributes is to blame; when
-                // none did, say so rather than name an unrelated write.
-                let blamed = st.ledger.blame(kind, &ids, &o.fields);
-                match blamed {
-                    Some(w) => {
-                        line.push_str(&format!(" — {}", w.describe(profile.display_name())));
-                        exchanges.push(w.exchange);
-                    }
-                    None if !ids.is_empty() && o.fields.iter().all(|f| f != "*") => {
-                        line.push_str(&format!(
-                            " — no request of this run wrote {}",
-                            o.fields.join(", ")
-                        ));
-                    }
-                    None => {}
-                }
-                // Members that differ may have been changed on the server by a later write to
-                // the member itself (a PUT /Users that drops the user's groups): name it too.
-                if o.kind == "group" && o.fields.iter().any(|f| f == "members") {
-                    let since = blamed.map_or(0, |w| w.exchange);
-                    let members = |doc: &serde_json::Value| -> Vec<String> {
-                        doc["groups"][&o.identity]["members"]
-                            .as_array()
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(|m| m.as_str().map(str::to_string))
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    };
-                    let (want, have) = (members(&d.expected), members(&d.actual));
-                    let changed: Vec<&String> = want
-                        .iter()
-                        .filter(|m| !have.contains(m))
-                        .chain(have.iter().filter(|m| !want.contains(m)))
-                        .collect();
-                    let member_ids: Vec<String> = actual_users
-                        .iter()
-                        .filter(|(_, r)| {
-                            crate::scim::patch::get_path(r, &uid, &crate::scim::schema::USER_TYPE)
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .is_some_and(|n| changed.contains(&&n))
-                        })
-                        .map(|(id, _)| id.clone())
-                        .collect();
-                    let later = member_ids
-                        .iter()
-                        .flat_map(|id| st.ledger.writes_to(ObjectKind::User, id))
-                        .filter(|w| w.exchange > since)
-                        .max_by_key(|w| w.exchange);
-                    if let Some(w) = later {
-                        line.push_str(&format!(
-                            "; after that, {}: {} wrote a member (exchange #{})",
-                            profile.display_name(),
-                            w.behaviour.name,
-                            w.exchange
-                        ));
-                        exchanges.push(w.exchange);
-                    }
-                }
-                lines.push(line);
-            }
-            exchanges.sort_unstable();
-            exchanges.dedup();
-            CheckReport {
-                name: "state".into(),
-                outcome: Outcome::Failed,
-                message: format!(
-                    "the server's directory differs from what {} should have left:\n  {}",
-                    profile.display_name(),
-                    lines.join("\n  ")
-                ),
-                diff: Some(d.text),
-                patch: Some(d.patch),
-                exchanges,
-            }
-        }
-    }
-}
-
-/// The identities (matching attribute and value) of every source object, run-scoped.
-fn identities(
-    expected: &crate::check::expected::ExpectedState,
-    mapping: &crate::idp::mapping::Mapping,
-) -> Vec<(ObjectKind, String, String)> {
-    let uid = mapping
-        .user_matching()
-        .first()
-        .map_or("userName".to_string(), |e| e.target.clone());
-    let gid = mapping
-        .group_matching()
-        .first()
-        .map_or("displayName".to_string(), |e| e.target.clone());
-    let users = expected
-        .users
-        .iter()
-        .map(|e| (ObjectKind::User, uid.clone(), e.identity.clone()));
-    let groups = expected
-        .groups
-        .iter()
-        .map(|e| (ObjectKind::Group, gid.clone(), e.identity.clone()));
-    users.chain(groups).collect()
-}
-
-/// Ids of the objects a run-scoped identity finds on the server: objects this run created
-/// even when it never saw the answer (a dropped POST response). Only a resource whose identity
-/// attribute equals the run-scoped value (case-insensitively where RFC 7643 says `caseExact:
-/// false`, as for `userName` and `displayName`) is the run's: the rest of the answer is someone
-/// else's, and its presence means the server ignores `filter` (a finding; the ledger then
-/// forbids writes to objects found only by lookup). A lookup the server cannot answer finds
-/// nothing; the ids the run knows still count.
-async fn find_by_identity(
-    c: &mut Client,
-    ids: &[(ObjectKind, String, String)],
-    ledger: &mut Ledger,
-    findings: &mut Vec<Finding>,
-    step: usize,
-) -> Vec<(ObjectKind, String)> {
-    let mut out = Vec::new();
-    for (kind, attr, value) in ids {
-        let filter = crate::idp::filter_eq(attr, value);
-        let path = format!(
-            "{}?filter={}",
-            kind.endpoint(),
-            crate::client::form_encode(&filter)
-        );
-        let resp = c.send(Request::new(reqwest::Method::GET, path)).await;
-        if resp.status != Some(200) {
-            continue;
-        }
-        let (Some(resources), Ok(parsed)) = (
-            crate::idp::list_resources(&resp),
-            crate::scim::filter::parse_filter(&filter),
-        ) else {
-            continue;
-        };
-        let (mine, foreign, unproven) = crate::idp::split_lookup(*kind, &parsed, &resources);
-        for id in foreign.iter().chain(&unproven) {
-            ledger.foreign.insert((*kind, id.clone()));
-        }
-        if !foreign.is_empty() {
-            ledger.filter_ignored = true;
-            note_filter_ignored(
-                findings,
-                crate::idp::filter_ignored_finding(
-                    *kind,
-                    &filter,
-                    foreign.len(),
-                    Some(resp.exchange),
-                    step,
-                ),
-            );
-        }
-        for r in mine {
-            let Some(id) = r.get("id").and_then(|v| v.as_str()) else {
-                continue;
-            };
-            if let Some(why) = crate::scim::id::problem(id) {
-                if !ledger.unsafe_ids.iter().any(|(k, x)| k == kind && x == id) {
-                    ledger.unsafe_ids.push((*kind, id.to_string()));
-                    crate::idp::count_finding(
-                        findings,
-                        crate::idp::unsafe_id_finding(*kind, id, why, Some(resp.exchange), step),
-                    );
-                }
-                continue;
-            }
-            out.push((*kind, id.to_string()));
-        }
-    }
-    out
+    let run = Run {
+        dir: &st.dir,
+        sync: &st.sync,
+        ledger: &mut st.ledger,
+        findings: &mut st.findings,
+    };
+    let report = crate::check::state::check_state(state, index, profile, run, &mut reader).await;
+    harness_done(&mut reader, client, &mut st.harness);
+    report
 }
 
 /// Deletes what the run owns, groups first, and reads each deleted object back: the

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod filter;
 pub mod id;
+pub mod kind;
 pub mod patch;
 pub mod resource;
 pub mod schema;

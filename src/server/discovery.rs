@@ -6,8 +6,8 @@
 //!  "filter":{"supported":true,"maxResults":1000},"sort":{"supported":true},"etag":{"supported":true}}
 //! ```
 
+use crate::scim::kind::ObjectKind;
 use crate::scim::schema::{all_schemas, LIST_URN, SPC_URN};
-use crate::server::store::Kind;
 use serde_json::{json, Value};
 
 /// Largest page a list or search returns (`filter.maxResults`).
@@ -53,14 +53,14 @@ pub fn list(resources: Vec<Value>) -> Value {
 }
 
 pub fn resource_types(base_url: &str) -> Vec<Value> {
-    [Kind::User, Kind::Group]
+    [ObjectKind::User, ObjectKind::Group]
         .iter()
         .map(|k| k.rt().to_json(base_url))
         .collect()
 }
 
 pub fn resource_type(base_url: &str, id: &str) -> Option<Value> {
-    [Kind::User, Kind::Group]
+    [ObjectKind::User, ObjectKind::Group]
         .iter()
         .find(|k| k.rt().name.eq_ignore_ascii_case(id))
         .map(|k| k.rt().to_json(base_url))

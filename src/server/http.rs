@@ -9,12 +9,13 @@
 
 use crate::scim::error::ScimError;
 use crate::scim::filter::{parse_filter, validate, AttrPath, Filter};
+use crate::scim::kind::ObjectKind;
 use crate::scim::patch::apply_patch;
 use crate::scim::resource::{normalize, Projection};
 use crate::scim::schema::{LIST_URN, SEARCH_URN};
 use crate::secret::Secret;
 use crate::server::discovery::{self, MAX_RESULTS};
-use crate::server::store::{Entry, Kind, Query, Store};
+use crate::server::store::{Entry, Query, Store};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -179,8 +180,8 @@ async fn respond(
     let m = &parts.method;
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let kind_of = |s: &str| match s {
-        "Users" => Some(Kind::User),
-        "Groups" => Some(Kind::Group),
+        "Users" => Some(ObjectKind::User),
+        "Groups" => Some(ObjectKind::Group),
         _ => None,
     };
     match segs.as_slice() {
@@ -234,7 +235,7 @@ async fn respond(
             let b = json_body(&read_body(app, &parts.headers, body).await?)?;
             search(
                 app,
-                &[Kind::User, Kind::Group],
+                &[ObjectKind::User, ObjectKind::Group],
                 &SearchParams::from_body(&b)?,
                 &base_url,
             )
@@ -480,7 +481,7 @@ impl SearchParams {
 
 fn search(
     app: &App,
-    kinds: &[Kind],
+    kinds: &[ObjectKind],
     p: &SearchParams,
     base_url: &str,
 ) -> Result<Response, ScimError> {

@@ -11,8 +11,9 @@
 
 use crate::scim::error::ScimError;
 use crate::scim::filter::{get_ci, top_value, AttrPath, CompareOp, Filter};
+use crate::scim::kind::ObjectKind;
 use crate::scim::resource::Normalized;
-use crate::scim::schema::{is_urn, ResourceTypeDef, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
+use crate::scim::schema::{is_urn, ResourceTypeDef, GROUP_URN, USER_URN};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,33 +21,6 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Kind {
-    User,
-    Group,
-}
-
-impl Kind {
-    pub fn rt(self) -> &'static ResourceTypeDef {
-        match self {
-            Kind::User => &USER_TYPE,
-            Kind::Group => &GROUP_TYPE,
-        }
-    }
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            Kind::User => "Users",
-            Kind::Group => "Groups",
-        }
-    }
-    fn unique_attr(self) -> &'static str {
-        match self {
-            Kind::User => "userName",
-            Kind::Group => "displayName",
-        }
-    }
-}
 
 /// One stored resource. `body` holds every attribute a filter can see, `id` and `meta`
 /// (without `location`, which depends on the request's host) included.
@@ -129,11 +103,11 @@ fn str_attr<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 impl Collection {
-    fn index(&mut self, kind: Kind, e: &Entry, add: bool) {
+    fn index(&mut self, kind: ObjectKind, e: &Entry, add: bool) {
         let body = e.body.value();
         let unique = str_attr(&body, kind.unique_attr()).map(str::to_lowercase);
         let external = str_attr(&body, "externalId").map(str::to_string);
-        let display = (kind == Kind::User)
+        let display = (kind == ObjectKind::User)
             .then(|| str_attr(&body, "displayName").map(str::to_lowercase))
             .flatten();
         if add {
@@ -173,8 +147,8 @@ impl Collection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Change {
-    Put { put: Kind, entry: Entry },
-    Delete { delete: Kind, id: String },
+    Put { put: ObjectKind, entry: Entry },
+    Delete { delete: ObjectKind, id: String },
 }
 
 #[derive(Default)]
@@ -187,24 +161,24 @@ struct Inner {
 }
 
 impl Inner {
-    fn col(&self, kind: Kind) -> &Collection {
+    fn col(&self, kind: ObjectKind) -> &Collection {
         match kind {
-            Kind::User => &self.users,
-            Kind::Group => &self.groups,
+            ObjectKind::User => &self.users,
+            ObjectKind::Group => &self.groups,
         }
     }
-    fn col_mut(&mut self, kind: Kind) -> &mut Collection {
+    fn col_mut(&mut self, kind: ObjectKind) -> &mut Collection {
         match kind {
-            Kind::User => &mut self.users,
-            Kind::Group => &mut self.groups,
+            ObjectKind::User => &mut self.users,
+            ObjectKind::Group => &mut self.groups,
         }
     }
-    fn find(&self, id: &str) -> Option<(Kind, &Entry)> {
+    fn find(&self, id: &str) -> Option<(ObjectKind, &Entry)> {
         self.users
             .by_id
             .get(id)
-            .map(|e| (Kind::User, e))
-            .or_else(|| self.groups.by_id.get(id).map(|e| (Kind::Group, e)))
+            .map(|e| (ObjectKind::User, e))
+            .or_else(|| self.groups.by_id.get(id).map(|e| (ObjectKind::Group, e)))
     }
 
     fn apply(&mut self, change: Change) {
@@ -214,11 +188,11 @@ impl Inner {
                 if let Some(old) = self.col_mut(kind).by_id.remove(&entry.id) {
                     self.col_mut(kind).index(kind, &old, false);
                     self.col_mut(kind).order.remove(&old.seq);
-                    if kind == Kind::Group {
+                    if kind == ObjectKind::Group {
                         self.unlink_members(&old);
                     }
                 }
-                if kind == Kind::Group {
+                if kind == ObjectKind::Group {
                     for m in member_ids(&entry.body.value()) {
                         self.member_of
                             .entry(m)
@@ -235,7 +209,7 @@ impl Inner {
                 if let Some(old) = self.col_mut(kind).by_id.remove(&id) {
                     self.col_mut(kind).index(kind, &old, false);
                     self.col_mut(kind).order.remove(&old.seq);
-                    if kind == Kind::Group {
+                    if kind == ObjectKind::Group {
                         self.unlink_members(&old);
                     }
                 }
@@ -403,7 +377,7 @@ impl Store {
                     path: path.into(),
                     detail: e.to_string(),
                 })?;
-                for (key, kind) in [("users", Kind::User), ("groups", Kind::Group)] {
+                for (key, kind) in [("users", ObjectKind::User), ("groups", ObjectKind::Group)] {
                     let list = v.get(key).and_then(Value::as_array).ok_or_else(|| {
                         StoreError::Corrupt {
                             path: path.into(),
@@ -497,21 +471,21 @@ impl Store {
         Ok(())
     }
 
-    pub fn get(&self, kind: Kind, id: &str) -> Option<Entry> {
+    pub fn get(&self, kind: ObjectKind, id: &str) -> Option<Entry> {
         self.read().col(kind).by_id.get(id).cloned()
     }
 
-    pub fn len(&self, kind: Kind) -> usize {
+    pub fn len(&self, kind: ObjectKind) -> usize {
         self.read().col(kind).by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len(Kind::User) == 0 && self.len(Kind::Group) == 0
+        self.len(ObjectKind::User) == 0 && self.len(ObjectKind::Group) == 0
     }
 
     fn check_unique(
         inner: &Inner,
-        kind: Kind,
+        kind: ObjectKind,
         body: &Value,
         own_id: Option<&str>,
     ) -> Result<(), ScimError> {
@@ -565,7 +539,7 @@ impl Store {
     }
 
     fn finish_body(
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         mut body: Map<String, Value>,
         created: &str,
@@ -585,7 +559,7 @@ impl Store {
     }
 
     /// POST: a new resource with a server-assigned id.
-    pub fn create(&self, kind: Kind, n: Normalized) -> WriteResult {
+    pub fn create(&self, kind: ObjectKind, n: Normalized) -> WriteResult {
         let mut inner = self.write();
         let mut body = n.body;
         Self::check_unique(&inner, kind, &Value::Object(body.clone()), None)?;
@@ -613,7 +587,7 @@ impl Store {
     /// kept when the body has none, since no client can read it back to echo it.
     pub fn replace(
         &self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         n: Normalized,
         if_match: Option<&str>,
@@ -629,7 +603,13 @@ impl Store {
         self.write_over(&mut inner, kind, old, n)
     }
 
-    fn write_over(&self, inner: &mut Inner, kind: Kind, old: Entry, n: Normalized) -> WriteResult {
+    fn write_over(
+        &self,
+        inner: &mut Inner,
+        kind: ObjectKind,
+        old: Entry,
+        n: Normalized,
+    ) -> WriteResult {
         let mut body = n.body;
         Self::check_unique(inner, kind, &Value::Object(body.clone()), Some(&old.id))?;
         Self::check_members(inner, &mut body, Some(&old.id))?;
@@ -662,7 +642,7 @@ impl Store {
     /// PATCH: `edit` turns the current resource into the new one (all or nothing).
     pub fn modify(
         &self,
-        kind: Kind,
+        kind: ObjectKind,
         id: &str,
         if_match: Option<&str>,
         edit: impl FnOnce(Value) -> Result<Normalized, ScimError>,
@@ -684,7 +664,12 @@ impl Store {
     }
 
     /// DELETE. A deleted resource leaves every group that listed it as a member.
-    pub fn delete(&self, kind: Kind, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
+    pub fn delete(
+        &self,
+        kind: ObjectKind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ScimError> {
         let mut inner = self.write();
         let old = inner
             .col(kind)
@@ -712,7 +697,7 @@ impl Store {
                 meta.insert("version".into(), json!(format!("W/\"{version}\"")));
             }
             changes.push(Change::Put {
-                put: Kind::Group,
+                put: ObjectKind::Group,
                 entry: Entry {
                     body: Body::new(body),
                     version,
@@ -729,7 +714,7 @@ impl Store {
 
     /// Every resource of `kind` matching the query, in creation order (or `sortBy`), with the
     /// total before paging. Equality on id, userName, externalId and displayName uses an index.
-    pub fn query(&self, kind: Kind, q: &Query) -> (usize, Vec<Entry>) {
+    pub fn query(&self, kind: ObjectKind, q: &Query) -> (usize, Vec<Entry>) {
         let inner = self.read();
         let col = inner.col(kind);
         let rt = kind.rt();
@@ -780,13 +765,13 @@ impl Store {
 
     /// The resource as clients see it: `schemas`, `meta.location`, members' `$ref`/`display`,
     /// a user's `groups`; never the password.
-    pub fn render(&self, kind: Kind, e: &Entry, base_url: &str) -> Value {
+    pub fn render(&self, kind: ObjectKind, e: &Entry, base_url: &str) -> Value {
         let inner = self.read();
         render_with(&inner, kind, e, base_url)
     }
 
     /// Renders several entries under one lock.
-    pub fn render_all(&self, kind: Kind, es: &[Entry], base_url: &str) -> Vec<Value> {
+    pub fn render_all(&self, kind: ObjectKind, es: &[Entry], base_url: &str) -> Vec<Value> {
         let inner = self.read();
         es.iter()
             .map(|e| render_with(&inner, kind, e, base_url))
@@ -801,7 +786,7 @@ fn strip_server_fields(body: &Value) -> Map<String, Value> {
     b
 }
 
-fn not_found(kind: Kind, id: &str) -> ScimError {
+fn not_found(kind: ObjectKind, id: &str) -> ScimError {
     ScimError::not_found(format!("{kind:?} {id} not found"))
 }
 
@@ -829,7 +814,7 @@ fn sort_key(e: &Entry, path: &AttrPath, rt: &ResourceTypeDef) -> (u8, String) {
 }
 
 /// Ids an index can narrow the filter to, or `None` when it needs a scan.
-fn candidates(f: &Filter, kind: Kind, col: &Collection) -> Option<Vec<String>> {
+fn candidates(f: &Filter, kind: ObjectKind, col: &Collection) -> Option<Vec<String>> {
     match f {
         Filter::Compare {
             path,
@@ -837,7 +822,7 @@ fn candidates(f: &Filter, kind: Kind, col: &Collection) -> Option<Vec<String>> {
             value: Value::String(v),
         } if path.sub.is_none() => {
             let core = path.urn.as_deref().is_none_or(|u| {
-                u.eq_ignore_ascii_case(if kind == Kind::User {
+                u.eq_ignore_ascii_case(if kind == ObjectKind::User {
                     USER_URN
                 } else {
                     GROUP_URN
@@ -870,7 +855,7 @@ fn candidates(f: &Filter, kind: Kind, col: &Collection) -> Option<Vec<String>> {
                         .map(|s| s.iter().cloned().collect())
                         .unwrap_or_default(),
                 )
-            } else if n.eq_ignore_ascii_case("displayName") && kind == Kind::User {
+            } else if n.eq_ignore_ascii_case("displayName") && kind == ObjectKind::User {
                 Some(
                     col.by_display
                         .get(&v.to_lowercase())
@@ -899,7 +884,7 @@ fn candidates(f: &Filter, kind: Kind, col: &Collection) -> Option<Vec<String>> {
     }
 }
 
-fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
+fn render_with(inner: &Inner, kind: ObjectKind, e: &Entry, base_url: &str) -> Value {
     let rt = kind.rt();
     let mut out = Map::new();
     let mut schemas = vec![json!(rt.schema.id)];
@@ -915,7 +900,7 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
         if k == "meta" {
             continue;
         }
-        if k == "members" && kind == Kind::Group {
+        if k == "members" && kind == ObjectKind::Group {
             let ms: Vec<Value> = v
                 .as_array()
                 .map(|a| {
@@ -927,7 +912,7 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
                             let mut r = m.as_object().cloned().unwrap_or_default();
                             if let Some((mk, _)) = inner.find(id) {
                                 r.entry("$ref").or_insert_with(|| {
-                                    json!(format!("{base_url}/{}/{id}", mk.endpoint()))
+                                    json!(format!("{base_url}{}/{id}", mk.endpoint()))
                                 });
                             }
                             Value::Object(r)
@@ -940,7 +925,7 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
         }
         out.insert(k.clone(), v.clone());
     }
-    if kind == Kind::User {
+    if kind == ObjectKind::User {
         if let Some(gids) = inner.member_of.get(&e.id) {
             let groups: Vec<Value> = gids
                 .iter()
@@ -956,7 +941,7 @@ fn render_with(inner: &Inner, kind: Kind, e: &Entry, base_url: &str) -> Value {
         }
     }
     let mut meta = tree.get("meta").cloned().unwrap_or_else(|| json!({}));
-    meta["location"] = json!(format!("{base_url}/{}/{}", kind.endpoint(), e.id));
+    meta["location"] = json!(format!("{base_url}{}/{}", kind.endpoint(), e.id));
     out.insert("meta".into(), meta);
     Value::Object(out)
 }

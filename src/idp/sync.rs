@@ -1,30 +1,17 @@
 //! What the IdP remembers between cycles: links from source objects to target ids, escrowed
 //! failures, the watermark and quarantine. Restart provisioning clears parts of it
 //! (https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationjobrestartcriteria).
+//!
+//! It lives in `idp/` because only the IdP profiles write it (the runner creates it and restarts
+//! it; the state check reads links for blame). A user's link after its POST:
+//!
+//! ```text
+//! users["test-user"] = Link { target_id: "4f2c…", managed: true, members_sent: {}, .. }
+//! ```
 
 use crate::scenario::model::RestartScope;
+use crate::scim::kind::ObjectKind;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ObjectKind {
-    User,
-    Group,
-}
-
-impl ObjectKind {
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ObjectKind::User => "/Users",
-            ObjectKind::Group => "/Groups",
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            ObjectKind::User => "User",
-            ObjectKind::Group => "Group",
-        }
-    }
-}
 
 /// A source object's target counterpart, as the IdP knows it.
 #[derive(Debug, Clone, Default)]

@@ -12,6 +12,10 @@
 //! Users and groups are only ever added (through [`SourceDirectory::add_user`] and
 //! [`SourceDirectory::add_group`]) and members only changed through
 //! [`SourceDirectory::set_members`], which keep the indexes.
+//!
+//! It sits at the crate root, below its users: the IdP profiles (`idp/`) read it to decide what
+//! to send, the checks (`check/`) derive the expected target state from it, and the runner
+//! changes it step by step. It depends on the scenario model only.
 
 use std::collections::{HashMap, HashSet};
 
