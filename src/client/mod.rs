@@ -360,6 +360,8 @@ pub struct Client {
     logged: usize,
     /// Index of the scenario step now running; recorded on each exchange.
     pub step: usize,
+    /// `SCIMULATOR_RECORD_REQUESTS`: a file every request is appended to, whole (benchmarks).
+    record: Option<std::path::PathBuf>,
 }
 
 impl Client {
@@ -380,6 +382,7 @@ impl Client {
             timeout: cfg.timeout,
             logged: 0,
             step: 0,
+            record: std::env::var_os("SCIMULATOR_RECORD_REQUESTS").map(Into::into),
         })
     }
 
@@ -563,6 +566,11 @@ impl Client {
             .body
             .as_ref()
             .map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let sent_text = self
+            .record
+            .as_ref()
+            .and(sent.as_ref())
+            .map(|b| String::from_utf8_lossy(b).into_owned());
         let request_body = match (&req.body, &sent) {
             (Some(b), Some(bytes)) => Some(self.log_value(b, std::str::from_utf8(bytes).ok())),
             _ => None,
@@ -680,8 +688,40 @@ impl Client {
             ex.status = resp.status;
         }
         ex.error = resp.error.as_ref().map(ToString::to_string);
+        if let Some(rec) = &self.record {
+            self.record_request(rec, req, sent_text.as_deref(), &resp);
+        }
         self.exchanges.push(ex);
         resp
+    }
+
+    /// Appends `req` whole, as one JSON line, to the file `SCIMULATOR_RECORD_REQUESTS` names
+    /// (`cargo bench --bench scale` replays it raw): method, path, headers, body, the status
+    /// and the id of what a POST created. Masked like every log line; a write error is ignored.
+    fn record_request(
+        &self,
+        to: &std::path::Path,
+        req: &Request,
+        body: Option<&str>,
+        resp: &Response,
+    ) {
+        use std::io::Write as _;
+        let line = serde_json::json!({
+            "method": req.method.as_str(),
+            "path": req.path,
+            "headers": req.headers,
+            "body": body,
+            "status": resp.status,
+            "id": resp.body.as_ref().and_then(|b| b.get("id")),
+        });
+        let line = self.redact(&line.to_string());
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(to)
+        {
+            let _ = writeln!(f, "{line}");
+        }
     }
 
     /// An answer's body (already masked, or known to hold no secret) for the exchange log:
