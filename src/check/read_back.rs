@@ -130,7 +130,8 @@ pub async fn discover(
         found: Vec::new(),
         bodies: HashMap::new(),
     };
-    let listing = if users.len() >= LIST_FROM {
+    // A listing this run already saw fail (see `Ledger::unpaged`) is not paged again.
+    let listing = if users.len() >= LIST_FROM && !ledger.unpaged.contains(&ObjectKind::User) {
         list_all(c, ObjectKind::User).await
     } else {
         None
@@ -218,6 +219,10 @@ pub async fn list_all(c: &mut Client, kind: ObjectKind) -> Option<Vec<Value>> {
         }
         let mut body = resp.body?;
         let n = body.get("totalResults").and_then(Value::as_u64)?;
+        if n > max_pages as u64 * PAGE as u64 {
+            // More than `--max-pages` full pages could hold: the listing cannot be read whole.
+            return None;
+        }
         if *total.get_or_insert(n) != n {
             // The directory changed while it was listed: pages may have shifted.
             return None;

@@ -1176,6 +1176,7 @@ impl Okta {
                     });
                 }
                 Some(p) => {
+                    ctx.ledger.unpaged.insert(kind);
                     ctx.finding(IMPORT, p.clone(), pages.last().copied());
                     ctx.log(
                         "Import",
