@@ -45,10 +45,15 @@ pub enum Idp {
     OktaAiw,
     /// Duo: PATCH `replace` per attribute.
     Duo,
+    // branch onelogin: shapes from the bundled wire (src/idp/wires/).
+    /// OneLogin: GET then full `PUT /Users/{id}?`, `+`-encoded lookups.
+    OneLogin,
+    /// JumpCloud: PATCH `replace` per attribute [inferred].
+    JumpCloud,
 }
 
 impl Idp {
-    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo";
+    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo, onelogin, jumpcloud";
 
     pub fn parse(s: &str) -> Option<Idp> {
         match s.to_ascii_lowercase().as_str() {
@@ -56,6 +61,8 @@ impl Idp {
             "okta" => Some(Idp::Okta),
             "okta-aiw" => Some(Idp::OktaAiw),
             "duo" => Some(Idp::Duo),
+            "onelogin" => Some(Idp::OneLogin),
+            "jumpcloud" => Some(Idp::JumpCloud),
             _ => None,
         }
     }
@@ -66,6 +73,8 @@ impl Idp {
             Idp::Okta => "okta",
             Idp::OktaAiw => "okta-aiw",
             Idp::Duo => "duo",
+            Idp::OneLogin => "onelogin",
+            Idp::JumpCloud => "jumpcloud",
         }
     }
 
@@ -75,11 +84,33 @@ impl Idp {
             Idp::Okta => "Okta (OIN)",
             Idp::OktaAiw => "Okta (AIW)",
             Idp::Duo => "Duo",
+            Idp::OneLogin => "OneLogin",
+            Idp::JumpCloud => "JumpCloud",
         }
     }
 
     fn is_okta(self) -> bool {
         matches!(self, Idp::Okta | Idp::OktaAiw)
+    }
+
+    /// The bundled wire of an IdP on the engine whose shapes certify takes from it.
+    fn wire(self) -> Option<&'static crate::idp::wire::Wire> {
+        match self {
+            Idp::OneLogin => Some(crate::idp::wire::onelogin()),
+            Idp::JumpCloud => Some(crate::idp::wire::jumpcloud()),
+            _ => None,
+        }
+    }
+
+    /// The verb of its attribute update of `kind`.
+    fn update_verb(self, kind: ObjectKind) -> &'static str {
+        match self.wire().map(|w| w.update.user) {
+            Some(_) if kind == ObjectKind::Group => "PATCH",
+            Some(crate::idp::wire::UpdateVerb::Put) => "PUT",
+            Some(crate::idp::wire::UpdateVerb::Patch) => "PATCH",
+            None if self.is_okta() => "PUT",
+            None => "PATCH",
+        }
     }
 
     /// A request with this IdP's headers.
@@ -111,14 +142,38 @@ impl Idp {
                     r = r.header("Content-Type", "application/scim+json").json(b);
                 }
             }
+            Idp::OneLogin | Idp::JumpCloud => {
+                let w = self.wire().expect("a wired IdP");
+                for (k, v) in w.headers(body.is_some()) {
+                    r = r.header(k, v);
+                }
+                if let Some(b) = body {
+                    r = r.json(b);
+                }
+            }
         }
         r
     }
 
+    /// The lookup of `filter` on `kind`'s endpoint: the wire's query (OneLogin's trailing `&`),
+    /// else `?filter=…`.
+    fn lookup(self, kind: ObjectKind, filter: &str) -> String {
+        let encoded = self.encode(filter);
+        let query = match (self.wire(), kind) {
+            (Some(w), ObjectKind::User) => w.lookup.users.replace("{filter}", &encoded),
+            (Some(w), ObjectKind::Group) => w.lookup.groups.replace("{filter}", &encoded),
+            (None, _) => format!("filter={encoded}"),
+        };
+        format!("{}?{query}", kind.endpoint())
+    }
+
     fn encode(self, s: &str) -> String {
-        match self {
-            Idp::Entra => form_encode(s),
-            _ => percent_encode(s),
+        use crate::idp::wire::FilterEncoding;
+        match self.wire().map(|w| w.lookup.encoding) {
+            Some(FilterEncoding::Plus) => form_encode(s),
+            Some(FilterEncoding::Percent) => percent_encode(s),
+            None if self == Idp::Entra => form_encode(s),
+            None => percent_encode(s),
         }
     }
 }
@@ -525,7 +580,7 @@ impl<'a> Certifier<'a> {
                 body.insert("members".into(), json!([]));
             }
             // Duo lists every extension present in `schemas`.
-            (Idp::Duo, _) => {
+            (Idp::Duo | Idp::OneLogin | Idp::JumpCloud, _) => {
                 let core = if kind == ObjectKind::User {
                     USER_URN
                 } else {
@@ -596,9 +651,13 @@ impl<'a> Certifier<'a> {
         };
         edit(&mut next);
         tidy_extensions(&mut next);
-        let req = self
-            .idp
-            .request(Method::PUT, object_path(kind.endpoint(), id), Some(next));
+        // OneLogin's `PUT /Users/{id}?` (the wire's `update.put_suffix`).
+        let suffix = match (self.idp.wire(), kind) {
+            (Some(w), ObjectKind::User) => w.update.put_suffix.as_str(),
+            _ => "",
+        };
+        let path = format!("{}{suffix}", object_path(kind.endpoint(), id));
+        let req = self.idp.request(Method::PUT, path, Some(next));
         Ok(self.client.send(req).await)
     }
 
@@ -621,10 +680,14 @@ impl<'a> Certifier<'a> {
                 };
                 patch_body(vec![json!({"op": "Replace", "path": e.target, "value": v})])
             }
-            Idp::Duo => patch_body(vec![
+            // OneLogin's groups change by Patch Group (https://developers.onelogin.com/scim/implement-scim-api).
+            Idp::OneLogin if kind == ObjectKind::Group => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
-            Idp::Okta | Idp::OktaAiw => {
+            Idp::Duo | Idp::JumpCloud => patch_body(vec![
+                json!({"op": "replace", "path": e.target, "value": value}),
+            ]),
+            Idp::Okta | Idp::OktaAiw | Idp::OneLogin => {
                 let rt = kind.rt();
                 return self
                     .get_put(kind, id, |next| write_entry(next, e, value, rt))
@@ -719,7 +782,7 @@ impl<'a> Certifier<'a> {
         }
 
         // Update with the IdP's shape, then read back.
-        let verb = if self.idp.is_okta() { "PUT" } else { "PATCH" };
+        let verb = self.idp.update_verb(kind);
         let mut current_match = match_v1.clone();
         match self.update(kind, &id, e, &v2).await {
             Err(why) => row.update = Cell::fail(why),
@@ -739,11 +802,9 @@ impl<'a> Certifier<'a> {
         // Filter on the matching attribute.
         let wanted = current_match.as_str().unwrap_or_default().to_string();
         let filter = filter_for(&m.target, &wanted);
-        let req = self.idp.request(
-            Method::GET,
-            format!("{}?filter={}", kind.endpoint(), self.idp.encode(&filter)),
-            None,
-        );
+        let req = self
+            .idp
+            .request(Method::GET, self.idp.lookup(kind, &filter), None);
         let resp = self.client.send(req).await;
         row.filter = match list_resources(&resp).filter(|_| resp.ok()) {
             None => Cell::fail(format!("GET ?filter={filter}: {}", resp.describe())),
@@ -782,7 +843,7 @@ impl<'a> Certifier<'a> {
                 Idp::Entra => Cell::na(format!(
                     "Entra never clears: an empty source value sends nothing ({ENTRA_KNOWN_ISSUES})"
                 )),
-                Idp::Okta | Idp::OktaAiw => {
+                Idp::Okta | Idp::OktaAiw | Idp::OneLogin => {
                     // A filtered path goes with its whole element: Okta's PUT leaves it out.
                     let remove = match e.target.rfind(']') {
                         Some(at) => e.target[..=at].to_string(),
@@ -804,13 +865,16 @@ impl<'a> Certifier<'a> {
                             // Okta leaves a cleared attribute out and means "cleared"; RFC 7644
                             // §3.5.1 lets a server clear it or assign a default, so this is the
                             // Okta consequence, not an RFC violation.
+                            Err(why) if self.idp == Idp::OneLogin => Cell::fail(format!(
+                                "PUT without it (a OneLogin template without the attribute) [inferred], but {why}"
+                            )),
                             Err(why) => Cell::fail(format!(
                                 "PUT without it (Okta's way to clear), but {why}: the app keeps a value Okta cleared"
                             )),
                         },
                     }
                 }
-                Idp::Duo => {
+                Idp::Duo | Idp::JumpCloud => {
                     let body = patch_body(vec![json!({"op": "remove", "path": e.target})]);
                     let req = self.idp.request(
                         Method::PATCH,
@@ -996,7 +1060,7 @@ mod tests {
 
     #[test]
     fn idps_parse_and_mappings_default() {
-        for n in ["entra", "okta", "okta-aiw", "duo"] {
+        for n in ["entra", "okta", "okta-aiw", "duo", "onelogin", "jumpcloud"] {
             assert_eq!(Idp::parse(n).unwrap().name(), n);
         }
         assert!(Idp::parse("ping").is_none());

@@ -1,13 +1,13 @@
 //! Okta's SCIM 2.0 SPEC test (`okta_spec_test`, issue 4): its 12 requests pass against the
 //! reference server, and a server with a realistic bug fails the check that names it, where
 //! the export's own, weaker assertions would have passed. The interpreter is driven directly
-//! (`scimulator::idp::okta_spec::run`) and through the real binary on the bundled scenario.
+//! (`scimulator::probe::okta_spec::run`) and through the real binary on the bundled scenario.
 
 mod buggy;
 
 use buggy::Bug;
 use scimulator::client::{Client, ClientConfig, Request};
-use scimulator::idp::okta_spec;
+use scimulator::probe::okta_spec;
 use scimulator::report::model::{CheckReport, Outcome};
 use scimulator::secret::Secret;
 use scimulator::server::{start, ServerConfig};

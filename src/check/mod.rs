@@ -7,6 +7,7 @@ pub mod state;
 
 use crate::report::model::{Exchange, LogEntry};
 use crate::scenario::model::LogExpectation;
+use crate::scim::pattern::RequestPattern;
 
 /// Compares expected log lines with the entries written; `Err` carries a readable diff.
 pub fn check_log(expected: &[LogExpectation], actual: &[LogEntry]) -> Result<(), String> {
@@ -58,28 +59,26 @@ pub fn check_log(expected: &[LogExpectation], actual: &[LogEntry]) -> Result<(),
 
 /// Matches `METHOD /path` patterns (glob `*`) with the exchanges sent; a pattern with `?`
 /// compares the query string too.
-pub fn check_trace(patterns: &[String], exchanges: &[Exchange]) -> Result<(), String> {
-    let matches = |p: &str, e: &Exchange| {
-        let (m, path) = p.trim().split_once(' ').unwrap_or(("*", p.trim()));
-        let actual = if path.contains('?') {
+pub fn check_trace(patterns: &[RequestPattern], exchanges: &[Exchange]) -> Result<(), String> {
+    let matches = |p: &RequestPattern, e: &Exchange| {
+        let actual = if p.has_query() {
             e.path.as_str()
         } else {
             e.path.split('?').next().unwrap_or("")
         };
-        (m == "*" || m.eq_ignore_ascii_case(&e.method))
-            && glob_match::glob_match(path.trim(), actual)
+        p.matches(&e.method, actual)
     };
     if patterns.len() == exchanges.len()
         && patterns.iter().zip(exchanges).all(|(p, e)| matches(p, e))
     {
         return Ok(());
     }
-    let exp: Vec<String> = patterns.to_vec();
+    let exp: Vec<String> = patterns.iter().map(|p| p.as_str().to_owned()).collect();
     let act: Vec<String> = exchanges
         .iter()
         .zip(patterns.iter().map(Some).chain(std::iter::repeat(None)))
         .map(|(e, p)| match p {
-            Some(p) if matches(p, e) => p.clone(),
+            Some(p) if matches(p, e) => p.as_str().to_owned(),
             _ => format!("{} {}", e.method, e.path),
         })
         .collect();

@@ -39,6 +39,50 @@ pub enum Command {
     Certify(certify::CertifyArgs),
 }
 
+/// The whole program: `src/main.rs` only calls this. Everything, the runtime's `block_on`
+/// included, is compiled here in the library: a future driven from the binary would be
+/// code-generated again in the binary crate, doubling release build time.
+pub fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    // Every secret the command line names is known before anything is printed; every byte
+    // written below (usage errors, logs, reports, panics) goes through the redactor.
+    let args: Vec<String> = std::env::args().collect();
+    crate::redact::install_from_args(&args);
+    crate::redact::install_panic_hook();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                crate::redact::err(&text);
+            } else {
+                crate::redact::out(&text);
+            }
+            return ExitCode::from(if e.use_stderr() {
+                crate::exit_code::USAGE
+            } else {
+                0
+            });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCIMULATOR_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(crate::redact::LogWriter::default)
+        .with_ansi(false)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            crate::errln!("scimulator: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    ExitCode::from(runtime.block_on(run(cli)))
+}
+
 /// Runs the parsed command and returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     match cli.command {

@@ -9,6 +9,7 @@
 //! K (`times`, default 1), get the effect.
 
 use crate::scenario::model::{Fault, FaultEffect, FaultKind};
+use crate::scim::pattern::RequestPattern;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultAction {
@@ -36,8 +37,7 @@ impl FaultAction {
 
 #[derive(Debug, Clone)]
 struct Armed {
-    method: String,
-    pattern: String,
+    pattern: RequestPattern,
     first: u32,
     times: u32,
     seen: u32,
@@ -52,11 +52,6 @@ pub struct Faults {
 impl Faults {
     /// Arms a fault. The scenario loader has checked `match` is `METHOD /path`.
     pub fn arm(&mut self, f: &Fault) {
-        let (method, pattern) = f
-            .matches
-            .trim()
-            .split_once(' ')
-            .unwrap_or(("*", f.matches.trim()));
         let action = match &f.effect {
             FaultEffect::Named(FaultKind::Fail) => FaultAction::Fail,
             FaultEffect::Named(FaultKind::DropResponse) => FaultAction::DropResponse,
@@ -69,8 +64,7 @@ impl Faults {
             },
         };
         self.armed.push(Armed {
-            method: method.to_ascii_uppercase(),
-            pattern: pattern.trim().to_string(),
+            pattern: f.matches.clone(),
             first: f.nth.unwrap_or(1).max(1),
             times: f.times.unwrap_or(1),
             seen: 0,
@@ -87,9 +81,7 @@ impl Faults {
     pub fn action_for(&mut self, method: &str, path: &str) -> Option<FaultAction> {
         let mut chosen = None;
         for a in &mut self.armed {
-            if (a.method == "*" || a.method.eq_ignore_ascii_case(method))
-                && glob_match::glob_match(&a.pattern, path)
-            {
+            if a.pattern.matches(method, path) {
                 a.seen += 1;
                 if chosen.is_none() && a.seen >= a.first && a.seen < a.first + a.times {
                     chosen = Some(a.action.clone());

@@ -94,6 +94,15 @@ const BUNDLED: &[(&str, &str)] = &[
         "duo-secure-access",
         include_str!("../../fixtures/mappings/duo-secure-access.json"),
     ),
+    // branch onelogin: OneLogin and JumpCloud.
+    (
+        "onelogin-default",
+        include_str!("../../fixtures/mappings/onelogin-default.json"),
+    ),
+    (
+        "jumpcloud-default",
+        include_str!("../../fixtures/mappings/jumpcloud-default.json"),
+    ),
 ];
 
 impl Mapping {
@@ -150,6 +159,10 @@ impl Mapping {
             "okta"
         } else if n.starts_with("duo") {
             "duo"
+        } else if n.starts_with("onelogin") {
+            "onelogin"
+        } else if n.starts_with("jumpcloud") {
+            "jumpcloud"
         } else {
             "entra"
         }

@@ -3,11 +3,14 @@
 //! names findings cite. One file per IdP: `entra.rs`.
 
 pub mod duo;
+pub mod engine;
 pub mod entra;
+pub mod jumpcloud;
 pub mod mapping;
 pub mod okta;
-pub mod okta_spec;
+pub mod onelogin;
 pub mod sync;
+pub mod wire;
 
 use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
@@ -374,7 +377,11 @@ pub fn generic_path(path: &str) -> String {
         Some(q) => {
             let names: Vec<String> = q
                 .split('&')
-                .map(|kv| format!("{}=…", kv.split('=').next().unwrap_or(kv)))
+                // An empty parameter stays empty: OneLogin's `?` and trailing `&` are shapes.
+                .map(|kv| match kv {
+                    "" => String::new(),
+                    _ => format!("{}=…", kv.split('=').next().unwrap_or(kv)),
+                })
                 .collect();
             format!("{base}?{}", names.join("&"))
         }
@@ -895,6 +902,9 @@ pub enum Profile {
     Entra(entra::Entra),
     Okta(okta::Okta),
     Duo(duo::Duo),
+    // branch onelogin: OneLogin and JumpCloud, on the continuous schedule.
+    OneLogin(onelogin::OneLogin),
+    JumpCloud(jumpcloud::JumpCloud),
     /// `idp: rfc`: no IdP at all, the conformance probes of `scimulator check`; only the
     /// `rfc_probes` step does anything. The mapping is only there for the shared read-back.
     Rfc(Box<mapping::Mapping>),
@@ -913,12 +923,16 @@ impl Profile {
             "okta" => okta::Okta::new(false, settings).map(Profile::Okta),
             "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
             "duo" => duo::Duo::new(settings).map(Profile::Duo),
+            "custom" => duo::Duo::custom(settings).map(Profile::Duo),
+            "onelogin" => onelogin::OneLogin::new(settings).map(Profile::OneLogin),
+            "jumpcloud" => jumpcloud::JumpCloud::new(settings).map(Profile::JumpCloud),
             "rfc" if settings.is_empty() => mapping::Mapping::load("entra-default")
                 .map(|m| Profile::Rfc(Box::new(m)))
                 .map_err(|e| e.to_string()),
             "rfc" => Err("`idp: rfc` takes no settings".into()),
             other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo, rfc)"
+                "IdP '{other}' is not simulated yet (available: {})",
+                crate::scenario::KNOWN_IDPS.join(", ")
             )),
         }
     }
@@ -929,7 +943,9 @@ impl Profile {
             Profile::Entra(_) => "Entra ID",
             Profile::Okta(o) if o.aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
-            Profile::Duo(_) => "Duo",
+            Profile::Duo(d) => d.wire.display_name(),
+            Profile::OneLogin(o) => o.run.wire.display_name(),
+            Profile::JumpCloud(j) => j.run.wire.display_name(),
             Profile::Rfc(_) => "RFC 7643/7644",
         }
     }
@@ -940,6 +956,8 @@ impl Profile {
             Profile::Entra(e) => e.settings_json(),
             Profile::Okta(o) => o.settings_json(),
             Profile::Duo(d) => d.settings_json(),
+            Profile::OneLogin(o) => o.settings_json(),
+            Profile::JumpCloud(j) => j.settings_json(),
             Profile::Rfc(_) => serde_json::json!({}),
         }
     }
@@ -949,6 +967,8 @@ impl Profile {
             Profile::Entra(e) => &e.mapping,
             Profile::Okta(o) => &o.mapping,
             Profile::Duo(d) => &d.mapping,
+            Profile::OneLogin(o) => &o.run.mapping,
+            Profile::JumpCloud(j) => &j.run.mapping,
             Profile::Rfc(m) => m,
         }
     }
@@ -1021,6 +1041,37 @@ impl Profile {
                     groups: !d.settings.exclude_group_information,
                 }
             }
+            // OneLogin: Delete User, or suspend (active false), for every user that leaves; groups
+            // stay in the app when they leave (no Delete Group in its call set,
+            // https://developers.onelogin.com/scim/implement-scim-api).
+            Profile::OneLogin(o) => {
+                let users = match o.settings.deprovisioning {
+                    onelogin::Deprovisioning::Delete => Deprovision::Delete,
+                    onelogin::Deprovisioning::Suspend => Deprovision::Disable,
+                };
+                Rules {
+                    out_of_scope_user: users,
+                    disabled_user: users,
+                    deleted_user: users,
+                    out_of_scope_group: Deprovision::Nothing,
+                    groups_follow_push: false,
+                    clears_attributes: false,
+                    groups: true,
+                }
+            }
+            // JumpCloud: set inactive, deleted on a delete (https://jumpcloud.com/wp-json/wp/v2/support/76256);
+            // an unbound group stays (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group
+            // deleted in JumpCloud is deleted too, which these rules do not tell apart: scenarios
+            // check that by its log and trace.
+            Profile::JumpCloud(_) => Rules {
+                out_of_scope_user: Deprovision::Disable,
+                disabled_user: Deprovision::Disable,
+                deleted_user: Deprovision::Delete,
+                out_of_scope_group: Deprovision::Nothing,
+                groups_follow_push: false,
+                clears_attributes: false,
+                groups: true,
+            },
             // No source directory is provisioned: nothing is expected to leave.
             Profile::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,
@@ -1039,6 +1090,8 @@ impl Profile {
             Profile::Entra(e) => e.test_connection(ctx).await,
             Profile::Okta(o) => o.test_connection(ctx).await,
             Profile::Duo(d) => d.test_connection(ctx).await,
+            Profile::OneLogin(o) => o.run.test_connection(ctx).await,
+            Profile::JumpCloud(j) => j.run.test_connection(ctx).await,
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
@@ -1049,6 +1102,8 @@ impl Profile {
             // Okta has no cycles: a cycle step just lets it react to what changed.
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
+            Profile::OneLogin(o) => o.run.react(ctx).await,
+            Profile::JumpCloud(j) => j.run.react(ctx).await,
             Profile::Rfc(_) => {}
         }
     }
@@ -1060,6 +1115,8 @@ impl Profile {
             Profile::Entra(_) | Profile::Rfc(_) => {}
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
+            Profile::OneLogin(o) => o.run.react(ctx).await,
+            Profile::JumpCloud(j) => j.run.react(ctx).await,
         }
     }
 
@@ -1110,7 +1167,9 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.restart(ctx, scope),
             Profile::Okta(_) => ctx.sync.restart(scope),
-            Profile::Duo(_) => ctx.sync.restart(scope),
+            Profile::Duo(_) | Profile::OneLogin(_) | Profile::JumpCloud(_) => {
+                ctx.sync.restart(scope)
+            }
             Profile::Rfc(_) => {}
         }
     }
@@ -1123,7 +1182,9 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
             Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
-            Profile::Duo(_) => Err("provision on demand is an Entra ID action".into()),
+            Profile::Duo(_) | Profile::OneLogin(_) | Profile::JumpCloud(_) => {
+                Err("provision on demand is an Entra ID action".into())
+            }
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }

@@ -5,7 +5,7 @@
 use super::schema::{get_path, merge, nested, unassigned};
 use super::{got, may, must, should, Probe, Runner, SCIM_JSON};
 use crate::client::{percent_encode, Request, Response};
-use crate::idp::okta_spec::shown;
+use crate::probe::assertion::shown;
 use crate::scim::id::segment;
 use crate::scim::kind::ObjectKind;
 use crate::scim::schema::{

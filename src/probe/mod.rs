@@ -28,16 +28,21 @@
 //!
 //! Every name the probes create carries the scenario's tag (`rfc.r3f9a1c01.a@example.com`),
 //! and every object they create is deleted before the step ends.
+//!
+//! Okta's SPEC test interpreter ([`okta_spec`], the `okta_spec_test` step) sits beside them:
+//! the same kind of raw-request checks, with the assertion types of [`assertion`].
 
+pub mod assertion;
 mod groups;
+pub mod okta_spec;
 mod schema;
 
 use crate::client::{Client, Request, Response};
-use crate::idp::okta_spec::{check, shown, Verdict};
 use crate::report::model::{CheckReport, Finding, Outcome, ProbeGroupReport, Severity};
 use crate::scenario::model::ProbeGroup;
 use crate::scim::kind::ObjectKind;
 use crate::scim::schema::{GROUP_URN, USER_URN};
+use assertion::{check, shown, Verdict};
 pub(crate) use schema::{AttrDef, Declared};
 use serde_json::Value;
 

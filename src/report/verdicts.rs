@@ -36,6 +36,9 @@ pub(crate) fn idp_verdict(s: &ScenarioReport) -> Option<String> {
         "okta" => "Okta (OIN)".into(),
         "okta-aiw" => "Okta (AIW)".into(),
         "duo" => "Duo".into(),
+        // branch onelogin
+        "onelogin" => "OneLogin".into(),
+        "jumpcloud" => "JumpCloud".into(),
         "rfc" => return None,
         other => other.to_string(),
     };

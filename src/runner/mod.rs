@@ -351,7 +351,7 @@ async fn run_step(
         Step::OktaSpecTest(_) => {
             client.step = index;
             let tag = st.dir.tag().to_string();
-            let spec = crate::idp::okta_spec::run(client, &tag).await;
+            let spec = crate::probe::okta_spec::run(client, &tag).await;
             // Its users are the run's: cleaned up at the end unless `--keep`.
             let mut ctx = ctx!();
             for id in &spec.created_users {

@@ -22,6 +22,7 @@
 //!         - { identity: IT-Admins, action: Update }
 //! ```
 
+use crate::scim::pattern::RequestPattern;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -424,7 +425,8 @@ pub struct OnDemand {
 pub struct Fault {
     /// `METHOD /Path`, with `*` matching one path segment or the rest: `PATCH /Groups/*`.
     #[serde(rename = "match")]
-    pub matches: String,
+    #[schemars(with = "String")]
+    pub matches: RequestPattern,
     /// Only the Nth matching request (1-based).
     #[serde(default)]
     pub nth: Option<u32>,
@@ -469,7 +471,8 @@ pub struct Expectation {
     pub log: Option<Vec<LogExpectation>>,
     /// The requests sent since the previous `expect`, in order: `METHOD /path` patterns.
     #[serde(default)]
-    pub trace: Option<Vec<String>>,
+    #[schemars(with = "Option<Vec<String>>")]
+    pub trace: Option<Vec<RequestPattern>>,
 }
 
 // `deny_unknown_fields` applies to `Overrides`: `{ user: {...} }` (for `users`) would otherwise

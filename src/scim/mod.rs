@@ -6,5 +6,6 @@ pub mod filter;
 pub mod id;
 pub mod kind;
 pub mod patch;
+pub mod pattern;
 pub mod resource;
 pub mod schema;

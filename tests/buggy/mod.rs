@@ -21,6 +21,8 @@ use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod engine;
+mod onelogin;
 mod safety;
 mod verdicts;
 
@@ -98,6 +100,19 @@ pub enum Bug {
     ListCountsAsStrings,
     /// No `/Groups` endpoint (a users-only server): every `/Groups` request gets 404.
     NoGroupsEndpoint,
+    /// (branch `engine`) `/Users` list pages hold at most 50 resources whatever `count` asks:
+    /// RFC 7644 §3.4.2.4 lets a server return fewer; Okta moves startIndex by 100 regardless.
+    PageCap50,
+    // ---- branch `onelogin` (tests/buggy/onelogin.rs) ----
+    /// The query is percent-decoded, not form-decoded: `+` in a filter stays a plus sign, so
+    /// `filter=userName+eq+%22…%22` is refused 400 invalidFilter.
+    PlusIsLiteral,
+    /// A request target with an empty query (`PUT /Users/{id}?`) keeps the `?` in the id: 404.
+    EmptyQueryInId,
+    /// A PATCH `remove` of the path `members` (no value filter) gets 400 invalidPath.
+    RejectMembersRemoveNoFilter,
+    /// `DELETE /Users/{id}` answers 405: users cannot be deleted (groups can).
+    DeleteNotSupported,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -452,6 +467,17 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         | Bug::ListCountsAsStrings
         | Bug::NoGroupsEndpoint => {
             if let Some(answer) = verdicts::before(&proxy, &mut req).await {
+                return answer;
+            }
+        }
+        // Branch `engine`.
+        Bug::PageCap50 => engine::cap_users_page(&mut req, 50),
+        // branch `onelogin`
+        Bug::PlusIsLiteral
+        | Bug::EmptyQueryInId
+        | Bug::RejectMembersRemoveNoFilter
+        | Bug::DeleteNotSupported => {
+            if let Some(answer) = onelogin::before(&proxy, &mut req).await {
                 return answer;
             }
         }

@@ -20,13 +20,6 @@ use super::tree::{Node, Seg};
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Request methods a pattern may name; `*` stands for any of them.
-pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-
-const PATTERN_HINT: &str =
-    "write `METHOD /path`: METHOD is GET, POST, PUT, PATCH, DELETE or `*`, and `*` in the path \
-     matches one segment or the rest: `PATCH /Groups/*`";
-
 /// One semantic problem, positioned; the loader adds the file.
 #[derive(Debug)]
 pub(super) struct Problem {
@@ -50,38 +43,6 @@ pub(super) fn check(scenario: &Scenario, tree: &Node) -> Vec<Problem> {
     checker.steps(scenario);
     checker.problems.sort_by_key(|p| p.position);
     checker.problems
-}
-
-/// `Ok` when `pattern` reads `METHOD /path`; otherwise a message and a hint.
-pub(crate) fn check_request_pattern(pattern: &str) -> Result<(), (String, String)> {
-    let Some((method, path)) = pattern.trim().split_once(' ') else {
-        return Err((
-            format!("`{pattern}` is not `METHOD /path`"),
-            PATTERN_HINT.to_owned(),
-        ));
-    };
-    if method != "*" && !METHODS.contains(&method) {
-        let upper = method.to_uppercase();
-        return Err(if METHODS.contains(&upper.as_str()) {
-            (
-                format!("method `{method}` must be upper-case"),
-                format!("write `{upper} {}`", path.trim()),
-            )
-        } else {
-            (
-                format!("unknown method `{method}` in `{pattern}`"),
-                PATTERN_HINT.to_owned(),
-            )
-        });
-    }
-    let path = path.trim();
-    if !path.starts_with('/') || path.contains(char::is_whitespace) {
-        return Err((
-            format!("`{path}` is not a path: it must start with `/` and hold no spaces"),
-            PATTERN_HINT.to_owned(),
-        ));
-    }
-    Ok(())
 }
 
 /// The step's name as written in YAML.
@@ -345,12 +306,12 @@ impl Checker<'_> {
                     }
                 }
                 Step::Fault(fault) => {
-                    if let Err((message, hint)) = check_request_pattern(&fault.matches) {
+                    if let Some(e) = fault.matches.problem() {
                         self.report(
                             self.pos(&with(&base, &[Seg::Key("match")])),
                             DiagnosticKind::BadPattern,
-                            message,
-                            hint,
+                            e.message.clone(),
+                            e.hint.clone(),
                         );
                     }
                     if fault.nth == Some(0) {
@@ -648,12 +609,12 @@ impl Checker<'_> {
             }
         }
         for (j, pattern) in expect.trace.iter().flatten().enumerate() {
-            if let Err((message, hint)) = check_request_pattern(pattern) {
+            if let Some(e) = pattern.problem() {
                 self.report(
                     self.pos(&with(base, &[Seg::Key("trace"), Seg::Index(j)])),
                     DiagnosticKind::BadPattern,
-                    message,
-                    hint,
+                    e.message.clone(),
+                    e.hint.clone(),
                 );
             }
         }

@@ -29,6 +29,7 @@
 //! `Authorization` value (the 401 step's `non-token`) goes out without the token.
 
 use crate::client::{Client, Request, Response};
+use crate::probe::assertion::{check, shown, Verdict};
 use crate::report::model::{CheckReport, Outcome};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -327,22 +328,6 @@ pub async fn run(client: &mut Client, tag: &str) -> SpecRun {
     out
 }
 
-pub(crate) fn check(
-    name: String,
-    outcome: Outcome,
-    message: String,
-    exchanges: Vec<u64>,
-) -> CheckReport {
-    CheckReport {
-        name,
-        outcome,
-        message,
-        diff: None,
-        patch: None,
-        exchanges,
-    }
-}
-
 /// `spec 05 GET /Users?filter=userName eq "<randomEmail>"`: the export's URL without the base,
 /// variables shown by name.
 pub fn check_name(number: usize, step: &ExportStep) -> String {
@@ -551,26 +536,6 @@ struct Got<'a> {
     elapsed_ms: f64,
 }
 
-/// One assertion's result.
-#[derive(Debug, Clone)]
-pub(crate) struct Verdict {
-    pub(crate) label: String,
-    pub(crate) passed: bool,
-    /// What was expected and what came back, one phrase.
-    pub(crate) detail: String,
-}
-
-impl Verdict {
-    pub(crate) fn line(&self) -> String {
-        format!(
-            "{} {}: {}",
-            if self.passed { "ok  " } else { "FAIL" },
-            self.label,
-            self.detail
-        )
-    }
-}
-
 /// `Resources[0].name.familyName` into `["Resources", 0, "name", "familyName"]`.
 #[derive(Debug, PartialEq)]
 enum Seg {
@@ -641,16 +606,6 @@ fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-/// A value as a message shows it: JSON, cut at 120 characters.
-pub(crate) fn shown(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 120 {
-        format!("{}…", s.chars().take(120).collect::<String>())
-    } else {
-        s
     }
 }
 
