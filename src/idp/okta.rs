@@ -752,6 +752,7 @@ impl Okta {
                     });
                 }
                 Some(p) => {
+                    ctx.ledger.unpaged.insert(kind);
                     ctx.finding(import, p.clone(), pages.last().copied());
                     ctx.log(
                         "Import",
