@@ -484,8 +484,12 @@ async fn endless_pagination_stops_at_the_page_cap() {
     }
     assert!(!out.killed, "{}", out.output);
     assert_eq!(out.code, Some(1), "{}", out.output);
+    // The peak does not grow with the pages: measured with the debug binary, BOUNDS_PAGES=100
+    // peaks at 197 MB, 500 at 199 MB, 1000 at 200-205 MB (a constant base, not per page). The
+    // 200 MB the other tests use sits on that base, so this run gets the base plus 50 MB: an
+    // import that kept its pages (100 users each) would cross it within a few hundred pages.
     assert!(
-        out.peak_rss_kb < MAX_RSS_KB,
+        out.peak_rss_kb < MAX_RSS_KB + 50 * 1024,
         "peak RSS {} kB",
         out.peak_rss_kb
     );
