@@ -124,6 +124,20 @@ async fn zero_based_start_index() {
         .assert_contains("GET /Users?startIndex=101&count=100 -> 200");
 }
 
+/// Okta asks for 100 users a page and moves startIndex by 100 (S1: "startIndex+100"); a
+/// server that caps pages at 50 (RFC 7644 §3.4.2.4 lets it) answers 50, and users 51-100 are
+/// never read: the import misses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_cap_below_100() {
+    let r = run(Bug::PageCap50, "import-paging.yaml").await;
+    r.assert_code(1)
+        .assert_contains("import users FAILED")
+        .assert_contains("Okta read 55 users (55 distinct, 0 repeated) where totalResults says 105")
+        .assert_contains("moves startIndex by 100")
+        .assert_contains("GET /Users?startIndex=1&count=100 -> 200")
+        .assert_contains("GET /Users?startIndex=101&count=100 -> 200");
+}
+
 /// With "push members on create", Okta creates the pushed group with its members in the POST
 /// body and does not send them again; a server that ignores them leaves the group empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -246,3 +246,86 @@ fn import_pages_by_100_until_total_results() {
         ]
     );
 }
+
+/// `group_rename: separate`: the membership PATCH carries remove and add alone, as S1's
+/// examples show it (`{"op":"add","path":"members","value":[…]}` without the rename op), and a
+/// rename goes out in a PATCH of its own.
+#[test]
+fn separate_rename_leaves_membership_patches_with_member_ops_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("separate.yaml");
+    std::fs::write(
+        &scenario,
+        "name: okta-separate-rename
+description: membership PATCH without the rename op
+idp: okta
+settings: { mapping: okta-default, group_rename: separate }
+directory:
+  users:
+    - { id: wes, login: wes@example.com, firstName: Wes, lastName: Ng, email: wes@example.com, displayName: Wes Ng }
+    - { id: yan, login: yan@example.com, firstName: Yan, lastName: Bo, email: yan@example.com, displayName: Yan Bo }
+  groups:
+    - { id: eng, displayName: Engineering, members: [wes] }
+steps:
+  - assign: { users: [wes, yan] }
+  - push_groups: { groups: [eng] }
+  - add_member: { group: eng, users: [yan] }
+  - rename_group: { group: eng, name: Platform }
+  - expect: { state: derived }
+",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimulator"))
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--no-color",
+            "--report",
+            dir.path().to_str().unwrap(),
+        ])
+        .env_remove("SCIM_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let patches: Vec<Value> = report["scenarios"][0]["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["harness"] != true && x["method"] == "PATCH")
+        .map(|x| x["request_body"]["Operations"].clone())
+        .collect();
+    // The initial membership, Yan's add, then the rename alone.
+    let member_patches: Vec<&Value> = patches
+        .iter()
+        .filter(|ops| {
+            ops.as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["path"] == "members")
+        })
+        .collect();
+    assert!(!member_patches.is_empty(), "{patches:?}");
+    for ops in &member_patches {
+        for op in ops.as_array().unwrap() {
+            assert!(op.get("path").is_some(), "no path-less rename op: {ops}");
+        }
+    }
+    let last = patches.last().unwrap().as_array().unwrap();
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert_eq!(last[0]["op"], "replace");
+    assert_eq!(
+        last[0]["value"]["displayName"]
+            .as_str()
+            .map(|n| n.starts_with("Platform")),
+        Some(true),
+        "{last:?}"
+    );
+}

@@ -60,7 +60,10 @@ fn bundled() -> Vec<(PathBuf, String)> {
             // scenarios/scale/ (10,000-user tenants) runs only when named: not by a bare `run`.
             if path.is_dir() && !path.ends_with("scenarios/scale") {
                 walk(&path, out);
-            } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                // A wire file beside a scenario (`*.wire.yaml`) is not a scenario.
+                && !path.to_string_lossy().ends_with(".wire.yaml")
+            {
                 out.push(path);
             }
         }

@@ -17,97 +17,19 @@
 //! connected", "User provisioning succeeded" and "Group provisioning succeeded"; the failure
 //! and deprovisioning lines are inferred.
 
-use crate::client::{percent_encode, Request, Response};
-use crate::idp::mapping::{build_view, differences, Mapping};
+use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
+use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
-use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
-use crate::report::model::LogEntry;
+use crate::idp::wire::{self, yes, Wire};
+pub use crate::idp::wire::{ConnectionCheck, DeactivateShape, UpdateVerb};
+use crate::idp::Ctx;
 use crate::scim::kind::ObjectKind;
-use crate::scim::patch::{get_path, put_path};
-use crate::scim::schema::{GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
 use crate::source::{Group, User};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
-/// Duo's automated provisioning overview (scope, groups, deprovisioning of members).
-const D1: &str = "https://duo.com/docs/automated-provisioning";
-/// Cisco's guide: Duo → Secure Access (mapping, Exclude group information, Deactivate vs Delete
-/// Users, activity log lines).
-const D2: &str = "https://www.cisco.com/c/en/us/support/docs/security/secure-access/225885-provision-users-and-groups-to-secure.html";
-/// A downstream vendor: users deactivated through Duo are re-enabled when assigned again.
-const D4: &str = "https://mantl.zendesk.com/hc/en-us/articles/39907221338779-Duo-User-Provisioning";
-
-/// Every Duo request shape is inferred: no public source shows Duo's traffic.
-const fn inferred(name: &'static str, source: &'static str) -> Behaviour {
-    Behaviour {
-        name,
-        source,
-        inferred: true,
-    }
-}
-
-const CONNECT_FILTER: Behaviour = inferred(
-    "connect to application (GET /Users?filter=userName eq \"<random>\" must answer a ListResponse)",
-    D2,
-);
-const CONNECT_LIST: Behaviour = inferred(
-    "connect to application (GET /Users?startIndex=1&count=1 must answer a ListResponse)",
-    D2,
-);
-const USER_LOOKUP: Behaviour = inferred(
-    "user lookup before create (GET /Users?filter=userName eq \"…\")",
-    D1,
-);
-const USER_CREATE: Behaviour = inferred(
-    "create user (POST /Users with active true, the mapped attributes and externalId)",
-    D1,
-);
-const USER_PATCH: Behaviour = inferred(
-    "update user (PATCH /Users/{id}: replace of the attributes that changed in Duo)",
-    D1,
-);
-const USER_GET: Behaviour = inferred("read user before a full update (GET /Users/{id})", D1);
-const USER_PUT: Behaviour = inferred(
-    "update user (PUT /Users/{id} with the resource GET returned, edited)",
-    D1,
-);
-const DEACTIVATE_PATH: Behaviour = inferred(
-    "Deactivate Users (PATCH /Users/{id} {\"op\":\"replace\",\"path\":\"active\",\"value\":false}: the user stays, disabled)",
-    D2,
-);
-const DEACTIVATE_PATHLESS: Behaviour = inferred(
-    "Deactivate Users (PATCH /Users/{id} {\"op\":\"replace\",\"value\":{\"active\":false}}: the user stays, disabled)",
-    D2,
-);
-const REACTIVATE_PATH: Behaviour = inferred(
-    "reactivate user back in scope (PATCH /Users/{id} {\"op\":\"replace\",\"path\":\"active\",\"value\":true})",
-    D4,
-);
-const REACTIVATE_PATHLESS: Behaviour = inferred(
-    "reactivate user back in scope (PATCH /Users/{id} {\"op\":\"replace\",\"value\":{\"active\":true}})",
-    D4,
-);
-const USER_DELETE: Behaviour = inferred("Delete Users (DELETE /Users/{id})", D2);
-const GROUP_LOOKUP: Behaviour = inferred(
-    "group lookup before create (GET /Groups?filter=displayName eq \"…\")",
-    D1,
-);
-const GROUP_CREATE: Behaviour = inferred(
-    "create group (POST /Groups with displayName and members [{\"value\":id}])",
-    D1,
-);
-const GROUP_PATCH: Behaviour = inferred(
-    "update group (PATCH /Groups/{id}: replace displayName, add/remove path members with value [{\"value\":id}])",
-    D1,
-);
-const GROUP_DELETE: Behaviour = inferred(
-    "group removed from provisioning (DELETE /Groups/{id} once its members are deprovisioned)",
-    D1,
-);
-
-/// "User deprovisioning behavior" (D2).
+/// "User deprovisioning behavior" (Cisco's guide, the wire's D2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Deprovisioning {
@@ -118,49 +40,17 @@ pub enum Deprovisioning {
     Delete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpdateVerb {
-    /// PATCH replace of the changed attributes.
-    #[default]
-    Patch,
-    /// GET, then PUT of the whole resource.
-    Put,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeactivateShape {
-    /// `{"op":"replace","path":"active","value":false}`
-    #[default]
-    Path,
-    /// `{"op":"replace","value":{"active":false}}`
-    Pathless,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectionCheck {
-    /// `GET /Users?filter=userName eq "<random>"`
-    #[default]
-    Filter,
-    /// `GET /Users?startIndex=1&count=1`
-    List,
-}
-
 fn duo_mapping() -> String {
     "duo-secure-access".into()
 }
 
-fn yes() -> bool {
-    true
-}
-
 const SETTINGS_HINT: &str = "Duo settings are mapping, deprovisioning (deactivate | delete), \
      exclude_group_information (true | false), update (patch | put), deactivate_shape (path | \
-     pathless), connection_check (filter | list), group_members_on_create (true | false)";
+     pathless), connection_check (filter | list), group_members_on_create (true | false), wire \
+     (a wire file)";
 
-/// The app's Provisioning tab (D2), and the wire shapes no source shows (§2.2).
+/// The app's Provisioning tab (D2), and the wire shapes no source shows (§2.2): those select
+/// fields of the wire (`src/idp/wires/duo.yaml`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DuoSettings {
@@ -171,231 +61,101 @@ pub struct DuoSettings {
     /// "If checked, Duo will send only user details without group information."
     #[serde(default)]
     pub exclude_group_information: bool,
+    /// The wire's `update.user`.
     #[serde(default)]
     pub update: UpdateVerb,
+    /// The wire's `deactivate.user`.
     #[serde(default)]
     pub deactivate_shape: DeactivateShape,
+    /// The wire's `connect.check`.
     #[serde(default)]
     pub connection_check: ConnectionCheck,
-    /// POST /Groups carries the members already provisioned; off: an empty list, then a PATCH
-    /// adding them (two "Group provisioning succeeded" lines, as in the guide's activity log).
+    /// The wire's `create.group_members`: POST /Groups carries the members already
+    /// provisioned; off: an empty list, then a PATCH adding them (two "Group provisioning
+    /// succeeded" lines, as in the guide's activity log).
     #[serde(default = "yes")]
     pub group_members_on_create: bool,
+    /// A wire file (`./acme.wire.yaml`, read from beside the scenario): the IdP's requests as
+    /// data, on Duo's continuous schedule (`idp: custom`). The settings above that select wire
+    /// fields override the file only when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<String>,
 }
 
 pub struct Duo {
     pub settings: DuoSettings,
     pub mapping: Mapping,
-}
-
-/// Provisioning or deprovisioning, the two halves of Duo's activity log lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Act {
-    Provision,
-    Deprovision,
-}
-
-/// The activity log's Action column: the guide's "… provisioning succeeded"; the rest inferred.
-fn activity(kind: ObjectKind, act: Act, ok: bool) -> &'static str {
-    match (kind, act, ok) {
-        (ObjectKind::User, Act::Provision, true) => "User provisioning succeeded",
-        (ObjectKind::User, Act::Provision, false) => "User provisioning failed",
-        (ObjectKind::User, Act::Deprovision, true) => "User deprovisioning succeeded",
-        (ObjectKind::User, Act::Deprovision, false) => "User deprovisioning failed",
-        (ObjectKind::Group, Act::Provision, true) => "Group provisioning succeeded",
-        (ObjectKind::Group, Act::Provision, false) => "Group provisioning failed",
-        (ObjectKind::Group, Act::Deprovision, true) => "Group deprovisioning succeeded",
-        (ObjectKind::Group, Act::Deprovision, false) => "Group deprovisioning failed",
-    }
-}
-
-/// Duo's requests: SCIM media type; no public source gives a User-Agent.
-fn request(method: Method, path: String, body: Option<Value>) -> Request {
-    let r = Request::new(method, path).header("Accept", "application/scim+json");
-    match body {
-        Some(b) => r.header("Content-Type", "application/scim+json").json(b),
-        None => r,
-    }
-}
-
-/// Puts `schemas` first, naming the core schema and every extension the body carries.
-fn set_schemas(body: &mut Map<String, Value>, core: &str) {
-    let mut schemas = vec![json!(core)];
-    schemas.extend(
-        body.keys()
-            .filter(|k| k.starts_with("urn:"))
-            .map(|k| json!(k)),
-    );
-    let mut out = Map::new();
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.extend(
-        std::mem::take(body)
-            .into_iter()
-            .filter(|(k, _)| k != "schemas"),
-    );
-    *body = out;
-}
-
-fn id_of(resp: &Response) -> Option<String> {
-    resp.body
-        .as_ref()
-        .and_then(|b| b.get("id"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
-fn is_inactive(resource: &Value) -> bool {
-    resource.get("active").is_some_and(|a| {
-        a == &Value::Bool(false) || a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
-    })
+    pub wire: Wire,
 }
 
 impl Duo {
     pub fn new(settings: &Map<String, Value>) -> Result<Duo, String> {
-        let settings: DuoSettings = serde_json::from_value(Value::Object(settings.clone()))
+        Duo::with(settings, false)
+    }
+
+    /// `idp: custom`: an IdP the tool does not ship, its requests described by the `wire`
+    /// setting's file, provisioned on Duo's continuous schedule.
+    pub fn custom(settings: &Map<String, Value>) -> Result<Duo, String> {
+        if !settings.contains_key("wire") {
+            return Err(format!(
+                "missing field `wire`: `idp: custom` needs a wire file (wire: ./acme.wire.yaml); \
+                 {SETTINGS_HINT}"
+            ));
+        }
+        Duo::with(settings, true)
+    }
+
+    fn with(raw: &Map<String, Value>, custom: bool) -> Result<Duo, String> {
+        let settings: DuoSettings = serde_json::from_value(Value::Object(raw.clone()))
             .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
-        Ok(Duo { settings, mapping })
+        let mut wire = match (&settings.wire, custom) {
+            (Some(path), true) => Wire::load(std::path::Path::new(path))
+                // One line: the loader shows it at the `wire` setting.
+                .map_err(|e| format!("{}", e).replace("\n  hint:", " — hint:"))?,
+            (Some(_), false) => {
+                return Err(format!(
+                    "unknown field `wire`: a wire file is for `idp: custom`; {SETTINGS_HINT}"
+                ))
+            }
+            (None, _) => wire::duo().clone(),
+        };
+        let given = |k: &str| raw.contains_key(k) || !custom;
+        if given("update") {
+            wire.update.user = settings.update;
+        }
+        if given("deactivate_shape") {
+            wire.deactivate.user = settings.deactivate_shape;
+        }
+        if given("connection_check") {
+            wire.connect.check = settings.connection_check;
+        }
+        if given("group_members_on_create") {
+            wire.create.group_members = settings.group_members_on_create;
+        }
+        Ok(Duo {
+            settings,
+            mapping,
+            wire,
+        })
     }
 
     pub fn settings_json(&self) -> Value {
         serde_json::to_value(&self.settings).unwrap_or(Value::Null)
     }
 
-    async fn call(&self, ctx: &mut Ctx<'_>, req: Request, b: Behaviour) -> Response {
-        // How Duo treats a 429 is not public: no retry.
-        ctx.send_retrying(req, b, None).await
+    fn engine(&self) -> Engine<'_> {
+        Engine {
+            wire: &self.wire,
+            mapping: &self.mapping,
+        }
     }
-
-    fn user_id_path(&self) -> String {
-        self.mapping
-            .user_matching()
-            .first()
-            .map_or("userName".into(), |e| e.target.clone())
-    }
-
-    fn group_id_path(&self) -> String {
-        self.mapping
-            .group_matching()
-            .first()
-            .map_or("displayName".into(), |e| e.target.clone())
-    }
-
-    fn desired_user(&self, ctx: &Ctx<'_>, u: &User) -> Value {
-        let soft = ctx.dir.is_soft_deleted(u);
-        let look = |k: &str| match k {
-            "IsSoftDeleted" => Some(Value::Bool(soft)),
-            "objectId" => Some(Value::String(u.object_id.clone())),
-            _ => u.attrs.get(k).cloned(),
-        };
-        build_view(&self.mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}))
-    }
-
-    fn desired_group(&self, g: &Group) -> Value {
-        let look = |k: &str| match k {
-            "objectId" => Some(Value::String(g.object_id.clone())),
-            _ => g.attrs.get(k).cloned(),
-        };
-        build_view(&self.mapping.groups, &look, &|_| None, &GROUP_TYPE)
-            .unwrap_or_else(|_| json!({}))
-    }
-
-    /// One activity-log entry from what the server answered; `true` when it succeeded.
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        ctx: &mut Ctx<'_>,
-        identity: &str,
-        kind: ObjectKind,
-        act: Act,
-        resp: &Response,
-        what: &str,
-        modified: Vec<String>,
-        exchanges: Vec<u64>,
-    ) -> bool {
-        let ok = resp.ok();
-        let (status, code, detail) = if ok {
-            ("Success", None, what.to_string())
-        } else {
-            (
-                "Failure",
-                Some(
-                    resp.status
-                        .map_or("NoAnswer".into(), |s| format!("HTTP {s}")),
-                ),
-                format!("{what}: {}", resp.describe()),
-            )
-        };
-        ctx.log(
-            identity,
-            kind,
-            activity(kind, act, ok),
-            status,
-            code,
-            Some(detail),
-            modified,
-            exchanges,
-        );
-        ok
-    }
-
-    // ------------------------------------------------------------------ connection
 
     /// "Connect to application" on the Provisioning tab (D2): one read that must answer a
     /// ListResponse; the activity log says "Provisioning successfully connected".
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        let (path, b) = match self.settings.connection_check {
-            ConnectionCheck::Filter => {
-                let probe = uuid::Uuid::new_v4().to_string();
-                (
-                    format!(
-                        "/Users?filter={}",
-                        percent_encode(&filter_eq(&self.user_id_path(), &probe))
-                    ),
-                    CONNECT_FILTER,
-                )
-            }
-            ConnectionCheck::List => ("/Users?startIndex=1&count=1".to_string(), CONNECT_LIST),
-        };
-        let resp = self.call(ctx, request(Method::GET, path, None), b).await;
-        let result = match resp.status {
-            Some(200) if list_resources(&resp).is_some() => Ok(()),
-            Some(200) => {
-                ctx.finding(b, "200 without a ListResponse".into(), Some(resp.exchange));
-                Err("200 without a ListResponse".to_string())
-            }
-            Some(401) | Some(403) => Err(format!("the token was refused ({})", resp.describe())),
-            _ => Err(resp.describe()),
-        };
-        let (action, status, code) = match &result {
-            Ok(()) => ("Provisioning successfully connected", "Success", None),
-            Err(_) => (
-                "Provisioning failed to connect",
-                "Failure",
-                Some(
-                    resp.status
-                        .map_or("NoAnswer".into(), |s| format!("HTTP {s}")),
-                ),
-            ),
-        };
-        ctx.log.push(LogEntry {
-            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            identity: "Outbound SCIM Sync".into(),
-            object_type: "Application".into(),
-            action: action.into(),
-            status: status.into(),
-            error_code: code,
-            detail: result.as_ref().err().cloned(),
-            modified_properties: vec![],
-            exchanges: vec![resp.exchange]
-                .into_iter()
-                .filter(|e| *e != 0)
-                .collect(),
-        });
-        result
+        self.engine().test_connection(ctx).await
     }
-
-    // ------------------------------------------------------------------ react
 
     /// Duo provisions continuously (D1): after each change, the users that changed since the
     /// watermark, then the groups (unless group information is excluded), reconciled against
@@ -403,14 +163,17 @@ impl Duo {
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
         let since = ctx.sync.watermark.unwrap_or(0);
         let start = ctx.dir.clock;
-        for key in ctx.dir.users_changed_since(since) {
-            self.process_user(ctx, &key).await;
-        }
+        let users = ctx.dir.users_changed_since(since);
+        each(ctx, users, async |ctx, key| {
+            self.process_user(ctx, &key).await
+        })
+        .await;
         if !self.settings.exclude_group_information {
             let groups: Vec<String> = ctx.dir.groups.iter().map(|g| g.key.clone()).collect();
-            for key in groups {
-                self.process_group(ctx, &key).await;
-            }
+            each(ctx, groups, async |ctx, key| {
+                self.process_group(ctx, &key).await
+            })
+            .await;
         }
         ctx.dir.note_cycle();
         ctx.sync.watermark = Some(start);
@@ -445,62 +208,18 @@ impl Duo {
     /// A user coming into scope: look it up by userName; link to what is found (reactivating
     /// it if it is inactive), or create it.
     async fn provision(&self, ctx: &mut Ctx<'_>, u: &User) {
-        let desired = self.desired_user(ctx, u);
-        let uid = self.user_id_path();
-        let Some(Value::String(login)) = get_path(&desired, &uid, &USER_TYPE) else {
-            ctx.log(
-                &u.label,
-                ObjectKind::User,
-                activity(ObjectKind::User, Act::Provision, false),
-                "Failure",
-                Some("MissingAttribute".into()),
-                Some(format!("the mapping gives no {uid} for this user")),
-                vec![],
-                vec![],
-            );
-            return;
-        };
-        let path = format!("/Users?filter={}", percent_encode(&filter_eq(&uid, &login)));
-        let resp = self
-            .call(ctx, request(Method::GET, path, None), USER_LOOKUP)
+        let eng = self.engine();
+        let desired = eng.desired_user(ctx, u);
+        let m = eng
+            .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
             .await;
-        let mut exchanges = vec![resp.exchange];
-        let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
-            self.record(
-                ctx,
-                &u.label,
-                ObjectKind::User,
-                Act::Provision,
-                &resp,
-                "lookup",
-                vec![],
-                exchanges,
-            );
-            return;
-        };
-        if let Some(existing) = found.first() {
-            let Some(id) = existing.get("id").and_then(Value::as_str) else {
-                ctx.finding(
-                    USER_LOOKUP,
-                    "the lookup found a user without an id".into(),
-                    Some(resp.exchange),
-                );
-                return;
-            };
-            if !ctx.adopt(ObjectKind::User, &u.key, id, false, Some(existing.clone())) {
-                ctx.log(
-                    &u.label,
-                    ObjectKind::User,
-                    "User provisioning failed",
-                    "Failure",
-                    Some("ScimulatorNotOwned".into()),
-                    Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
-                    vec![],
-                    exchanges,
-                );
-                return;
-            }
-            if is_inactive(existing) {
+        if let Matched::Found {
+            resource,
+            mut exchanges,
+            ..
+        } = m
+        {
+            if is_inactive(&resource) {
                 if !self.set_active(ctx, u, true, exchanges).await {
                     return;
                 }
@@ -508,155 +227,46 @@ impl Duo {
             }
             self.update(ctx, u, exchanges, "linked to the existing user")
                 .await;
-            return;
         }
-        let mut body = Map::new();
-        if let Value::Object(m) = &desired {
-            body.extend(m.clone());
-        }
-        set_schemas(&mut body, USER_URN);
-        body.entry("externalId")
-            .or_insert_with(|| json!(u.object_id));
-        body.insert("active".into(), json!(true));
-        let resp = self
-            .call(
-                ctx,
-                request(Method::POST, "/Users".into(), Some(Value::Object(body))),
-                USER_CREATE,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        if resp.ok() {
-            let Some(id) = id_of(&resp) else {
-                ctx.finding(
-                    USER_CREATE,
-                    format!(
-                        "HTTP {} without the created user's id",
-                        resp.status.unwrap_or(0)
-                    ),
-                    Some(resp.exchange),
-                );
-                ctx.log(
-                    &u.label,
-                    ObjectKind::User,
-                    activity(ObjectKind::User, Act::Provision, false),
-                    "Failure",
-                    Some("NoId".into()),
-                    Some("created, but the answer has no id".into()),
-                    vec![],
-                    exchanges,
-                );
-                return;
-            };
-            // An id that is path syntax is reported by adopt and never linked.
-            let _ = ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired));
-        }
-        self.record(
-            ctx,
-            &u.label,
-            ObjectKind::User,
-            Act::Provision,
-            &resp,
-            "created",
-            vec![],
-            exchanges,
-        );
     }
 
     /// Pushes the mapped attributes that changed since Duo last sent them (D1: "when any
-    /// provisioned attribute changes in Duo"): a PATCH replace of those alone, or GET then PUT.
-    /// `exchanges` and `what` come from a link, which gets its log line even when nothing
-    /// differs.
+    /// provisioned attribute changes in Duo"). `exchanges` and `what` come from a link, which
+    /// gets its log line even when nothing differs.
     async fn update(&self, ctx: &mut Ctx<'_>, u: &User, mut exchanges: Vec<u64>, what: &str) {
         let Some(link) = ctx.sync.users.get(&u.key).cloned() else {
             return;
         };
-        let id = link.target_id.clone();
-        let desired = self.desired_user(ctx, u);
-        let changed = |base: &Value| -> Vec<(String, Value, Option<Value>)> {
-            // `active` moves only with (de)activation.
-            differences(&self.mapping.users, &desired, base, &USER_TYPE)
-                .into_iter()
-                .filter(|(p, _, _)| !p.eq_ignore_ascii_case("active"))
-                .collect()
-        };
-        let diffs = changed(link.view_sent.as_ref().unwrap_or(&json!({})));
+        let eng = self.engine();
+        let desired = eng.desired_user(ctx, u);
+        let diffs = eng.user_diffs(&desired, link.view_sent.as_ref().unwrap_or(&json!({})));
         if diffs.is_empty() {
-            self.linked_unchanged(ctx, u, exchanges, what);
+            if !exchanges.is_empty() {
+                eng.succeeded(
+                    ctx,
+                    &u.label,
+                    ObjectKind::User,
+                    "user_update",
+                    what,
+                    exchanges,
+                );
+            }
             return;
         }
-        let resp = match self.settings.update {
-            UpdateVerb::Patch => {
-                let ops = diffs
-                    .iter()
-                    .map(|(path, want, have)| {
-                        // A filtered path with nothing to match is an add (RFC 7644 §3.5.2.3).
-                        let op = if have.is_none() && path.contains('[') {
-                            "add"
-                        } else {
-                            "replace"
-                        };
-                        json!({"op": op, "path": path, "value": want})
-                    })
-                    .collect();
-                self.call(
-                    ctx,
-                    request(
-                        Method::PATCH,
-                        object_path(ObjectKind::User, &id),
-                        Some(patch_body(ops)),
-                    ),
-                    USER_PATCH,
-                )
-                .await
-            }
-            UpdateVerb::Put => {
-                let got = self
-                    .call(
-                        ctx,
-                        request(Method::GET, object_path(ObjectKind::User, &id), None),
-                        USER_GET,
-                    )
-                    .await;
-                exchanges.push(got.exchange);
-                let current = match got.body.clone() {
-                    Some(b) if got.ok() => b,
-                    _ => {
-                        self.record(
-                            ctx,
-                            &u.label,
-                            ObjectKind::User,
-                            Act::Provision,
-                            &got,
-                            "read before update",
-                            vec![],
-                            exchanges,
-                        );
-                        return;
-                    }
-                };
-                let mut next = current.clone();
-                for (path, want, _) in changed(&current) {
-                    let _ = put_path(&mut next, &path, &want, &USER_TYPE);
-                }
-                if let Value::Object(m) = &mut next {
-                    set_schemas(m, USER_URN);
-                }
-                self.call(
-                    ctx,
-                    request(Method::PUT, object_path(ObjectKind::User, &id), Some(next)),
-                    USER_PUT,
-                )
-                .await
-            }
+        let (resp, what, modified) = match eng
+            .update_user(ctx, &link.target_id, &desired, &diffs, &mut exchanges)
+            .await
+        {
+            Updated::Sent(r) => (r, what, diffs.iter().map(|(p, _, _)| p.clone()).collect()),
+            Updated::ReadFailed(got) => (got, "read before update", vec![]),
+            // Duo's wire PUTs even then.
+            Updated::Unchanged => return,
         };
-        exchanges.push(resp.exchange);
-        let modified = diffs.iter().map(|(p, _, _)| p.clone()).collect();
-        if self.record(
+        if eng.outcome(
             ctx,
             &u.label,
             ObjectKind::User,
-            Act::Provision,
+            "user_update",
             &resp,
             what,
             modified,
@@ -670,24 +280,7 @@ impl Duo {
         }
     }
 
-    /// A link that needed no update still shows in the activity log.
-    fn linked_unchanged(&self, ctx: &mut Ctx<'_>, u: &User, exchanges: Vec<u64>, what: &str) {
-        if exchanges.is_empty() {
-            return;
-        }
-        ctx.log(
-            &u.label,
-            ObjectKind::User,
-            activity(ObjectKind::User, Act::Provision, true),
-            "Success",
-            None,
-            Some(what.to_string()),
-            vec![],
-            exchanges,
-        );
-    }
-
-    /// Deactivate or reactivate with a PATCH of `active`, path or path-less per the setting.
+    /// Deactivate or reactivate, in the wire's shape; `true` when the server took it.
     async fn set_active(
         &self,
         ctx: &mut Ctx<'_>,
@@ -702,46 +295,18 @@ impl Duo {
         else {
             return false;
         };
-        let (op, b) = match (self.settings.deactivate_shape, active) {
-            (DeactivateShape::Path, false) => (
-                json!({"op": "replace", "path": "active", "value": false}),
-                DEACTIVATE_PATH,
-            ),
-            (DeactivateShape::Pathless, false) => (
-                json!({"op": "replace", "value": {"active": false}}),
-                DEACTIVATE_PATHLESS,
-            ),
-            (DeactivateShape::Path, true) => (
-                json!({"op": "replace", "path": "active", "value": true}),
-                REACTIVATE_PATH,
-            ),
-            (DeactivateShape::Pathless, true) => (
-                json!({"op": "replace", "value": {"active": true}}),
-                REACTIVATE_PATHLESS,
-            ),
-        };
-        let resp = self
-            .call(
-                ctx,
-                request(
-                    Method::PATCH,
-                    object_path(ObjectKind::User, &id),
-                    Some(patch_body(vec![op])),
-                ),
-                b,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        let (act, what) = if active {
-            (Act::Provision, "reactivated")
+        let eng = self.engine();
+        let resp = eng.set_active(ctx, &id, active, &mut exchanges).await;
+        let (event, what) = if active {
+            ("user_reactivate", "reactivated")
         } else {
-            (Act::Deprovision, "deactivated")
+            ("user_deactivate", "deactivated")
         };
-        let ok = self.record(
+        let ok = eng.outcome(
             ctx,
             &u.label,
             ObjectKind::User,
-            act,
+            event,
             &resp,
             what,
             vec!["active".into()],
@@ -759,37 +324,15 @@ impl Duo {
     }
 
     /// A user out of scope: Deactivate Users keeps it disabled; Delete Users deletes it (D2).
-    async fn deprovision(&self, ctx: &mut Ctx<'_>, u: &User, l: &Link) {
+    async fn deprovision(&self, ctx: &mut Ctx<'_>, u: &User, _l: &Link) {
         match self.settings.deprovisioning {
             Deprovisioning::Deactivate => {
                 self.set_active(ctx, u, false, Vec::new()).await;
             }
             Deprovisioning::Delete => {
-                let resp = self
-                    .call(
-                        ctx,
-                        request(
-                            Method::DELETE,
-                            object_path(ObjectKind::User, &l.target_id),
-                            None,
-                        ),
-                        USER_DELETE,
-                    )
+                self.engine()
+                    .delete(ctx, ObjectKind::User, &u.key, &u.label)
                     .await;
-                // Gone either way: a later return to scope creates the user again.
-                if resp.ok() || resp.status == Some(404) {
-                    ctx.sync.users.remove(&u.key);
-                }
-                self.record(
-                    ctx,
-                    &u.label,
-                    ObjectKind::User,
-                    Act::Deprovision,
-                    &resp,
-                    "deleted",
-                    vec![],
-                    vec![resp.exchange],
-                );
             }
         }
     }
@@ -804,7 +347,13 @@ impl Duo {
         match ctx.sync.groups.get(key).cloned() {
             None if in_scope => self.create_group(ctx, &g).await,
             None => {}
-            Some(l) if !in_scope => self.delete_group(ctx, &g, &l).await,
+            // Its members were deprovisioned in the users pass (D1); the group is then deleted
+            // [inferred].
+            Some(_) if !in_scope => {
+                self.engine()
+                    .delete(ctx, ObjectKind::Group, &g.key, &g.label)
+                    .await
+            }
             Some(_) => self.update_group(ctx, &g, Vec::new(), "updated").await,
         }
     }
@@ -819,129 +368,32 @@ impl Duo {
             .collect()
     }
 
-    fn member_values<'a>(
-        &self,
-        ctx: &Ctx<'_>,
-        keys: impl IntoIterator<Item = &'a String>,
-    ) -> Vec<Value> {
-        keys.into_iter()
-            .filter_map(|k| ctx.sync.target_id(ObjectKind::User, k))
-            .map(|id| json!({"value": id}))
-            .collect()
-    }
-
     /// A group assigned to the app: look it up by displayName; link, or create it (D1).
     async fn create_group(&self, ctx: &mut Ctx<'_>, g: &Group) {
-        let desired = self.desired_group(g);
-        let gid = self.group_id_path();
-        let Some(Value::String(name)) = get_path(&desired, &gid, &GROUP_TYPE) else {
-            return;
-        };
-        let path = format!("/Groups?filter={}", percent_encode(&filter_eq(&gid, &name)));
-        let resp = self
-            .call(ctx, request(Method::GET, path, None), GROUP_LOOKUP)
-            .await;
-        let mut exchanges = vec![resp.exchange];
-        let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
-            self.record(
-                ctx,
-                &g.label,
-                ObjectKind::Group,
-                Act::Provision,
-                &resp,
-                "lookup",
-                vec![],
-                exchanges,
-            );
-            return;
-        };
-        if let Some(id) = found
-            .first()
-            .and_then(|f| f.get("id"))
-            .and_then(Value::as_str)
-        {
-            if ctx.adopt(
-                ObjectKind::Group,
-                &g.key.clone(),
-                id,
-                false,
-                found.first().cloned(),
-            ) {
-                self.update_group(ctx, g, exchanges, "linked to the existing group")
-                    .await;
-            } else {
-                ctx.log(
-                    &g.label,
-                    ObjectKind::Group,
-                    "Group provisioning failed",
-                    "Failure",
-                    Some("ScimulatorNotOwned".into()),
-                    Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
-                    vec![],
-                    exchanges,
-                );
-            }
-            return;
-        }
-        let members = if self.settings.group_members_on_create {
+        let eng = self.engine();
+        let desired = eng.desired_group(g);
+        let members = if self.wire.create.group_members {
             self.wanted_members(ctx, g)
         } else {
             BTreeSet::new()
         };
-        let mut body = Map::new();
-        if let Value::Object(m) = &desired {
-            body.extend(m.clone());
-        }
-        set_schemas(&mut body, GROUP_URN);
-        body.insert(
-            "members".into(),
-            Value::Array(self.member_values(ctx, &members)),
-        );
-        let resp = self
-            .call(
-                ctx,
-                request(Method::POST, "/Groups".into(), Some(Value::Object(body))),
-                GROUP_CREATE,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        let id = id_of(&resp).filter(|_| resp.ok());
-        if resp.ok() && id.is_none() {
-            ctx.finding(
-                GROUP_CREATE,
-                format!(
-                    "HTTP {} without the created group's id",
-                    resp.status.unwrap_or(0)
-                ),
-                Some(resp.exchange),
-            );
-        }
-        if let Some(id) = &id {
-            ctx.own(ObjectKind::Group, id, true);
-            ctx.sync.groups.insert(
-                g.key.clone(),
-                Link {
-                    target_id: id.clone(),
-                    managed: true,
-                    members_sent: members,
-                    view_sent: Some(desired),
-                    ..Default::default()
-                },
-            );
-        }
-        self.record(
-            ctx,
-            &g.label,
-            ObjectKind::Group,
-            Act::Provision,
-            &resp,
-            "created",
-            vec![],
-            exchanges,
-        );
-        if id.is_some() {
-            // Members not sent with the POST follow in a PATCH.
-            self.update_group(ctx, g, Vec::new(), "updated").await;
+        let values = eng.member_values(ctx, &members);
+        match eng
+            .match_or_create(ctx, ObjectKind::Group, &g.key, &g.label, &desired, &values)
+            .await
+        {
+            Matched::Found { exchanges, .. } => {
+                self.update_group(ctx, g, exchanges, "linked to the existing group")
+                    .await
+            }
+            Matched::Created { .. } => {
+                if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
+                    l.members_sent = members;
+                }
+                // Members not sent with the POST follow in a PATCH.
+                self.update_group(ctx, g, Vec::new(), "updated").await;
+            }
+            Matched::Stopped => {}
         }
     }
 
@@ -956,12 +408,13 @@ impl Duo {
         let Some(link) = ctx.sync.groups.get(&g.key).cloned() else {
             return;
         };
-        let desired = self.desired_group(g);
-        let diffs = differences(
+        let eng = self.engine();
+        let desired = eng.desired_group(g);
+        let diffs = crate::idp::mapping::differences(
             &self.mapping.groups,
             &desired,
             link.view_sent.as_ref().unwrap_or(&json!({})),
-            &GROUP_TYPE,
+            &crate::scim::schema::GROUP_TYPE,
         );
         let want = self.wanted_members(ctx, g);
         // Members whose user Duo deleted (Delete Users) left with the user.
@@ -978,14 +431,7 @@ impl Duo {
             .map(|(path, value, _)| json!({"op": "replace", "path": path, "value": value}))
             .collect();
         let mut modified: Vec<String> = diffs.iter().map(|(p, _, _)| p.clone()).collect();
-        if !remove.is_empty() {
-            ops.push(json!({"op": "remove", "path": "members", "value": self.member_values(ctx, remove)}));
-        }
-        if !add.is_empty() {
-            ops.push(
-                json!({"op": "add", "path": "members", "value": self.member_values(ctx, add)}),
-            );
-        }
+        ops.extend(eng.member_ops(ctx, &add, &remove));
         if ops.len() > diffs.len() {
             modified.push("members".into());
         }
@@ -994,36 +440,24 @@ impl Duo {
                 l.members_sent = sent;
             }
             if !exchanges.is_empty() {
-                ctx.log(
+                eng.succeeded(
+                    ctx,
                     &g.label,
                     ObjectKind::Group,
-                    activity(ObjectKind::Group, Act::Provision, true),
-                    "Success",
-                    None,
-                    Some(what.to_string()),
-                    vec![],
+                    "group_update",
+                    what,
                     exchanges,
                 );
             }
             return;
         }
-        let resp = self
-            .call(
-                ctx,
-                request(
-                    Method::PATCH,
-                    object_path(ObjectKind::Group, &link.target_id),
-                    Some(patch_body(ops)),
-                ),
-                GROUP_PATCH,
-            )
-            .await;
+        let resp = eng.patch_group(ctx, &link.target_id, ops).await;
         exchanges.push(resp.exchange);
-        let ok = self.record(
+        let ok = eng.outcome(
             ctx,
             &g.label,
             ObjectKind::Group,
-            Act::Provision,
+            "group_update",
             &resp,
             what,
             modified,
@@ -1037,35 +471,6 @@ impl Duo {
                 l.members_sent = sent;
             }
         }
-    }
-
-    /// A group removed from provisioning (or deleted in Duo): its members were deprovisioned
-    /// in the users pass (D1); the group is then deleted [inferred].
-    async fn delete_group(&self, ctx: &mut Ctx<'_>, g: &Group, l: &Link) {
-        let resp = self
-            .call(
-                ctx,
-                request(
-                    Method::DELETE,
-                    object_path(ObjectKind::Group, &l.target_id),
-                    None,
-                ),
-                GROUP_DELETE,
-            )
-            .await;
-        if resp.ok() || resp.status == Some(404) {
-            ctx.sync.groups.remove(&g.key);
-        }
-        self.record(
-            ctx,
-            &g.label,
-            ObjectKind::Group,
-            Act::Deprovision,
-            &resp,
-            "deleted",
-            vec![],
-            vec![resp.exchange],
-        );
     }
 }
 
@@ -1164,17 +569,33 @@ mod tests {
 
     #[test]
     fn activity_lines() {
+        let w = &Duo::new(&Map::new()).unwrap().wire;
         assert_eq!(
-            activity(ObjectKind::User, Act::Provision, true),
+            w.action("user_create", true, "x"),
             "User provisioning succeeded"
         );
         assert_eq!(
-            activity(ObjectKind::Group, Act::Provision, true),
+            w.action("group_update", true, "x"),
             "Group provisioning succeeded"
         );
         assert_eq!(
-            activity(ObjectKind::User, Act::Deprovision, false),
+            w.action("user_deactivate", false, "x"),
             "User deprovisioning failed"
         );
+    }
+
+    #[test]
+    fn settings_select_the_wire() {
+        let d = Duo::new(&settings(
+            json!({"update": "put", "deactivate_shape": "pathless",
+            "connection_check": "list", "group_members_on_create": false}),
+        ))
+        .unwrap();
+        assert_eq!(d.wire.update.user, UpdateVerb::Put);
+        assert_eq!(d.wire.deactivate.user, DeactivateShape::Pathless);
+        assert_eq!(d.wire.connect.check, ConnectionCheck::List);
+        assert!(!d.wire.create.group_members);
+        // The bundled wire is untouched: another Duo profile keeps the defaults.
+        assert_eq!(wire::duo().update.user, UpdateVerb::Patch);
     }
 }

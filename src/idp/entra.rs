@@ -13,9 +13,11 @@
 //! server answered, never from the scenario.
 
 use crate::client::{form_encode, Request, Response, TransportError};
+use crate::idp::engine::Engine;
 use crate::idp::mapping::differences;
-use crate::idp::mapping::{build_view, Mapping};
+use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
+use crate::idp::wire::{self, yes, Wire};
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::scenario::model::{CycleKind, OnDemand, RestartScope};
 use crate::scim::kind::ObjectKind;
@@ -29,91 +31,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
-const T: &str = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups";
-const C: &str = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility";
-const H: &str =
-    "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/how-provisioning-works";
 const E: &str = "https://learn.microsoft.com/en-us/entra/identity/monitoring-health/howto-analyze-provisioning-logs";
 const P: &str =
     "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/provision-on-demand";
 const Q: &str = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-quarantine-status";
-
-const PROBE: Behaviour = Behaviour {
-    name: "probe with a random GUID userName (GET /Users?filter=userName eq \"<GUID>\")",
-    source: "https://github.com/MicrosoftDocs/azure-docs/issues/94189",
-    inferred: false,
-};
-const TEST_CONNECTION: Behaviour = Behaviour { name: "Test Connection (GET /Users?filter=userName eq \"<random GUID>\" must answer 200 with an empty ListResponse)", source: T, inferred: false };
-const USER_LOOKUP: Behaviour = Behaviour {
-    name: "user lookup by matching attribute (GET /Users?filter=userName eq \"…\")",
-    source: T,
-    inferred: false,
-};
-const USER_CREATE: Behaviour = Behaviour {
-    name: "create user (POST /Users with meta and roles: [])",
-    source: T,
-    inferred: false,
-};
-const USER_GET: Behaviour = Behaviour {
-    name: "read user by id before an update (GET /Users/{id})",
-    source: T,
-    inferred: false,
-};
-const USER_PATCH: Behaviour = Behaviour { name: "update user (PATCH /Users/{id}: PascalCase ops, \"True\"/\"False\" strings in the default dialect)", source: C, inferred: false };
-const USER_DISABLE: Behaviour = Behaviour { name: "disable user (PATCH /Users/{id} {\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"})", source: C, inferred: false };
-const USER_DISABLE_FLAG: Behaviour = Behaviour {
-    name:
-        "disable user (PATCH /Users/{id} {\"op\":\"replace\",\"path\":\"active\",\"value\":false})",
-    source: C,
-    inferred: false,
-};
-const USER_DELETE: Behaviour = Behaviour {
-    name: "delete user (DELETE /Users/{id})",
-    source: H,
-    inferred: false,
-};
-const MANAGER_REMOVE: Behaviour = Behaviour {
-    name: "remove manager (PATCH /Users/{id} remove manager[value eq \"id\"])",
-    source: "https://github.com/thomaspoignant/scim-patch/issues/453",
-    inferred: false,
-};
-const MANAGER: Behaviour = Behaviour {
-    name: "set manager in the reference pass (PATCH …:enterprise:2.0:User:manager with a bare id)",
-    source: "https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/686",
-    inferred: false,
-};
-const GROUP_LOOKUP: Behaviour = Behaviour { name: "group lookup by displayName (GET /Groups?excludedAttributes=members&filter=displayName eq \"…\")", source: T, inferred: false };
-const GROUP_CREATE: Behaviour = Behaviour {
-    name: "create group without members (POST /Groups with the ADSCIM schema URN)",
-    source: T,
-    inferred: false,
-};
-const GROUP_GET: Behaviour = Behaviour {
-    name: "read group by id without members (GET /Groups/{id}?excludedAttributes=members)",
-    source: T,
-    inferred: true,
-};
-const GROUP_ADD_MEMBERS: Behaviour = Behaviour { name: "update group (PATCH /Groups/{id}: Add members with a value array of {\"$ref\":null,\"value\":id})", source: T, inferred: false };
-const GROUP_REMOVE_MEMBERS: Behaviour = Behaviour {
-    name: "update group (PATCH /Groups/{id}: Remove members with a value array [{\"value\":id}])",
-    source: C,
-    inferred: false,
-};
-const GROUP_REMOVE_MEMBERS_FLAG: Behaviour = Behaviour {
-    name: "update group (PATCH /Groups/{id}: remove members[value eq \"id\"] without a value)",
-    source: C,
-    inferred: false,
-};
-const GROUP_RENAME: Behaviour = Behaviour {
-    name: "update group (PATCH /Groups/{id}: Replace displayName)",
-    source: T,
-    inferred: false,
-};
-const GROUP_DELETE: Behaviour = Behaviour {
-    name: "delete group out of scope (DELETE /Groups/{id})",
-    source: T,
-    inferred: false,
-};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Dialect {
@@ -135,10 +56,6 @@ pub enum Retry429 {
     #[default]
     InCycle,
     NextCycle,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_mapping() -> String {
@@ -198,6 +115,8 @@ pub struct EntraSettings {
 pub struct Entra {
     pub settings: EntraSettings,
     pub mapping: Mapping,
+    /// `src/idp/wires/entra.yaml`.
+    pub wire: Wire,
 }
 
 /// Why one object's processing failed: the log entry's error code and detail.
@@ -233,7 +152,12 @@ impl Entra {
             format!("{e}; Entra settings are dialect (default | aadOptscim062020), mapping, matching, skip_out_of_scope_deletions, actions {{create, update, delete}}, retry_429 (in-cycle | next-cycle), max_retry_wait_secs")
         })?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
-        Ok(Entra { settings, mapping })
+        let wire = wire::entra().clone();
+        Ok(Entra {
+            settings,
+            mapping,
+            wire,
+        })
     }
 
     pub fn settings_json(&self) -> Value {
@@ -276,43 +200,42 @@ impl Entra {
         ctx.send_retrying(req, b, retry).await
     }
 
-    fn get(path: String) -> Request {
-        // Entra's GETs carry no SCIM media type (https://github.com/MicrosoftDocs/azure-docs/issues/94189).
-        Request::new(Method::GET, path)
+    fn engine(&self) -> Engine<'_> {
+        Engine {
+            wire: &self.wire,
+            mapping: &self.mapping,
+        }
     }
 
-    fn with_body(method: Method, path: String, body: Value) -> Request {
-        // https://github.com/MicrosoftDocs/azure-docs/issues/12728
-        Request::new(method, path)
-            .header("Content-Type", "application/scim+json; charset=utf-8")
-            .json(body)
+    /// The behaviour of `role` in the wire (`src/idp/wires/entra.yaml`).
+    fn b(&self, role: &str, variant: Option<&str>) -> Behaviour {
+        self.wire.behaviour(role, variant)
+    }
+
+    /// Requests with the wire's headers: none on a GET or DELETE (no SCIM media type), the
+    /// Content-Type with a body.
+    fn get(&self, path: String) -> Request {
+        self.engine().request(Method::GET, path, None)
+    }
+
+    fn delete(&self, path: String) -> Request {
+        self.engine().request(Method::DELETE, path, None)
+    }
+
+    fn with_body(&self, method: Method, path: String, body: Value) -> Request {
+        self.engine().request(method, path, Some(body))
     }
 
     // ------------------------------------------------------------------ views
 
-    fn user_lookup<'a>(ctx: &'a Ctx<'_>, u: &'a User) -> impl Fn(&str) -> Option<Value> + 'a {
-        let soft = ctx.dir.is_soft_deleted(u);
-        move |k: &str| match k {
-            "IsSoftDeleted" => Some(Value::Bool(soft)),
-            "objectId" => Some(Value::String(u.object_id.clone())),
-            _ => u.attrs.get(k).cloned(),
-        }
-    }
-
     /// What Entra would write for this user now (without the manager: that comes in the
     /// reference pass).
     fn desired_user(&self, ctx: &Ctx<'_>, u: &User) -> Value {
-        let look = Self::user_lookup(ctx, u);
-        build_view(&self.mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}))
+        self.engine().desired_user(ctx, u)
     }
 
     fn desired_group(&self, g: &Group) -> Value {
-        let look = |k: &str| match k {
-            "objectId" => Some(Value::String(g.object_id.clone())),
-            _ => g.attrs.get(k).cloned(),
-        };
-        build_view(&self.mapping.groups, &look, &|_| None, &GROUP_TYPE)
-            .unwrap_or_else(|_| json!({}))
+        self.engine().desired_group(g)
     }
 
     /// PATCH operations for changed attributes in the job's dialect (table in
@@ -330,18 +253,22 @@ impl Entra {
                 }
             }
             // Disable or re-enable alone is `{"op":"replace","path":"active","value":false}` (C);
-            // with other changes `active` rides in the path-less op, as captured in
+            // a single attribute that had no value is `{"op":"add","path":"nickName","value":…}`
+            // (C, "Add single-valued string"); with several, the filtered-path ops come first and
+            // the rest go in one path-less replace (C), `active` riding in it as captured in
             // https://github.com/AzureAD/SCIMReferenceCode/issues/97.
+            let new_single = |p: &str| {
+                diffs
+                    .iter()
+                    .any(|(path, _, have)| path == p && have.is_none())
+            };
             if pathless.len() == 1 && pathless.contains_key("active") {
-                ops.insert(
-                    0,
-                    json!({"op": "replace", "path": "active", "value": pathless["active"]}),
-                );
+                ops.push(json!({"op": "replace", "path": "active", "value": pathless["active"]}));
+            } else if pathless.len() == 1 && new_single(pathless.keys().next().expect("one")) {
+                let (path, value) = pathless.into_iter().next().expect("one");
+                ops.push(json!({"op": "add", "path": path, "value": value}));
             } else if !pathless.is_empty() {
-                ops.insert(
-                    0,
-                    json!({"op": "replace", "value": Value::Object(pathless)}),
-                );
+                ops.push(json!({"op": "replace", "value": Value::Object(pathless)}));
             }
         } else {
             for (path, want, have) in diffs {
@@ -370,7 +297,9 @@ impl Entra {
             .next()
             .unwrap_or_else(|| "userName".into());
         let path = format!("/Users?filter={}", form_encode(&filter_eq(&attr, &guid)));
-        let resp = self.call(ctx, Self::get(path), TEST_CONNECTION).await;
+        let resp = self
+            .call(ctx, self.get(path), self.b("connect", None))
+            .await;
         match resp.status {
             Some(200) => match list_resources(&resp) {
                 Some(r) if r.is_empty() => Ok(()),
@@ -392,7 +321,7 @@ impl Entra {
             "/Users?filter={}",
             form_encode(&filter_eq("userName", &guid))
         );
-        let resp = self.call(ctx, Self::get(path), PROBE).await;
+        let resp = self.call(ctx, self.get(path), self.b("probe", None)).await;
         match resp.status {
             Some(200) => true,
             Some(401) | Some(403) => {
@@ -542,11 +471,8 @@ impl Entra {
                     let resp = self
                         .call(
                             ctx,
-                            Request::new(
-                                Method::DELETE,
-                                object_path(ObjectKind::User, &l.target_id),
-                            ),
-                            USER_DELETE,
+                            self.delete(object_path(ObjectKind::User, &l.target_id)),
+                            self.b("user_delete", None),
                         )
                         .await;
                     self.record(
@@ -609,8 +535,8 @@ impl Entra {
         let resp = self
             .call(
                 ctx,
-                Self::get(object_path(ObjectKind::User, &l.target_id)),
-                USER_GET,
+                self.get(object_path(ObjectKind::User, &l.target_id)),
+                self.b("user_get", None),
             )
             .await;
         if !resp.ok() {
@@ -663,14 +589,14 @@ impl Entra {
             .any(|(p, w, _)| p == "active" && w == &Value::Bool(false));
         let ops = self.attribute_ops(&diffs, pod);
         let b = match (disabling, self.flagged(pod)) {
-            (false, _) => USER_PATCH,
-            (true, false) => USER_DISABLE,
-            (true, true) => USER_DISABLE_FLAG,
+            (false, _) => self.b("user_update", None),
+            (true, false) => self.b("user_deactivate", Some("default")),
+            (true, true) => self.b("user_deactivate", Some("flag")),
         };
         let resp = self
             .call(
                 ctx,
-                Self::with_body(
+                self.with_body(
                     Method::PATCH,
                     object_path(ObjectKind::User, id),
                     patch_body(ops),
@@ -703,8 +629,10 @@ impl Entra {
             let Some(Value::String(v)) = get_path(&desired, &attr, &USER_TYPE) else {
                 continue;
             };
-            let path = format!("/Users?filter={}", form_encode(&filter_eq(&attr, &v)));
-            let resp = self.call(ctx, Self::get(path), USER_LOOKUP).await;
+            let path = self.engine().lookup_path(ObjectKind::User, &attr, &v);
+            let resp = self
+                .call(ctx, self.get(path), self.b("user_lookup", None))
+                .await;
             exchanges.push(resp.exchange);
             if !resp.ok() {
                 self.record_with(
@@ -722,7 +650,7 @@ impl Entra {
             }
             let Some(found) = list_resources(&resp) else {
                 ctx.finding(
-                    USER_LOOKUP,
+                    self.b("user_lookup", None),
                     "the answer is not a ListResponse".into(),
                     Some(resp.exchange),
                 );
@@ -748,7 +676,7 @@ impl Entra {
                         .map(str::to_string)
                     else {
                         ctx.finding(
-                            USER_LOOKUP,
+                            self.b("user_lookup", None),
                             "a resource in the ListResponse has no id".into(),
                             Some(resp.exchange),
                         );
@@ -782,7 +710,7 @@ impl Entra {
                 }
                 n => {
                     ctx.finding(
-                        USER_LOOKUP,
+                        self.b("user_lookup", None),
                         format!("{n} users match {attr} eq \"{v}\""),
                         Some(resp.exchange),
                     );
@@ -820,9 +748,20 @@ impl Entra {
         // mapped), the mapped attributes, meta and an empty roles array. Custom extension URNs
         // are not added to `schemas` (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
         let mut body = Map::new();
+        // Microsoft's sample lists the core and the enterprise URN even when no enterprise
+        // attribute is sent (T): the wire's `create.user_schemas_always`.
         let mut schemas = vec![json!(USER_URN)];
-        if desired.get(ENTERPRISE_URN).is_some() {
-            schemas.push(json!(ENTERPRISE_URN));
+        for urn in self
+            .wire
+            .create
+            .user_schemas_always
+            .iter()
+            .map(String::as_str)
+            .chain(desired.get(ENTERPRISE_URN).map(|_| ENTERPRISE_URN))
+        {
+            if !schemas.iter().any(|s| s == urn) {
+                schemas.push(json!(urn));
+            }
         }
         body.insert("schemas".into(), Value::Array(schemas));
         if let Value::Object(m) = &desired {
@@ -833,8 +772,8 @@ impl Entra {
         let resp = self
             .call(
                 ctx,
-                Self::with_body(Method::POST, "/Users".into(), Value::Object(body)),
-                USER_CREATE,
+                self.with_body(Method::POST, "/Users".into(), Value::Object(body)),
+                self.b("user_create", None),
             )
             .await;
         exchanges.push(resp.exchange);
@@ -852,7 +791,7 @@ impl Entra {
                 }
                 None => {
                     ctx.finding(
-                        USER_CREATE,
+                        self.b("user_create", None),
                         "201 without an id: Entra cannot reference the user".into(),
                         Some(resp.exchange),
                     );
@@ -911,7 +850,7 @@ impl Entra {
             None => match &link.manager_sent {
                 Some(old) => (
                     json!({"op": self.op("remove", pod), "path": format!("manager[value eq \"{old}\"]")}),
-                    MANAGER_REMOVE,
+                    self.b("manager_remove", None),
                     None,
                 ),
                 None => return,
@@ -930,12 +869,12 @@ impl Entra {
                 }
                 (
                     json!({"op": self.op("add", pod), "path": entry.target, "value": mgr_id}),
-                    MANAGER,
+                    self.b("manager", None),
                     Some(mgr_id),
                 )
             }
         };
-        let req = Self::with_body(
+        let req = self.with_body(
             Method::PATCH,
             object_path(ObjectKind::User, &link.target_id),
             patch_body(vec![op]),
@@ -974,11 +913,8 @@ impl Entra {
                     let resp = self
                         .call(
                             ctx,
-                            Request::new(
-                                Method::DELETE,
-                                object_path(ObjectKind::Group, &l.target_id),
-                            ),
-                            GROUP_DELETE,
+                            self.delete(object_path(ObjectKind::Group, &l.target_id)),
+                            self.b("group_delete", None),
                         )
                         .await;
                     self.record(
@@ -1003,11 +939,11 @@ impl Entra {
             let resp = self
                 .call(
                     ctx,
-                    Self::get(format!(
+                    self.get(format!(
                         "{}?excludedAttributes=members",
                         object_path(ObjectKind::Group, &l.target_id)
                     )),
-                    GROUP_GET,
+                    self.b("group_get", None),
                 )
                 .await;
             if !resp.ok() {
@@ -1042,11 +978,12 @@ impl Entra {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let path = format!(
-            "/Groups?excludedAttributes=members&filter={}",
-            form_encode(&filter_eq("displayName", &name))
-        );
-        let resp = self.call(ctx, Self::get(path), GROUP_LOOKUP).await;
+        let path = self
+            .engine()
+            .lookup_path(ObjectKind::Group, "displayName", &name);
+        let resp = self
+            .call(ctx, self.get(path), self.b("group_lookup", None))
+            .await;
         exchanges.push(resp.exchange);
         if !resp.ok() {
             self.record_with(
@@ -1072,7 +1009,7 @@ impl Entra {
                     .is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty()))
                 {
                     ctx.finding(
-                        GROUP_LOOKUP,
+                        self.b("group_lookup", None),
                         "the group lookup returned members despite excludedAttributes=members"
                             .into(),
                         Some(resp.exchange),
@@ -1146,8 +1083,8 @@ impl Entra {
         let resp = self
             .call(
                 ctx,
-                Self::with_body(Method::POST, "/Groups".into(), Value::Object(body)),
-                GROUP_CREATE,
+                self.with_body(Method::POST, "/Groups".into(), Value::Object(body)),
+                self.b("group_create", None),
             )
             .await;
         exchanges.push(resp.exchange);
@@ -1167,7 +1104,7 @@ impl Entra {
                 }
                 None => {
                     ctx.finding(
-                        GROUP_CREATE,
+                        self.b("group_create", None),
                         "201 without an id".into(),
                         Some(resp.exchange),
                     );
@@ -1224,12 +1161,12 @@ impl Entra {
         let resp = self
             .call(
                 ctx,
-                Self::with_body(
+                self.with_body(
                     Method::PATCH,
                     object_path(ObjectKind::Group, id),
                     patch_body(ops),
                 ),
-                GROUP_RENAME,
+                self.b("group_update", Some("rename")),
             )
             .await;
         exchanges.push(resp.exchange);
@@ -1333,11 +1270,11 @@ impl Entra {
             let resp = self
                 .call(
                     ctx,
-                    Self::get(format!(
+                    self.get(format!(
                         "{}?excludedAttributes=members",
                         object_path(ObjectKind::Group, &link.target_id)
                     )),
-                    GROUP_GET,
+                    self.b("group_get", None),
                 )
                 .await;
             exchanges.push(resp.exchange);
@@ -1357,14 +1294,14 @@ impl Entra {
             }
         }
         let member_behaviour = match (remove.is_empty(), self.flagged(pod)) {
-            (true, _) => GROUP_ADD_MEMBERS,
-            (false, false) => GROUP_REMOVE_MEMBERS,
-            (false, true) => GROUP_REMOVE_MEMBERS_FLAG,
+            (true, _) => self.b("group_update", Some("add")),
+            (false, false) => self.b("group_update", Some("remove")),
+            (false, true) => self.b("group_update", Some("remove_flag")),
         };
         let resp = self
             .call(
                 ctx,
-                Self::with_body(
+                self.with_body(
                     Method::PATCH,
                     object_path(ObjectKind::Group, &link.target_id),
                     patch_body(ops),
@@ -1485,6 +1422,59 @@ impl Entra {
             Some(format!("{detail} ({E})")),
             vec![],
             exchanges,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flagged() -> Entra {
+        let settings = json!({"dialect": "aadOptscim062020"});
+        Entra::new(settings.as_object().unwrap()).unwrap()
+    }
+
+    /// The compatibility page's "Add single-valued string" row, `aadOptscim062020` column:
+    /// `{"op":"add","path":"nickName","value":"Babs"}` (entra.md §4, C).
+    #[test]
+    fn a_new_single_attribute_is_an_add_with_its_path() {
+        let diffs = vec![("nickName".to_string(), json!("Babs"), None)];
+        assert_eq!(
+            flagged().attribute_ops(&diffs, false),
+            vec![json!({"op": "add", "path": "nickName", "value": "Babs"})]
+        );
+        // The default dialect: `{"op":"Add","path":"nickName","value":"Babs"}`.
+        let default = Entra::new(&Map::new()).unwrap();
+        assert_eq!(
+            default.attribute_ops(&diffs, false),
+            vec![json!({"op": "Add", "path": "nickName", "value": "Babs"})]
+        );
+    }
+
+    /// "Replace several attrs", `aadOptscim062020` column: filtered-path attributes keep their
+    /// own op, first; the rest go in one path-less replace with dotted keys (entra.md §4, C).
+    #[test]
+    fn several_attributes_put_the_filtered_path_op_first() {
+        let diffs = vec![
+            ("displayName".to_string(), json!("Bjfe"), Some(json!("B"))),
+            (
+                "emails[type eq \"work\"].value".to_string(),
+                json!("b@x.org"),
+                Some(json!("a@x.org")),
+            ),
+            (
+                "name.givenName".to_string(),
+                json!("Kkom"),
+                Some(json!("K")),
+            ),
+        ];
+        assert_eq!(
+            flagged().attribute_ops(&diffs, false),
+            vec![
+                json!({"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x.org"}),
+                json!({"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom"}}),
+            ]
         );
     }
 }

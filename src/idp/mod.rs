@@ -3,10 +3,12 @@
 //! names findings cite. One file per IdP: `entra.rs`.
 
 pub mod duo;
+pub mod engine;
 pub mod entra;
 pub mod mapping;
 pub mod okta;
 pub mod sync;
+pub mod wire;
 
 use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
@@ -907,12 +909,13 @@ impl Profile {
             "okta" => okta::Okta::new(false, settings).map(Profile::Okta),
             "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
             "duo" => duo::Duo::new(settings).map(Profile::Duo),
+            "custom" => duo::Duo::custom(settings).map(Profile::Duo),
             "rfc" if settings.is_empty() => mapping::Mapping::load("entra-default")
                 .map(|m| Profile::Rfc(Box::new(m)))
                 .map_err(|e| e.to_string()),
             "rfc" => Err("`idp: rfc` takes no settings".into()),
             other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo, rfc)"
+                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo, custom, rfc)"
             )),
         }
     }
@@ -923,7 +926,7 @@ impl Profile {
             Profile::Entra(_) => "Entra ID",
             Profile::Okta(o) if o.aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
-            Profile::Duo(_) => "Duo",
+            Profile::Duo(d) => d.wire.display_name(),
             Profile::Rfc(_) => "RFC 7643/7644",
         }
     }

@@ -12,99 +12,22 @@
 //! What Okta shows its admin is its System Log; the entries are built from what the server
 //! answered (Group Push lines as in Cisco's Okta guide: "pushed to app", "updated in app").
 
-use crate::client::{form_encode, percent_encode, Request, Response};
-use crate::idp::mapping::{build_view, differences, Mapping};
+use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
+use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
-use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
+pub use crate::idp::wire::FilterEncoding;
+use crate::idp::wire::{self, yes, DeactivateShape, Rename, UpdateVerb, Wire};
+use crate::idp::{list_resources, Ctx};
 use crate::report::model::{CheckReport, Outcome};
 use crate::scim::kind::ObjectKind;
-use crate::scim::patch::{get_path, put_path};
-use crate::scim::schema::{ENTERPRISE_URN, GROUP_URN, USER_TYPE, USER_URN};
 use crate::source::{PushState, User};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
-const S1: &str = "https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/";
-
-const TEST_CREDENTIALS: Behaviour = Behaviour {
-    name: "Test API Credentials (GET /Users?startIndex=1&count=2 must answer a ListResponse)",
-    source: S1,
-    inferred: false,
-};
-const USER_LOOKUP: Behaviour = Behaviour {
-    name: "user lookup on assignment (GET /Users?filter=userName eq \"…\"&startIndex=1&count=100)",
-    source: S1,
-    inferred: false,
-};
-const USER_CREATE: Behaviour = Behaviour {
-    name: "create user (POST /Users with externalId, password and groups: [])",
-    source: S1,
-    inferred: false,
-};
-const USER_GET: Behaviour = Behaviour {
-    name: "read user before a profile update (GET /Users/{id})",
-    source: S1,
-    inferred: false,
-};
-const USER_PUT: Behaviour = Behaviour {
-    name: "profile update (PUT /Users/{id} with the whole resource GET returned, edited)",
-    source: S1,
-    inferred: false,
-};
-const USER_DEACTIVATE: Behaviour = Behaviour { name: "deactivate user (PATCH /Users/{id} {\"op\":\"replace\",\"value\":{\"active\":false}}, no path)", source: S1, inferred: false };
-const USER_REACTIVATE: Behaviour = Behaviour { name: "reactivate user on reassignment (PATCH /Users/{id} {\"op\":\"replace\",\"value\":{\"active\":true}})", source: S1, inferred: true };
-const USER_PUT_ACTIVE: Behaviour = Behaviour {
-    name: "deactivate or reactivate user (GET, then PUT /Users/{id} with active)",
-    source: S1,
-    inferred: false,
-};
-const GROUP_LOOKUP: Behaviour = Behaviour {
-    name: "Group Push lookup (GET /Groups?filter=displayName eq \"…\"&startIndex=1&count=100)",
-    source: S1,
-    inferred: false,
-};
-const GROUP_CREATE: Behaviour = Behaviour {
-    name: "Group Push (POST /Groups, members [] or filled)",
-    source: S1,
-    inferred: false,
-};
-const GROUP_GET: Behaviour = Behaviour {
-    name: "read pushed group (GET /Groups/{id})",
-    source: S1,
-    inferred: false,
-};
-const GROUP_PATCH: Behaviour = Behaviour { name: "group membership update (PATCH /Groups/{id}: rename op, remove members[value eq \"…\"], add members)", source: S1, inferred: false };
-const GROUP_PUT: Behaviour = Behaviour {
-    name: "group update (GET, then PUT /Groups/{id} with the complete members list)",
-    source: S1,
-    inferred: false,
-};
-const GROUP_DELETE: Behaviour = Behaviour {
-    name: "unlink pushed group, delete in app (DELETE /Groups/{id})",
-    source: S1,
-    inferred: false,
-};
-const IMPORT: Behaviour = Behaviour {
-    name: "import (GET /Users?startIndex=1&count=100, then startIndex=101, ... until totalResults)",
-    source: S1,
-    inferred: false,
-};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FilterEncoding {
-    /// `filter=userName%20eq%20%22…%22` (Okta's documentation).
-    #[default]
-    Percent,
-    /// `filter=userName+eq+%22…%22` (the 2018 capture, S3).
-    Plus,
-}
-
-fn yes() -> bool {
-    true
-}
+/// Okta's import page: `count=100`, the next page at `startIndex+100` (S1).
+const IMPORT_PAGE: u64 = 100;
 
 fn okta_mapping() -> String {
     "okta-default".into()
@@ -126,6 +49,8 @@ pub struct OktaSettings {
     pub push_groups: bool,
     #[serde(default)]
     pub import_groups: bool,
+    /// The wire's `lookup.encoding`: `percent` (Okta's documentation) or `plus` (the 2018
+    /// capture, S3).
     #[serde(default)]
     pub filter_encoding: FilterEncoding,
     /// Look the group up before pushing it (one lab saw it, another did not).
@@ -134,6 +59,19 @@ pub struct OktaSettings {
     /// POST /Groups with the members filled in (older docs, one AIW lab) instead of `[]`.
     #[serde(default)]
     pub push_members_on_create: bool,
+    /// The wire's `members.rename`: `with_members`, the rename op first in every membership
+    /// PATCH (as labs captured it), or `separate`, a rename PATCH of its own and membership
+    /// PATCHes of remove and add alone (as S1's examples show them).
+    #[serde(default)]
+    pub group_rename: GroupRename,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupRename {
+    #[default]
+    WithMembers,
+    Separate,
 }
 
 pub struct Okta {
@@ -141,32 +79,33 @@ pub struct Okta {
     pub aiw: bool,
     pub settings: OktaSettings,
     pub mapping: Mapping,
-}
-
-/// The headers of Okta's SCIM client (S3); `Content-Type` only with a body.
-fn okta_request(method: Method, path: String, body: Option<Value>) -> Request {
-    let mut r = Request::new(method, path)
-        .header("User-Agent", "Okta SCIM Client 1.0.0")
-        .header("Accept", "application/scim+json")
-        .header("Accept-Charset", "utf-8");
-    if let Some(b) = body {
-        r = r
-            .header("Content-Type", "application/scim+json; charset=utf-8")
-            .json(b);
-    }
-    r
+    /// `src/idp/wires/okta.yaml`, with the settings and the app variant applied.
+    pub wire: Wire,
 }
 
 impl Okta {
     pub fn new(aiw: bool, settings: &Map<String, Value>) -> Result<Okta, String> {
         let settings: OktaSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
-            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create")
+            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate)")
         })?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
+        let mut wire = wire::okta().clone();
+        wire.lookup.encoding = settings.filter_encoding;
+        wire.create.group_members = settings.push_members_on_create;
+        wire.members.rename = match settings.group_rename {
+            GroupRename::WithMembers => Rename::WithMembers,
+            GroupRename::Separate => Rename::Separate,
+        };
+        if aiw {
+            // AIW apps send every change as GET then a full PUT (S1).
+            wire.deactivate.user = DeactivateShape::Put;
+            wire.members.update = UpdateVerb::Put;
+        }
         Ok(Okta {
             aiw,
             settings,
             mapping,
+            wire,
         })
     }
 
@@ -176,65 +115,11 @@ impl Okta {
         v
     }
 
-    fn encode(&self, s: &str) -> String {
-        match self.settings.filter_encoding {
-            FilterEncoding::Percent => percent_encode(s),
-            FilterEncoding::Plus => form_encode(s),
+    fn engine(&self) -> Engine<'_> {
+        Engine {
+            wire: &self.wire,
+            mapping: &self.mapping,
         }
-    }
-
-    async fn call(&self, ctx: &mut Ctx<'_>, req: Request, b: Behaviour) -> Response {
-        // A 429 reschedules the job after Retry-After (https://developer.okta.com/docs/reference/rl-best-practices/).
-        ctx.send_retrying(req, b, Some(5)).await
-    }
-
-    fn log(
-        &self,
-        ctx: &mut Ctx<'_>,
-        identity: &str,
-        kind: ObjectKind,
-        action: &str,
-        resp: &Response,
-        exchanges: Vec<u64>,
-    ) -> bool {
-        if resp.ok() {
-            ctx.log(
-                identity,
-                kind,
-                action,
-                "Success",
-                None,
-                None,
-                vec![],
-                exchanges,
-            );
-            true
-        } else {
-            ctx.log(
-                identity,
-                kind,
-                action,
-                "Failure",
-                Some(format!(
-                    "HTTP {}",
-                    resp.status.map_or("-".into(), |s| s.to_string())
-                )),
-                Some(resp.describe()),
-                vec![],
-                exchanges,
-            );
-            false
-        }
-    }
-
-    fn desired_user(&self, ctx: &Ctx<'_>, u: &User) -> Value {
-        let soft = ctx.dir.is_soft_deleted(u);
-        let look = |k: &str| match k {
-            "IsSoftDeleted" => Some(Value::Bool(soft)),
-            "objectId" => Some(Value::String(u.object_id.clone())),
-            _ => u.attrs.get(k).cloned(),
-        };
-        build_view(&self.mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}))
     }
 
     // ------------------------------------------------------------------ connection
@@ -242,30 +127,22 @@ impl Okta {
     /// Test API Credentials: `GET /Users?startIndex=1&count=2`, and the groups page when Import
     /// Groups is on (S1, S2).
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        let resp = self
-            .call(
-                ctx,
-                okta_request(Method::GET, "/Users?startIndex=1&count=2".into(), None),
-                TEST_CREDENTIALS,
-            )
-            .await;
-        if resp.status != Some(200) || list_resources(&resp).is_none() {
-            return Err(format!(
-                "No results for users returned ({})",
-                resp.describe()
-            ));
-        }
+        let eng = self.engine();
+        let mut pages = vec![("/Users?startIndex=1&count=2", "users")];
         if self.settings.import_groups {
-            let resp = self
+            pages.push(("/Groups?startIndex=1&count=100", "groups"));
+        }
+        for (path, what) in pages {
+            let resp = eng
                 .call(
                     ctx,
-                    okta_request(Method::GET, "/Groups?startIndex=1&count=100".into(), None),
-                    TEST_CREDENTIALS,
+                    eng.request(Method::GET, path.into(), None),
+                    eng.fact("connect", None),
                 )
                 .await;
             if resp.status != Some(200) || list_resources(&resp).is_none() {
                 return Err(format!(
-                    "No results for groups returned ({})",
+                    "No results for {what} returned ({})",
                     resp.describe()
                 ));
             }
@@ -280,9 +157,11 @@ impl Okta {
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
         let since = ctx.sync.watermark.unwrap_or(0);
         let start = ctx.dir.clock;
-        for key in ctx.dir.users_changed_since(since) {
-            self.process_user(ctx, &key).await;
-        }
+        let users = ctx.dir.users_changed_since(since);
+        each(ctx, users, async |ctx, key| {
+            self.process_user(ctx, &key).await
+        })
+        .await;
         if self.settings.push_groups {
             let groups: Vec<String> = ctx
                 .dir
@@ -291,9 +170,10 @@ impl Okta {
                 .filter(|g| g.changed > since && g.push == PushState::Pushed)
                 .map(|g| g.key.clone())
                 .collect();
-            for key in groups {
-                self.sync_group(ctx, &key, false).await;
-            }
+            each(ctx, groups, async |ctx, key| {
+                self.sync_group(ctx, &key, false).await
+            })
+            .await;
         }
         ctx.dir.note_cycle();
         ctx.sync.watermark = Some(start);
@@ -303,8 +183,9 @@ impl Okta {
         let Some(u) = ctx.dir.user(key).cloned() else {
             return;
         };
-        // Suspension sends nothing; a deactivated or unassigned user is deactivated in the
-        // app; deleting a user sends nothing: Okta never DELETEs users (S1, S5).
+        // A suspended (`disable`), deactivated or unassigned user is deactivated in the app:
+        // S1 sends a suspended user `active: false` like a deactivated one; deleting a user
+        // sends nothing: Okta never DELETEs users (S1, S5).
         let wanted = ctx.dir.user_in_scope(&u)
             && u.attrs.get("accountEnabled") != Some(&Value::Bool(false))
             && !u.hard_deleted;
@@ -325,139 +206,24 @@ impl Okta {
 
     /// Assignment: look up by userName; link and reactivate, or create.
     async fn assign(&self, ctx: &mut Ctx<'_>, u: &User) {
-        let desired = self.desired_user(ctx, u);
-        let Some(Value::String(login)) = get_path(&desired, "userName", &USER_TYPE) else {
-            return;
-        };
-        let path = format!(
-            "/Users?filter={}&startIndex=1&count=100",
-            self.encode(&filter_eq("userName", &login))
-        );
-        let resp = self
-            .call(ctx, okta_request(Method::GET, path, None), USER_LOOKUP)
+        let eng = self.engine();
+        let desired = eng.desired_user(ctx, u);
+        let m = eng
+            .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
             .await;
-        let mut exchanges = vec![resp.exchange];
-        // 404 on the lookup means "not found" to Okta (S1).
-        let found = if resp.status == Some(404) {
-            Some(Vec::new())
-        } else {
-            list_resources(&resp)
-        };
-        let Some(found) = found else {
-            self.log(
-                ctx,
-                &u.label,
-                ObjectKind::User,
-                "Push new user to app",
-                &resp,
-                exchanges,
-            );
-            return;
-        };
-        if let Some(existing) = found.first() {
-            let Some(id) = existing
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            else {
-                return;
-            };
-            if !ctx.adopt(ObjectKind::User, &u.key, &id, false, None) {
-                ctx.log(
-                    &u.label,
-                    ObjectKind::User,
-                    "Push new user to app",
-                    "Failure",
-                    Some("ScimulatorNotOwned".into()),
-                    Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
-                    vec![],
-                    exchanges,
-                );
-                return;
-            }
-            let inactive = existing.get("active").is_some_and(|a| {
-                a == &Value::Bool(false)
-                    || a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
-            });
-            if inactive {
+        if let Matched::Found {
+            id,
+            resource,
+            exchanges,
+        } = m
+        {
+            if is_inactive(&resource) {
                 let l = ctx.sync.users.get(&u.key).cloned().expect("link");
                 self.set_active(ctx, u, &l, true).await;
                 return;
             }
             self.update_profile(ctx, u, &id, exchanges).await;
-            return;
         }
-        // The create body of S1: userName, name, emails, displayName, locale, externalId (the
-        // Okta user id), groups: [], a throwaway password, active.
-        let mut body = Map::new();
-        let mut schemas = vec![json!(USER_URN)];
-        if desired.get(ENTERPRISE_URN).is_some() {
-            schemas.push(json!(ENTERPRISE_URN));
-        }
-        body.insert("schemas".into(), Value::Array(schemas));
-        if let Value::Object(m) = &desired {
-            for (k, v) in m {
-                if k != "active" {
-                    body.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        body.insert("groups".into(), json!([]));
-        body.insert(
-            "password".into(),
-            json!(uuid::Uuid::new_v4().simple().to_string()[..8].to_string()),
-        );
-        body.insert("active".into(), json!(true));
-        let resp = self
-            .call(
-                ctx,
-                okta_request(Method::POST, "/Users".into(), Some(Value::Object(body))),
-                USER_CREATE,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        if resp.ok() {
-            match resp
-                .body
-                .as_ref()
-                .and_then(|b| b.get("id"))
-                .and_then(Value::as_str)
-            {
-                Some(id) => {
-                    let id = id.to_string();
-                    // An id that is path syntax is reported by adopt and never linked.
-                    let _ = ctx.adopt(ObjectKind::User, &u.key, &id, true, Some(desired.clone()));
-                }
-                None => {
-                    // "Create new user returned empty user" (S1).
-                    ctx.finding(
-                        USER_CREATE,
-                        "201 without a user: Okta reports \"Create new user returned empty user\""
-                            .into(),
-                        Some(resp.exchange),
-                    );
-                    ctx.log(
-                        &u.label,
-                        ObjectKind::User,
-                        "Push new user to app",
-                        "Failure",
-                        Some("EmptyUser".into()),
-                        Some("Create new user returned empty user".into()),
-                        vec![],
-                        exchanges,
-                    );
-                    return;
-                }
-            }
-        }
-        self.log(
-            ctx,
-            &u.label,
-            ObjectKind::User,
-            "Push new user to app",
-            &resp,
-            exchanges,
-        );
     }
 
     /// Profile update: GET, then PUT the whole resource GET returned with the changed
@@ -466,8 +232,9 @@ impl Okta {
         if !self.settings.update_user_attributes {
             return;
         }
+        let eng = self.engine();
         // Okta pushes a profile when the app profile changed, not on every event.
-        let desired = self.desired_user(ctx, u);
+        let desired = eng.desired_user(ctx, u);
         if ctx
             .sync
             .users
@@ -477,125 +244,53 @@ impl Okta {
         {
             return;
         }
-        let resp = self
-            .call(
-                ctx,
-                okta_request(Method::GET, object_path(ObjectKind::User, id), None),
-                USER_GET,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        if !resp.ok() {
-            // 404: Okta stops; no re-create, no retry (S16).
-            self.log(
-                ctx,
-                &u.label,
-                ObjectKind::User,
-                "Push user profile update to app",
-                &resp,
-                exchanges,
-            );
-            return;
-        }
-        let current = resp.body.clone().unwrap_or(Value::Null);
-        let diffs = differences(&self.mapping.users, &desired, &current, &USER_TYPE);
-        // An attribute cleared in Okta is left out of the PUT, and Okta means it cleared (S1).
-        // RFC 7644 §3.5.1 lets a server clear an omitted attribute or assign it a default, so
-        // a server that keeps it breaks Okta, not the RFC.
-        let cleared: Vec<String> = self
-            .mapping
-            .users
-            .iter()
-            .filter(|e| e.reference.is_none() && !e.target.contains('['))
-            .filter(|e| {
-                get_path(&desired, &e.target, &USER_TYPE).is_none()
-                    && get_path(&current, &e.target, &USER_TYPE).is_some()
-            })
-            .map(|e| e.target.clone())
-            .collect();
-        if diffs.is_empty() && cleared.is_empty() {
-            if let Some(l) = ctx.sync.users.get_mut(&u.key) {
-                l.view_sent = Some(desired);
+        // 404 on the GET: Okta stops; no re-create, no retry (S16).
+        let resp = match eng
+            .update_user(ctx, id, &desired, &Vec::new(), &mut exchanges)
+            .await
+        {
+            Updated::Unchanged => {
+                if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+                    l.view_sent = Some(desired);
+                }
+                return;
             }
-            return;
-        }
-        let mut next = current.clone();
-        for (path, want, _) in &diffs {
-            let _ = put_path(&mut next, path, want, &USER_TYPE);
-        }
-        for path in &cleared {
-            let op = patch_body(vec![json!({"op": "remove", "path": path})]);
-            let _ = crate::scim::patch::apply_patch(&mut next, &op, &USER_TYPE);
-        }
-        list_extensions(&mut next);
-        let resp = self
-            .call(
-                ctx,
-                okta_request(Method::PUT, object_path(ObjectKind::User, id), Some(next)),
-                USER_PUT,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        self.log(
+            Updated::Sent(r) | Updated::ReadFailed(r) => r,
+        };
+        eng.outcome(
             ctx,
             &u.label,
             ObjectKind::User,
-            "Push user profile update to app",
+            "user_update",
             &resp,
+            "",
+            vec![],
             exchanges,
         );
     }
 
     /// Deactivate or reactivate: a path-less PATCH on OIN apps, GET then PUT on AIW apps.
     async fn set_active(&self, ctx: &mut Ctx<'_>, u: &User, l: &Link, active: bool) {
-        let id = l.target_id.clone();
-        let action = if active {
-            "Reactivate user in app"
-        } else {
-            "Deactivate user in app"
-        };
+        let eng = self.engine();
         let mut exchanges = Vec::new();
-        let resp = if self.aiw {
-            let got = self
-                .call(
-                    ctx,
-                    okta_request(Method::GET, object_path(ObjectKind::User, &id), None),
-                    USER_GET,
-                )
-                .await;
-            exchanges.push(got.exchange);
-            if !got.ok() {
-                self.log(ctx, &u.label, ObjectKind::User, action, &got, exchanges);
-                return;
-            }
-            let mut next = got.body.clone().unwrap_or(Value::Null);
-            next["active"] = json!(active);
-            self.call(
-                ctx,
-                okta_request(Method::PUT, object_path(ObjectKind::User, &id), Some(next)),
-                USER_PUT_ACTIVE,
-            )
-            .await
+        let resp = eng
+            .set_active(ctx, &l.target_id, active, &mut exchanges)
+            .await;
+        let event = if active {
+            "user_reactivate"
         } else {
-            let ops = vec![json!({"op": "replace", "value": {"active": active}})];
-            let b = if active {
-                USER_REACTIVATE
-            } else {
-                USER_DEACTIVATE
-            };
-            self.call(
-                ctx,
-                okta_request(
-                    Method::PATCH,
-                    object_path(ObjectKind::User, &id),
-                    Some(patch_body(ops)),
-                ),
-                b,
-            )
-            .await
+            "user_deactivate"
         };
-        exchanges.push(resp.exchange);
-        if self.log(ctx, &u.label, ObjectKind::User, action, &resp, exchanges) {
+        if eng.outcome(
+            ctx,
+            &u.label,
+            ObjectKind::User,
+            event,
+            &resp,
+            "",
+            vec![],
+            exchanges,
+        ) {
             if let Some(link) = ctx.sync.users.get_mut(&u.key) {
                 link.managed = active;
             }
@@ -620,16 +315,6 @@ impl Okta {
             })
             .cloned()
             .collect()
-    }
-
-    fn member_value(&self, ctx: &Ctx<'_>, key: &str) -> Value {
-        let id = ctx.sync.target_id(ObjectKind::User, key).unwrap_or("");
-        let display = ctx
-            .dir
-            .user(key)
-            .and_then(|u| u.attrs.get("login").cloned())
-            .unwrap_or(Value::Null);
-        json!({"value": id, "display": display})
     }
 
     fn group_name(&self, ctx: &Ctx<'_>, key: &str) -> String {
@@ -657,12 +342,12 @@ impl Okta {
         ctx.dir
             .set_push(groups, PushState::Pushed)
             .map_err(|e| e.0)?;
+        let eng = self.engine();
         for key in groups {
-            let label = ctx
-                .dir
-                .group(key)
-                .map(|g| g.label.clone())
-                .unwrap_or_default();
+            let Some(g) = ctx.dir.group(key).cloned() else {
+                continue;
+            };
+            let label = g.label.clone();
             ctx.log(
                 &label,
                 ObjectKind::Group,
@@ -679,114 +364,71 @@ impl Okta {
                 continue;
             }
             let name = self.group_name(ctx, key);
+            let desired = json!({"displayName": name});
             let mut exchanges = Vec::new();
             if self.settings.group_lookup || link_existing {
-                let path = format!(
-                    "/Groups?filter={}&startIndex=1&count=100",
-                    self.encode(&filter_eq("displayName", &name))
-                );
-                let resp = self
-                    .call(ctx, okta_request(Method::GET, path, None), GROUP_LOOKUP)
-                    .await;
-                exchanges.push(resp.exchange);
-                if let Some(found) = list_resources(&resp).and_then(|f| f.first().cloned()) {
-                    if let Some(id) = found.get("id").and_then(Value::as_str) {
-                        // Group Linking: the name exists in the app; Okta links instead of creating (S11).
-                        if ctx.adopt(ObjectKind::Group, key, id, false, None) {
-                            self.full_membership(ctx, key, exchanges).await;
-                        } else {
-                            ctx.log(
-                                &label,
-                                ObjectKind::Group,
-                                "Group Push link",
-                                "Failure",
-                                Some("ScimulatorNotOwned".into()),
-                                Some("the matched resource is not the run's own (see the findings): scimulator does not write to it".into()),
-                                vec![],
-                                exchanges,
-                            );
-                        }
+                // Group Linking: the name exists in the app; Okta links instead of creating
+                // (S11). An answer that is not a ListResponse is taken as "not there".
+                match eng
+                    .lookup(ctx, ObjectKind::Group, key, &label, &desired, "group_link")
+                    .await
+                {
+                    crate::idp::engine::Looked::Found(Matched::Found { exchanges, .. }) => {
+                        self.full_membership(ctx, key, exchanges).await;
                         continue;
                     }
+                    crate::idp::engine::Looked::Found(_) | crate::idp::engine::Looked::Stopped => {
+                        continue
+                    }
+                    crate::idp::engine::Looked::Absent(e)
+                    | crate::idp::engine::Looked::Failed(_, e) => exchanges = e,
                 }
                 if link_existing {
-                    ctx.log(
+                    eng.failed(
+                        ctx,
                         &label,
                         ObjectKind::Group,
-                        "Group Push link",
-                        "Failure",
-                        Some("NotFound".into()),
-                        Some(format!("no group named {name} in the app to link to")),
-                        vec![],
+                        "group_link",
+                        "NotFound",
+                        format!("no group named {name} in the app to link to"),
                         exchanges,
                     );
                     continue;
                 }
             }
-            let members: Vec<Value> = if self.settings.push_members_on_create {
-                self.pushable_members(ctx, key)
-                    .iter()
-                    .map(|m| self.member_value(ctx, m))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let body = json!({"schemas": [GROUP_URN], "displayName": name, "members": members});
-            let resp = self
-                .call(
-                    ctx,
-                    okta_request(Method::POST, "/Groups".into(), Some(body)),
-                    GROUP_CREATE,
-                )
-                .await;
-            exchanges.push(resp.exchange);
-            let Some(id) = resp
-                .body
-                .as_ref()
-                .and_then(|b| b.get("id"))
-                .and_then(Value::as_str)
-                .filter(|_| resp.ok())
-                .map(str::to_string)
-            else {
-                self.log(
-                    ctx,
-                    &label,
-                    ObjectKind::Group,
-                    &format!("Group Push group {label} pushed to app"),
-                    &resp,
-                    exchanges,
-                );
-                continue;
-            };
-            ctx.own(ObjectKind::Group, &id, true);
-            let sent = if self.settings.push_members_on_create {
+            let sent = if self.wire.create.group_members {
                 self.pushable_members(ctx, key)
             } else {
                 BTreeSet::new()
             };
-            ctx.sync.groups.insert(
-                key.clone(),
-                Link {
-                    target_id: id.clone(),
-                    managed: true,
-                    members_sent: sent,
-                    name_sent: Some(name.clone()),
-                    ..Default::default()
-                },
-            );
-            self.log(
-                ctx,
-                &label,
-                ObjectKind::Group,
-                &format!("Group Push group {label} pushed to app"),
-                &resp,
-                exchanges,
-            );
-            let back = self
+            let members = eng.member_values(ctx, &sent);
+            let Matched::Created { id } = eng
+                .create(
+                    ctx,
+                    ObjectKind::Group,
+                    key,
+                    &label,
+                    &desired,
+                    &members,
+                    exchanges,
+                )
+                .await
+            else {
+                continue;
+            };
+            if let Some(l) = ctx.sync.groups.get_mut(key) {
+                l.members_sent = sent;
+                l.name_sent = Some(name.clone());
+            }
+            let back = eng
                 .call(
                     ctx,
-                    okta_request(Method::GET, object_path(ObjectKind::Group, &id), None),
-                    GROUP_GET,
+                    eng.request(
+                        Method::GET,
+                        crate::idp::object_path(ObjectKind::Group, &id),
+                        None,
+                    ),
+                    eng.fact("group_get", None),
                 )
                 .await;
             if !back.ok() {
@@ -794,7 +436,7 @@ impl Okta {
             }
             // Members already in the POST are not sent again; otherwise the initial membership
             // goes out as a membership update (S17).
-            self.sync_group(ctx, key, !self.settings.push_members_on_create)
+            self.sync_group(ctx, key, !self.wire.create.group_members)
                 .await;
         }
         ctx.sync.watermark = Some(ctx.dir.clock);
@@ -807,6 +449,7 @@ impl Okta {
         let Some(link) = ctx.sync.groups.get(key).cloned() else {
             return;
         };
+        let eng = self.engine();
         let label = ctx
             .dir
             .group(key)
@@ -828,32 +471,28 @@ impl Okta {
             .filter(|m| !members_now.contains(*m))
             .cloned()
             .collect();
+        let put = self.wire.members.update == UpdateVerb::Put;
         if add.is_empty() && remove.is_empty() && !initial {
             if link.name_sent.as_deref() == Some(name.as_str()) {
                 return;
             }
             // A rename alone.
-            let ops = vec![
-                json!({"op": "replace", "value": {"id": link.target_id, "displayName": name}}),
-            ];
-            if !self.aiw {
-                let resp = self
-                    .call(
-                        ctx,
-                        okta_request(
-                            Method::PATCH,
-                            object_path(ObjectKind::Group, &link.target_id),
-                            Some(patch_body(ops)),
-                        ),
-                        GROUP_PATCH,
-                    )
-                    .await;
-                self.log(
+            if !put {
+                let ops = eng.rename_op(&link.target_id, &name).into_iter().collect();
+                let resp = eng.patch_group(ctx, &link.target_id, ops).await;
+                if resp.ok() && self.wire.members.rename == Rename::Separate {
+                    if let Some(l) = ctx.sync.groups.get_mut(key) {
+                        l.name_sent = Some(name.clone());
+                    }
+                }
+                eng.outcome(
                     ctx,
                     &label,
                     ObjectKind::Group,
-                    &format!("Group Push group {label} updated in app"),
+                    "group_update",
                     &resp,
+                    "",
+                    vec![],
                     vec![resp.exchange],
                 );
                 return;
@@ -865,48 +504,63 @@ impl Okta {
             after.remove(r);
         }
         let mut exchanges = Vec::new();
-        let resp = if self.aiw {
-            match self
-                .put_group(ctx, &link.target_id, &name, &after, &mut exchanges)
+        let resp = if put {
+            let values = eng.member_values(ctx, &after);
+            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
                 .await
-            {
-                Some(r) => r,
-                None => return,
-            }
         } else {
-            let mut ops = vec![
-                json!({"op": "replace", "value": {"id": link.target_id, "displayName": name}}),
-            ];
-            for r in &remove {
-                let id = ctx
-                    .sync
-                    .target_id(ObjectKind::User, r)
-                    .unwrap_or("")
-                    .to_string();
-                ops.push(json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}));
+            let renamed = link.name_sent.as_deref() != Some(name.as_str());
+            let mut ops: Vec<Value> = Vec::new();
+            let mut rename_sent = None;
+            match self.wire.members.rename {
+                Rename::Separate if renamed => {
+                    // The rename on its own, then the membership PATCH without it.
+                    let rename = eng.rename_op(&link.target_id, &name).into_iter().collect();
+                    let resp = eng.patch_group(ctx, &link.target_id, rename).await;
+                    exchanges.push(resp.exchange);
+                    if !resp.ok() {
+                        eng.outcome(
+                            ctx,
+                            &label,
+                            ObjectKind::Group,
+                            "group_update",
+                            &resp,
+                            "",
+                            vec![],
+                            exchanges,
+                        );
+                        return;
+                    }
+                    if let Some(l) = ctx.sync.groups.get_mut(key) {
+                        l.name_sent = Some(name.clone());
+                    }
+                    rename_sent = Some(resp);
+                }
+                Rename::Separate => {}
+                _ => ops.extend(eng.rename_op(&link.target_id, &name)),
             }
-            if !add.is_empty() {
-                let values: Vec<Value> = add.iter().map(|m| self.member_value(ctx, m)).collect();
-                ops.push(json!({"op": "add", "path": "members", "value": values}));
+            let (add, remove): (Vec<&String>, Vec<&String>) =
+                (add.iter().collect(), remove.iter().collect());
+            ops.extend(eng.member_ops(ctx, &add, &remove));
+            match rename_sent {
+                // Nothing but the rename to send: it was sent.
+                Some(r) if ops.is_empty() => r,
+                None if ops.is_empty() => return,
+                _ => {
+                    let resp = eng.patch_group(ctx, &link.target_id, ops).await;
+                    exchanges.push(resp.exchange);
+                    resp
+                }
             }
-            self.call(
-                ctx,
-                okta_request(
-                    Method::PATCH,
-                    object_path(ObjectKind::Group, &link.target_id),
-                    Some(patch_body(ops)),
-                ),
-                GROUP_PATCH,
-            )
-            .await
         };
-        exchanges.push(resp.exchange);
-        if self.log(
+        if eng.outcome(
             ctx,
             &label,
             ObjectKind::Group,
-            &format!("Group Push group {label} updated in app"),
+            "group_update",
             &resp,
+            "",
+            vec![],
             exchanges,
         ) {
             if let Some(l) = ctx.sync.groups.get_mut(key) {
@@ -915,44 +569,12 @@ impl Okta {
         }
     }
 
-    /// AIW: GET then PUT with schemas, id, displayName and the complete members list.
-    async fn put_group(
-        &self,
-        ctx: &mut Ctx<'_>,
-        id: &str,
-        name: &str,
-        members: &BTreeSet<String>,
-        exchanges: &mut Vec<u64>,
-    ) -> Option<Response> {
-        let got = self
-            .call(
-                ctx,
-                okta_request(Method::GET, object_path(ObjectKind::Group, id), None),
-                GROUP_GET,
-            )
-            .await;
-        exchanges.push(got.exchange);
-        if !got.ok() {
-            return Some(got);
-        }
-        let values: Vec<Value> = members.iter().map(|m| self.member_value(ctx, m)).collect();
-        let body =
-            json!({"schemas": [GROUP_URN], "id": id, "displayName": name, "members": values});
-        Some(
-            self.call(
-                ctx,
-                okta_request(Method::PUT, object_path(ObjectKind::Group, id), Some(body)),
-                GROUP_PUT,
-            )
-            .await,
-        )
-    }
-
     /// Push Now, or the first push onto a linked group: the whole member list (S1; AIW S16).
     async fn full_membership(&self, ctx: &mut Ctx<'_>, key: &str, mut exchanges: Vec<u64>) {
         let Some(link) = ctx.sync.groups.get(key).cloned() else {
             return;
         };
+        let eng = self.engine();
         let label = ctx
             .dir
             .group(key)
@@ -960,35 +582,24 @@ impl Okta {
             .unwrap_or_default();
         let name = self.group_name(ctx, key);
         let all = self.pushable_members(ctx, key);
-        let resp = if self.aiw {
-            match self
-                .put_group(ctx, &link.target_id, &name, &all, &mut exchanges)
+        let values = eng.member_values(ctx, &all);
+        let resp = if self.wire.members.update == UpdateVerb::Put {
+            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
                 .await
-            {
-                Some(r) => r,
-                None => return,
-            }
         } else {
-            let values: Vec<Value> = all.iter().map(|m| self.member_value(ctx, m)).collect();
             let ops = vec![json!({"op": "replace", "path": "members", "value": values})];
-            self.call(
-                ctx,
-                okta_request(
-                    Method::PATCH,
-                    object_path(ObjectKind::Group, &link.target_id),
-                    Some(patch_body(ops)),
-                ),
-                GROUP_PATCH,
-            )
-            .await
+            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
+            exchanges.push(resp.exchange);
+            resp
         };
-        exchanges.push(resp.exchange);
-        if self.log(
+        if eng.outcome(
             ctx,
             &label,
             ObjectKind::Group,
-            &format!("Group Push group {label} updated in app"),
+            "group_update",
             &resp,
+            "",
+            vec![],
             exchanges,
         ) {
             if let Some(l) = ctx.sync.groups.get_mut(key) {
@@ -1022,35 +633,20 @@ impl Okta {
         };
         ctx.dir.set_push(groups, state).map_err(|e| e.0)?;
         for key in groups {
-            let Some(link) = ctx.sync.groups.remove(key) else {
+            if !ctx.sync.groups.contains_key(key) {
                 continue;
-            };
+            }
             if delete {
                 let label = ctx
                     .dir
                     .group(key)
                     .map(|g| g.label.clone())
                     .unwrap_or_default();
-                let resp = self
-                    .call(
-                        ctx,
-                        okta_request(
-                            Method::DELETE,
-                            object_path(ObjectKind::Group, &link.target_id),
-                            None,
-                        ),
-                        GROUP_DELETE,
-                    )
+                self.engine()
+                    .delete(ctx, ObjectKind::Group, key, &label)
                     .await;
-                self.log(
-                    ctx,
-                    &label,
-                    ObjectKind::Group,
-                    &format!("Group Push group {label} deleted in app"),
-                    &resp,
-                    vec![resp.exchange],
-                );
             }
+            ctx.sync.groups.remove(key);
         }
         Ok(())
     }
@@ -1060,6 +656,8 @@ impl Okta {
     /// Import: page through `/Users` (and `/Groups` with Import Groups) with count=100 until
     /// `totalResults` (S1). Repeated or missing resources mean the server's paging is off.
     pub async fn import(&self, ctx: &mut Ctx<'_>) -> Vec<CheckReport> {
+        let eng = self.engine();
+        let import = eng.fact("import", None);
         let mut checks = Vec::new();
         let mut kinds = vec![ObjectKind::User];
         if self.settings.import_groups {
@@ -1077,15 +675,15 @@ impl Okta {
             let max_pages = ctx.client.limits().max_pages;
             let mut ended = false;
             for _ in 0..max_pages {
-                let resp = self
+                let resp = eng
                     .call(
                         ctx,
-                        okta_request(
+                        eng.request(
                             Method::GET,
-                            format!("{}?startIndex={start}&count=100", kind.endpoint()),
+                            format!("{}?startIndex={start}&count={IMPORT_PAGE}", kind.endpoint()),
                             None,
                         ),
-                        IMPORT,
+                        import,
                     )
                     .await;
                 pages.push(resp.exchange);
@@ -1127,7 +725,9 @@ impl Okta {
                     ended = true;
                     break;
                 }
-                start += found.len() as u64;
+                // Okta asks for count=100 and moves startIndex by 100 (S1: "startIndex+100"),
+                // whatever the page held: a server that caps pages below 100 loses the rest.
+                start += IMPORT_PAGE;
             }
             if !ended {
                 problem = Some(format!(
@@ -1138,7 +738,7 @@ impl Okta {
             let repeated = seen.len() - unique.len();
             if problem.is_none() && (repeated > 0 || (unique.len() as u64) != total) {
                 problem = Some(format!(
-                    "Okta read {} {}s ({} distinct, {repeated} repeated) where totalResults says {total}: Okta needs a 1-based startIndex (RFC 7644 §3.4.2.4) and pages that neither skip nor repeat while it imports (the RFC does not promise stable pages; Okta relies on them)",
+                    "Okta read {} {}s ({} distinct, {repeated} repeated) where totalResults says {total}: Okta needs a 1-based startIndex (RFC 7644 §3.4.2.4), pages of the 100 it asks for (it moves startIndex by 100, S1) and pages that neither skip nor repeat while it imports (the RFC does not promise stable pages; Okta relies on them)",
                     seen.len(),
                     kind.name().to_lowercase(),
                     unique.len()
@@ -1176,7 +776,7 @@ impl Okta {
                     });
                 }
                 Some(p) => {
-                    ctx.finding(IMPORT, p.clone(), pages.last().copied());
+                    ctx.finding(import, p.clone(), pages.last().copied());
                     ctx.log(
                         "Import",
                         kind,
@@ -1190,7 +790,7 @@ impl Okta {
                     checks.push(CheckReport {
                         name,
                         outcome: Outcome::Failed,
-                        message: format!("Okta: {}: {p}", IMPORT.name),
+                        message: format!("Okta: {}: {p}", import.name),
                         diff: None,
                         patch: None,
                         exchanges: pages,
@@ -1199,26 +799,5 @@ impl Okta {
             }
         }
         checks
-    }
-}
-
-/// Lists in `schemas` every extension object the resource carries, as Okta does when a mapped
-/// enterprise attribute is set (S16, S17).
-fn list_extensions(resource: &mut Value) {
-    let urns: Vec<String> = resource
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, v)| crate::scim::schema::is_urn(k) && v.is_object())
-                .map(|(k, _)| k.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(Value::Array(list)) = resource.get_mut("schemas") {
-        for u in urns {
-            if !list.iter().any(|x| x.as_str() == Some(u.as_str())) {
-                list.push(Value::String(u));
-            }
-        }
     }
 }

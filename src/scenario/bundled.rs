@@ -54,7 +54,8 @@ impl Source {
 }
 
 fn is_scenario(rel: &str) -> bool {
-    rel.ends_with(".yaml") || rel.ends_with(".yml")
+    // `*.wire.yaml` beside a scenario is an IdP wire description it loads, not a scenario.
+    (rel.ends_with(".yaml") || rel.ends_with(".yml")) && !rel.ends_with(".wire.yaml")
 }
 
 /// The bundled scenarios whose path under `scenarios/` is `prefix` or lies under the folder

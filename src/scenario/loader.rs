@@ -230,6 +230,14 @@ pub fn parse_with(file: &Path, text: &str, load: LoadOptions) -> Result<Scenario
             .unwrap_or_default(),
     };
 
+    // A wire file (`settings: { wire: ./acme.wire.yaml }`) is read from beside the scenario.
+    if let Some(serde_json::Value::String(w)) = scenario.settings.get_mut("wire") {
+        if Path::new(w.as_str()).is_relative() {
+            if let Some(dir) = file.parent() {
+                *w = dir.join(w.trim_start_matches("./")).display().to_string();
+            }
+        }
+    }
     if let (Some(n), Some(g)) = (load.scale, scenario.directory.generate.as_mut()) {
         generate::rescale(g, n);
     }
@@ -302,8 +310,10 @@ pub fn bundled_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
+/// `schema.json`, or an IdP wire description (`*.wire.yaml`) a scenario loads: not scenarios.
 fn is_schema_file(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n == "schema.json")
+    path.file_name()
+        .is_some_and(|n| n == "schema.json" || n.to_string_lossy().ends_with(".wire.yaml"))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {

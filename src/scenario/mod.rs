@@ -21,7 +21,7 @@ pub use loader::{bundled_dir, discover, load};
 
 /// The identity providers a scenario may name in `idp`.
 /// `rfc` is no IdP: the scenarios of `scimulator check` (RFC 7643/7644 conformance probes).
-pub const KNOWN_IDPS: &[&str] = &["entra", "okta", "okta-aiw", "duo", "rfc"];
+pub const KNOWN_IDPS: &[&str] = &["entra", "okta", "okta-aiw", "duo", "custom", "rfc"];
 
 /// The JSON Schema of scenario files, for editors (`# yaml-language-server: $schema=...`) and
 /// for `scimulator schema scenario`. Draft-07 rather than 2020-12 because that is the draft the

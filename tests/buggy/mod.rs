@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod engine;
 mod safety;
 mod verdicts;
 
@@ -98,6 +99,9 @@ pub enum Bug {
     ListCountsAsStrings,
     /// No `/Groups` endpoint (a users-only server): every `/Groups` request gets 404.
     NoGroupsEndpoint,
+    /// (branch `engine`) `/Users` list pages hold at most 50 resources whatever `count` asks:
+    /// RFC 7644 §3.4.2.4 lets a server return fewer; Okta moves startIndex by 100 regardless.
+    PageCap50,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -455,6 +459,8 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
                 return answer;
             }
         }
+        // Branch `engine`.
+        Bug::PageCap50 => engine::cap_users_page(&mut req, 50),
     }
     let body = std::mem::take(&mut req.body);
     let method = req.method.clone();

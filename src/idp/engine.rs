@@ -1,0 +1,883 @@
+//! The provisioning engine: the flows every IdP runs, written once and driven by the IdP's
+//! [`Wire`] (what goes on the wire, the log's words) and its mapping (what attributes are
+//! sent). A profile (`duo.rs`, ...) keeps only its schedule: when it looks at which object,
+//! and what it decides (provision, update, deactivate, delete); the engine sends it.
+//!
+//! Every write goes through [`Ctx::send`], so the "do no harm" rules hold for every IdP alike:
+//! a lookup answer is adopted only by [`Ctx::adopt`] (never a resource its filter does not
+//! match, never an id that is path syntax), and a PATCH, PUT or DELETE leaves only for an object
+//! the run created or matched.
+//!
+//! A profile's use, from `duo.rs` (a user coming into scope):
+//!
+//! ```ignore
+//! let eng = self.engine();                           // Engine { wire, mapping }
+//! let desired = eng.desired_user(ctx, &u);           // the mapped attributes
+//! match eng.match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[]).await {
+//!     Matched::Found { resource, exchanges, .. } => { /* reactivate, update */ }
+//!     Matched::Created { .. } | Matched::Stopped => {}   // logged by the engine
+//! }
+//! ```
+//!
+//! Events name what a flow did, for the log vocabulary and the behaviours of the wire:
+//! `connect`, `user_create`, `user_update`, `user_reactivate`, `user_deactivate`,
+//! `user_delete`, `group_create`, `group_update`, `group_delete`.
+
+use crate::client::{form_encode, percent_encode, Request, Response};
+use crate::idp::mapping::{build_view, differences, Mapping};
+use crate::idp::wire::{
+    ConnectionCheck, DeactivateShape, Detail, FilterEncoding, MemberRemove, Rename, UpdateVerb,
+    Wire,
+};
+use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
+use crate::report::model::LogEntry;
+use crate::scim::kind::ObjectKind;
+use crate::scim::patch::{get_path, put_path};
+use crate::scim::schema::{GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
+use crate::source::{Group, User};
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+/// The one place a schedule hands out per-object work: every profile's pass over users or
+/// groups goes through here, one object after the other, in the order given. A later change
+/// adds an in-flight concurrency setting here (issue 10); the flows already take everything
+/// they need from `ctx` and the key.
+pub async fn each<'c, F>(ctx: &mut Ctx<'c>, keys: Vec<String>, mut work: F)
+where
+    F: AsyncFnMut(&mut Ctx<'c>, String),
+{
+    for key in keys {
+        work(ctx, key).await;
+    }
+}
+
+/// An IdP's wire and mapping: what the flows need to know about the IdP.
+#[derive(Clone, Copy)]
+pub struct Engine<'p> {
+    pub wire: &'p Wire,
+    pub mapping: &'p Mapping,
+}
+
+/// What a lookup-then-create came to.
+pub enum Matched {
+    /// The lookup found it, and it is the run's own now (adopted): the profile decides what
+    /// follows (reactivate, update). `exchanges` are not logged yet.
+    Found {
+        id: String,
+        resource: Value,
+        exchanges: Vec<u64>,
+    },
+    /// Created, adopted and logged.
+    Created { id: String },
+    /// Failed or refused, and logged (or, for a group without a name, nothing to do).
+    Stopped,
+}
+
+/// What a user update came to.
+pub enum Updated {
+    /// The PATCH or PUT went out; its answer.
+    Sent(Response),
+    /// The GET before a PUT failed; its answer.
+    ReadFailed(Response),
+    /// The GET showed nothing to change, and the wire sends no PUT then.
+    Unchanged,
+}
+
+/// What a lookup came to.
+pub enum Looked {
+    /// Found and adopted: a [`Matched::Found`].
+    Found(Matched),
+    /// The lookup answered no resource; its exchanges.
+    Absent(Vec<u64>),
+    /// The answer is not a ListResponse (not logged: the caller says what it means).
+    Failed(Response, Vec<u64>),
+    /// Refused or impossible, and logged.
+    Stopped,
+}
+
+fn create_event(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::User => "user_create",
+        ObjectKind::Group => "group_create",
+    }
+}
+
+/// The shape of `(path, wanted, had)` differences between a desired view and a base.
+pub type Diffs = Vec<(String, Value, Option<Value>)>;
+
+impl Engine<'_> {
+    // ------------------------------------------------------------------ requests
+
+    /// A request with the wire's headers (`Content-Type` and its like only with a body).
+    pub fn request(&self, method: Method, path: String, body: Option<Value>) -> Request {
+        let mut r = Request::new(method, path);
+        for (k, v) in self.wire.headers(body.is_some()) {
+            r = r.header(k, v);
+        }
+        match body {
+            Some(b) => r.json(b),
+            None => r,
+        }
+    }
+
+    /// Sends for `behaviour`, with the wire's 429 policy.
+    pub async fn call(&self, ctx: &mut Ctx<'_>, req: Request, behaviour: Behaviour) -> Response {
+        ctx.send_retrying(req, behaviour, self.wire.retry_429).await
+    }
+
+    /// The behaviour of `role` (`user_deactivate`) in the shape `variant` (`pathless`).
+    pub fn fact(&self, role: &str, variant: Option<&str>) -> Behaviour {
+        self.wire.behaviour(role, variant)
+    }
+
+    /// The lookup query of `kind` for `attr eq "value"`, encoded as the wire says.
+    pub fn lookup_path(&self, kind: ObjectKind, attr: &str, value: &str) -> String {
+        let f = filter_eq(attr, value);
+        let encoded = match self.wire.lookup.encoding {
+            FilterEncoding::Percent => percent_encode(&f),
+            FilterEncoding::Plus => form_encode(&f),
+        };
+        let query = match kind {
+            ObjectKind::User => &self.wire.lookup.users,
+            ObjectKind::Group => &self.wire.lookup.groups,
+        };
+        format!(
+            "{}?{}",
+            kind.endpoint(),
+            query.replace("{filter}", &encoded)
+        )
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// The attribute an object is matched on: the mapping's first matching target.
+    pub fn match_attr(&self, kind: ObjectKind) -> String {
+        let (m, default) = match kind {
+            ObjectKind::User => (self.mapping.user_matching(), "userName"),
+            ObjectKind::Group => (self.mapping.group_matching(), "displayName"),
+        };
+        m.first().map_or(default.into(), |e| e.target.clone())
+    }
+
+    /// The user as the mapping sends it.
+    pub fn desired_user(&self, ctx: &Ctx<'_>, u: &User) -> Value {
+        let soft = ctx.dir.is_soft_deleted(u);
+        let look = |k: &str| match k {
+            "IsSoftDeleted" => Some(Value::Bool(soft)),
+            "objectId" => Some(Value::String(u.object_id.clone())),
+            _ => u.attrs.get(k).cloned(),
+        };
+        build_view(&self.mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}))
+    }
+
+    /// The group as the mapping sends it (members apart).
+    pub fn desired_group(&self, g: &Group) -> Value {
+        let look = |k: &str| match k {
+            "objectId" => Some(Value::String(g.object_id.clone())),
+            _ => g.attrs.get(k).cloned(),
+        };
+        build_view(&self.mapping.groups, &look, &|_| None, &GROUP_TYPE)
+            .unwrap_or_else(|_| json!({}))
+    }
+
+    /// What differs between `desired` and `base`, `active` left out (it moves only with
+    /// deactivation and reactivation).
+    pub fn user_diffs(&self, desired: &Value, base: &Value) -> Diffs {
+        differences(&self.mapping.users, desired, base, &USER_TYPE)
+            .into_iter()
+            .filter(|(p, _, _)| !p.eq_ignore_ascii_case("active"))
+            .collect()
+    }
+
+    // ------------------------------------------------------------------ log
+
+    /// One log entry from what the server answered; `true` when it succeeded. The action,
+    /// error code and detail come from the wire's vocabulary.
+    #[allow(clippy::too_many_arguments)]
+    pub fn outcome(
+        &self,
+        ctx: &mut Ctx<'_>,
+        label: &str,
+        kind: ObjectKind,
+        event: &str,
+        resp: &Response,
+        what: &str,
+        modified: Vec<String>,
+        exchanges: Vec<u64>,
+    ) -> bool {
+        let ok = resp.ok();
+        let (status, code, detail) = match (ok, self.wire.log.detail) {
+            (true, Detail::What) => ("Success", None, Some(what.to_string())),
+            (true, Detail::Answer) => ("Success", None, None),
+            (false, d) => (
+                "Failure",
+                Some(
+                    resp.status
+                        .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}")),
+                ),
+                Some(match d {
+                    Detail::What => format!("{what}: {}", resp.describe()),
+                    Detail::Answer => resp.describe(),
+                }),
+            ),
+        };
+        let action = self.wire.action(event, ok, label);
+        ctx.log(
+            label, kind, &action, status, code, detail, modified, exchanges,
+        );
+        ok
+    }
+
+    /// A failure that is not an answer (not owned, no id, no matching attribute).
+    #[allow(clippy::too_many_arguments)]
+    pub fn failed(
+        &self,
+        ctx: &mut Ctx<'_>,
+        label: &str,
+        kind: ObjectKind,
+        event: &str,
+        code: &str,
+        detail: String,
+        exchanges: Vec<u64>,
+    ) {
+        let action = self.wire.action(event, false, label);
+        ctx.log(
+            label,
+            kind,
+            &action,
+            "Failure",
+            Some(code.to_string()),
+            Some(detail),
+            vec![],
+            exchanges,
+        );
+    }
+
+    /// A success line for work that sent nothing more (a link that needed no update).
+    pub fn succeeded(
+        &self,
+        ctx: &mut Ctx<'_>,
+        label: &str,
+        kind: ObjectKind,
+        event: &str,
+        what: &str,
+        exchanges: Vec<u64>,
+    ) {
+        let action = self.wire.action(event, true, label);
+        let detail = (self.wire.log.detail == Detail::What).then(|| what.to_string());
+        ctx.log(
+            label,
+            kind,
+            &action,
+            "Success",
+            None,
+            detail,
+            vec![],
+            exchanges,
+        );
+    }
+
+    // ------------------------------------------------------------------ connection
+
+    /// The connection test: one read that must answer a ListResponse; logged on the
+    /// application.
+    pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        let check = self.wire.connect.check;
+        let (path, b) = match check {
+            ConnectionCheck::Filter => {
+                let probe = uuid::Uuid::new_v4().to_string();
+                let attr = self.match_attr(ObjectKind::User);
+                (
+                    format!(
+                        "/Users?filter={}",
+                        percent_encode(&filter_eq(&attr, &probe))
+                    ),
+                    self.fact("connect", Some("filter")),
+                )
+            }
+            ConnectionCheck::List => (
+                self.wire.connect.list_path.clone(),
+                self.fact("connect", Some("list")),
+            ),
+        };
+        let resp = self
+            .call(ctx, self.request(Method::GET, path, None), b)
+            .await;
+        let result = match resp.status {
+            Some(200) if list_resources(&resp).is_some() => Ok(()),
+            Some(200) => {
+                ctx.finding(b, "200 without a ListResponse".into(), Some(resp.exchange));
+                Err("200 without a ListResponse".to_string())
+            }
+            Some(401) | Some(403) => Err(format!("the token was refused ({})", resp.describe())),
+            _ => Err(resp.describe()),
+        };
+        let code = result.as_ref().err().map(|_| {
+            resp.status
+                .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}"))
+        });
+        ctx.log.push(LogEntry {
+            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            identity: "Outbound SCIM Sync".into(),
+            object_type: "Application".into(),
+            action: self.wire.action("connect", result.is_ok(), ""),
+            status: if result.is_ok() { "Success" } else { "Failure" }.into(),
+            error_code: code,
+            detail: result.as_ref().err().cloned(),
+            modified_properties: vec![],
+            exchanges: vec![resp.exchange]
+                .into_iter()
+                .filter(|e| *e != 0)
+                .collect(),
+        });
+        result
+    }
+
+    // ------------------------------------------------------------------ match or create
+
+    /// Looks `key` up by its matching attribute in `desired`; adopts what is found (the profile
+    /// decides what follows), or creates it with `desired`, `members` (groups) and the wire's
+    /// create extras. Every failure is logged under `{user|group}_create`.
+    pub async fn match_or_create(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        key: &str,
+        label: &str,
+        desired: &Value,
+        members: &[Value],
+    ) -> Matched {
+        match self
+            .lookup(ctx, kind, key, label, desired, create_event(kind))
+            .await
+        {
+            Looked::Found(m) => m,
+            Looked::Failed(resp, exchanges) => {
+                let event = create_event(kind);
+                self.outcome(ctx, label, kind, event, &resp, "lookup", vec![], exchanges);
+                Matched::Stopped
+            }
+            Looked::Stopped => Matched::Stopped,
+            Looked::Absent(exchanges) => {
+                self.create(ctx, kind, key, label, desired, members, exchanges)
+                    .await
+            }
+        }
+    }
+
+    /// Looks `key` up by its matching attribute in `desired` and adopts the first resource
+    /// answered; [`Looked::Failed`] (not logged) when the answer is not a ListResponse. A
+    /// refusal is logged under `event`.
+    pub async fn lookup(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        key: &str,
+        label: &str,
+        desired: &Value,
+        event: &str,
+    ) -> Looked {
+        let (rt, role) = match kind {
+            ObjectKind::User => (&USER_TYPE, "user_lookup"),
+            ObjectKind::Group => (&GROUP_TYPE, "group_lookup"),
+        };
+        let attr = self.match_attr(kind);
+        let Some(Value::String(value)) = get_path(desired, &attr, rt) else {
+            if kind == ObjectKind::User {
+                self.failed(
+                    ctx,
+                    label,
+                    kind,
+                    event,
+                    "MissingAttribute",
+                    format!("the mapping gives no {attr} for this user"),
+                    vec![],
+                );
+            }
+            return Looked::Stopped;
+        };
+        let lookup = self.fact(role, None);
+        let path = self.lookup_path(kind, &attr, &value);
+        let resp = self
+            .call(ctx, self.request(Method::GET, path, None), lookup)
+            .await;
+        let exchanges = vec![resp.exchange];
+        let found = if self.wire.lookup.not_found_404 && resp.status == Some(404) {
+            Some(Vec::new())
+        } else {
+            list_resources(&resp).filter(|_| resp.ok())
+        };
+        let Some(found) = found else {
+            return Looked::Failed(resp, exchanges);
+        };
+        let Some(existing) = found.first() else {
+            return Looked::Absent(exchanges);
+        };
+        let Some(id) = existing.get("id").and_then(Value::as_str) else {
+            ctx.finding(
+                lookup,
+                format!("the lookup found a {} without an id", kind.name()),
+                Some(resp.exchange),
+            );
+            return Looked::Stopped;
+        };
+        if !ctx.adopt(kind, key, id, false, Some(existing.clone())) {
+            self.failed(
+                ctx,
+                label,
+                kind,
+                event,
+                "ScimulatorNotOwned",
+                "the matched resource is not the run's own (see the findings): scimulator \
+                 does not write to it"
+                    .into(),
+                exchanges,
+            );
+            return Looked::Stopped;
+        }
+        Looked::Found(Matched::Found {
+            id: id.to_string(),
+            resource: existing.clone(),
+            exchanges,
+        })
+    }
+
+    /// Creates `key` (POST), adopts the id the server gave it and logs the outcome under
+    /// `{user|group}_create`; `exchanges` are the lookup's.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        key: &str,
+        label: &str,
+        desired: &Value,
+        members: &[Value],
+        mut exchanges: Vec<u64>,
+    ) -> Matched {
+        let event = create_event(kind);
+        let body = match kind {
+            ObjectKind::User => self.user_create_body(desired, key, ctx),
+            ObjectKind::Group => {
+                let mut body = desired.as_object().cloned().unwrap_or_default();
+                set_schemas(&mut body, GROUP_URN, &[]);
+                body.insert("members".into(), Value::Array(members.to_vec()));
+                body
+            }
+        };
+        let create = self.fact(event, None);
+        let resp = self
+            .call(
+                ctx,
+                self.request(
+                    Method::POST,
+                    kind.endpoint().into(),
+                    Some(Value::Object(body)),
+                ),
+                create,
+            )
+            .await;
+        exchanges.push(resp.exchange);
+        let id = resp
+            .body
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .filter(|_| resp.ok());
+        if resp.ok() && id.is_none() {
+            let no_id = &self.wire.log.no_id;
+            let message = no_id.finding.clone().unwrap_or_else(|| {
+                format!(
+                    "HTTP {} without the created {}'s id",
+                    resp.status.unwrap_or(0),
+                    kind.name().to_ascii_lowercase()
+                )
+            });
+            ctx.finding(create, message, Some(resp.exchange));
+            self.failed(
+                ctx,
+                label,
+                kind,
+                event,
+                &no_id.code,
+                no_id.detail.clone(),
+                exchanges,
+            );
+            return Matched::Stopped;
+        }
+        // An id that is path syntax is reported by adopt and never linked.
+        let adopted = id
+            .as_ref()
+            .is_some_and(|id| ctx.adopt(kind, key, id, true, Some(desired.clone())));
+        self.outcome(ctx, label, kind, event, &resp, "created", vec![], exchanges);
+        match id {
+            Some(id) if adopted => Matched::Created { id },
+            _ => Matched::Stopped,
+        }
+    }
+
+    /// The create body of a user: `schemas`, the mapped attributes, the wire's extras,
+    /// `externalId` (the IdP's object id) when the wire says so, `active: true`.
+    fn user_create_body(&self, desired: &Value, key: &str, ctx: &Ctx<'_>) -> Map<String, Value> {
+        let create = &self.wire.create;
+        let mut body = desired.as_object().cloned().unwrap_or_default();
+        // `active` goes last, after the extras, as in Okta's documented create body.
+        body.remove("active");
+        for (k, v) in &create.user_extras {
+            let v = match v.as_str() {
+                Some("$password") => json!(uuid::Uuid::new_v4().simple().to_string()[..8]),
+                _ => v.clone(),
+            };
+            body.insert(k.clone(), v);
+        }
+        set_schemas(&mut body, USER_URN, &create.user_schemas_always);
+        if create.external_id {
+            if let Some(u) = ctx.dir.user(key) {
+                body.entry("externalId")
+                    .or_insert_with(|| json!(u.object_id));
+            }
+        }
+        body.insert("active".into(), json!(true));
+        body
+    }
+
+    // ------------------------------------------------------------------ update
+
+    /// Sends `diffs` of a linked user as the wire says: a PATCH of the changed attributes, or
+    /// GET then PUT of the resource GET returned, edited (compared with `desired` again).
+    /// `exchanges` gets every exchange sent.
+    pub async fn update_user(
+        &self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        desired: &Value,
+        diffs: &Diffs,
+        exchanges: &mut Vec<u64>,
+    ) -> Updated {
+        let path = object_path(ObjectKind::User, id);
+        match self.wire.update.user {
+            UpdateVerb::Patch => {
+                let ops = diffs
+                    .iter()
+                    .map(|(path, want, have)| {
+                        // A filtered path with nothing to match is an add (RFC 7644 §3.5.2.3).
+                        let op = if have.is_none() && path.contains('[') {
+                            "add"
+                        } else {
+                            "replace"
+                        };
+                        json!({"op": op, "path": path, "value": want})
+                    })
+                    .collect();
+                let b = self.fact("user_update", Some("patch"));
+                let resp = self
+                    .call(
+                        ctx,
+                        self.request(Method::PATCH, path, Some(patch_body(ops))),
+                        b,
+                    )
+                    .await;
+                exchanges.push(resp.exchange);
+                Updated::Sent(resp)
+            }
+            UpdateVerb::Put => {
+                let got = self
+                    .call(
+                        ctx,
+                        self.request(Method::GET, path.clone(), None),
+                        self.fact("user_get", None),
+                    )
+                    .await;
+                exchanges.push(got.exchange);
+                let current = match got.body.clone() {
+                    Some(b) if got.ok() => b,
+                    _ => return Updated::ReadFailed(got),
+                };
+                let diffs = self.user_diffs(desired, &current);
+                // An attribute cleared in the IdP is left out of the PUT, and the IdP means it
+                // cleared (Okta, S1). RFC 7644 §3.5.1 lets a server clear an omitted attribute
+                // or assign it a default, so a server that keeps it breaks the IdP, not the RFC.
+                let cleared: Vec<String> = if self.wire.update.put_clears_omitted {
+                    self.mapping
+                        .users
+                        .iter()
+                        .filter(|e| e.reference.is_none() && !e.target.contains('['))
+                        .filter(|e| {
+                            get_path(desired, &e.target, &USER_TYPE).is_none()
+                                && get_path(&current, &e.target, &USER_TYPE).is_some()
+                        })
+                        .map(|e| e.target.clone())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                if diffs.is_empty() && cleared.is_empty() && !self.wire.update.put_when_unchanged {
+                    return Updated::Unchanged;
+                }
+                let mut next = current.clone();
+                for (p, want, _) in &diffs {
+                    let _ = put_path(&mut next, p, want, &USER_TYPE);
+                }
+                for p in &cleared {
+                    let op = patch_body(vec![json!({"op": "remove", "path": p})]);
+                    let _ = crate::scim::patch::apply_patch(&mut next, &op, &USER_TYPE);
+                }
+                list_extensions(&mut next);
+                let b = self.fact("user_update", Some("put"));
+                let resp = self
+                    .call(ctx, self.request(Method::PUT, path, Some(next)), b)
+                    .await;
+                exchanges.push(resp.exchange);
+                Updated::Sent(resp)
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ (de)activate, delete
+
+    /// Deactivates or reactivates a linked user in the wire's shape; the answer that decides
+    /// the outcome (the GET's when the read before a PUT failed). `exchanges` gets every
+    /// exchange sent.
+    pub async fn set_active(
+        &self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        active: bool,
+        exchanges: &mut Vec<u64>,
+    ) -> Response {
+        let shape = self.wire.deactivate.user;
+        let role = if active {
+            "user_reactivate"
+        } else {
+            "user_deactivate"
+        };
+        let b = self.fact(role, Some(shape.key()));
+        let path = object_path(ObjectKind::User, id);
+        let op = match shape {
+            DeactivateShape::Path => json!({"op": "replace", "path": "active", "value": active}),
+            DeactivateShape::Pathless => json!({"op": "replace", "value": {"active": active}}),
+            DeactivateShape::Put => {
+                let got = self
+                    .call(
+                        ctx,
+                        self.request(Method::GET, path.clone(), None),
+                        self.fact("user_get", None),
+                    )
+                    .await;
+                exchanges.push(got.exchange);
+                if !got.ok() {
+                    return got;
+                }
+                let mut next = got.body.clone().unwrap_or(Value::Null);
+                next["active"] = json!(active);
+                let resp = self
+                    .call(ctx, self.request(Method::PUT, path, Some(next)), b)
+                    .await;
+                exchanges.push(resp.exchange);
+                return resp;
+            }
+        };
+        let resp = self
+            .call(
+                ctx,
+                self.request(Method::PATCH, path, Some(patch_body(vec![op]))),
+                b,
+            )
+            .await;
+        exchanges.push(resp.exchange);
+        resp
+    }
+
+    /// Deletes a linked object; its link goes when the server says it is gone (a 404 too: a
+    /// later return to scope creates it again). Logged as `{user|group}_delete`.
+    pub async fn delete(&self, ctx: &mut Ctx<'_>, kind: ObjectKind, key: &str, label: &str) {
+        let Some(id) = ctx.sync.target_id(kind, key).map(str::to_string) else {
+            return;
+        };
+        let role = match kind {
+            ObjectKind::User => "user_delete",
+            ObjectKind::Group => "group_delete",
+        };
+        let resp = self
+            .call(
+                ctx,
+                self.request(Method::DELETE, object_path(kind, &id), None),
+                self.fact(role, None),
+            )
+            .await;
+        if resp.ok() || resp.status == Some(404) {
+            ctx.sync.links_mut(kind).remove(key);
+        }
+        self.outcome(
+            ctx,
+            label,
+            kind,
+            role,
+            &resp,
+            "deleted",
+            vec![],
+            vec![resp.exchange],
+        );
+    }
+
+    // ------------------------------------------------------------------ groups
+
+    /// `[{"value": id}, …]` for the linked users among `keys` (with `display` when the wire
+    /// says which source attribute it is).
+    pub fn member_values<'a>(
+        &self,
+        ctx: &Ctx<'_>,
+        keys: impl IntoIterator<Item = &'a String>,
+    ) -> Vec<Value> {
+        keys.into_iter()
+            .filter_map(|k| {
+                let id = ctx.sync.target_id(ObjectKind::User, k)?;
+                Some(match &self.wire.members.display {
+                    Some(attr) => {
+                        let display = ctx
+                            .dir
+                            .user(k)
+                            .and_then(|u| u.attrs.get(attr).cloned())
+                            .unwrap_or(Value::Null);
+                        json!({"value": id, "display": display})
+                    }
+                    None => json!({"value": id}),
+                })
+            })
+            .collect()
+    }
+
+    /// The ops of a membership change, in the wire's shape: removes first, then one add.
+    pub fn member_ops(&self, ctx: &Ctx<'_>, add: &[&String], remove: &[&String]) -> Vec<Value> {
+        let mut ops = Vec::new();
+        if !remove.is_empty() {
+            match self.wire.members.remove {
+                MemberRemove::PathList => ops.push(json!({"op": "remove", "path": "members", "value": self.member_values(ctx, remove.iter().copied())})),
+                MemberRemove::FilterPath => {
+                    for id in remove
+                        .iter()
+                        .filter_map(|k| ctx.sync.target_id(ObjectKind::User, k))
+                    {
+                        ops.push(json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}));
+                    }
+                }
+            }
+        }
+        if !add.is_empty() {
+            ops.push(json!({"op": "add", "path": "members", "value": self.member_values(ctx, add.iter().copied())}));
+        }
+        ops
+    }
+
+    /// PATCHes a linked group with `ops`.
+    pub async fn patch_group(&self, ctx: &mut Ctx<'_>, id: &str, ops: Vec<Value>) -> Response {
+        self.call(
+            ctx,
+            self.request(
+                Method::PATCH,
+                object_path(ObjectKind::Group, id),
+                Some(patch_body(ops)),
+            ),
+            self.fact("group_update", Some("patch")),
+        )
+        .await
+    }
+
+    /// GET, then PUT of the whole group: `schemas`, `id`, `displayName` and the complete
+    /// `members`. The GET's answer when it failed.
+    pub async fn put_group(
+        &self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        name: &str,
+        members: Vec<Value>,
+        exchanges: &mut Vec<u64>,
+    ) -> Response {
+        let path = object_path(ObjectKind::Group, id);
+        let got = self
+            .call(
+                ctx,
+                self.request(Method::GET, path.clone(), None),
+                self.fact("group_get", None),
+            )
+            .await;
+        exchanges.push(got.exchange);
+        if !got.ok() {
+            return got;
+        }
+        let body =
+            json!({"schemas": [GROUP_URN], "id": id, "displayName": name, "members": members});
+        let resp = self
+            .call(
+                ctx,
+                self.request(Method::PUT, path, Some(body)),
+                self.fact("group_update", Some("put")),
+            )
+            .await;
+        exchanges.push(resp.exchange);
+        resp
+    }
+
+    /// The rename op in the wire's shape (`None` for [`Rename::PathOp`]: the name travels as
+    /// a `displayName` diff).
+    pub fn rename_op(&self, id: &str, name: &str) -> Option<Value> {
+        match self.wire.members.rename {
+            Rename::PathOp => None,
+            Rename::WithMembers | Rename::Separate => {
+                Some(json!({"op": "replace", "value": {"id": id, "displayName": name}}))
+            }
+        }
+    }
+}
+
+/// Puts `schemas` first, naming the core schema, every extension the body carries and
+/// `always`.
+pub fn set_schemas(body: &mut Map<String, Value>, core: &str, always: &[String]) {
+    let mut schemas = vec![json!(core)];
+    for k in body
+        .keys()
+        .filter(|k| k.starts_with("urn:"))
+        .chain(always.iter())
+    {
+        if !schemas.iter().any(|s| s.as_str() == Some(k.as_str())) {
+            schemas.push(json!(k));
+        }
+    }
+    let mut out = Map::new();
+    out.insert("schemas".into(), Value::Array(schemas));
+    out.extend(
+        std::mem::take(body)
+            .into_iter()
+            .filter(|(k, _)| k != "schemas"),
+    );
+    *body = out;
+}
+
+/// Lists in `schemas` every extension object the resource carries (Okta does so when a
+/// mapped enterprise attribute is set, S16, S17).
+pub fn list_extensions(resource: &mut Value) {
+    let urns: Vec<String> = resource
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, v)| crate::scim::schema::is_urn(k) && v.is_object())
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Array(list)) = resource.get_mut("schemas") {
+        for u in urns {
+            if !list.iter().any(|x| x.as_str() == Some(u.as_str())) {
+                list.push(Value::String(u));
+            }
+        }
+    }
+}
+
+/// `active` is false, as a boolean or the string `"False"` (Entra's default dialect).
+pub fn is_inactive(resource: &Value) -> bool {
+    resource.get("active").is_some_and(|a| {
+        a == &Value::Bool(false) || a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
+    })
+}
