@@ -14,6 +14,8 @@
 
 use crate::client::{form_encode, percent_encode, Client, Request, Response};
 use crate::idp::mapping::{Entry, Mapping};
+use crate::idp::registry;
+use crate::idp::wire::{FilterEncoding, Wire};
 use crate::idp::{list_resources, patch_body};
 use crate::report::model::{Exchange, TargetInfo};
 use crate::scim::id::object_path;
@@ -33,92 +35,88 @@ pub const FORMAT_VERSION: u32 = 1;
 const ENTRA_KNOWN_ISSUES: &str =
     "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues";
 
-/// The IdP whose request shapes a matrix uses.
+/// The request shapes certify writes in: each IdP's create body, update and clear. Which IdP
+/// uses which, and under what names, is in [`crate::idp::registry`] (its `certify` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idp {
+pub enum Shape {
     /// Entra ID, default dialect: PATCH with one PascalCase `Replace` per attribute,
     /// booleans as `"True"`/`"False"`.
     Entra,
-    /// Okta, OIN app: GET then PUT of the edited resource.
+    /// Okta (OIN and AIW apps alike): GET then PUT of the edited resource.
     Okta,
-    /// Okta, AIW app: the same update shape as OIN.
-    OktaAiw,
     /// Duo: PATCH `replace` per attribute.
     Duo,
 }
 
+/// The IdP whose request shapes a matrix uses: a registry name (`entra`, `okta-aiw`), its
+/// shapes, and its bundled wire for headers and filter encoding.
+#[derive(Debug, Clone, Copy)]
+pub struct Idp {
+    name: &'static str,
+    label: &'static str,
+    shape: Shape,
+    wire: fn() -> &'static Wire,
+}
+
+impl PartialEq for Idp {
+    fn eq(&self, other: &Idp) -> bool {
+        self.name == other.name
+    }
+}
+
 impl Idp {
-    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo";
+    /// Every name `certify --idp` takes, in the registry's order.
+    pub fn names() -> String {
+        registry::IDPS
+            .iter()
+            .flat_map(|i| i.certify.iter().map(|c| c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 
     pub fn parse(s: &str) -> Option<Idp> {
-        match s.to_ascii_lowercase().as_str() {
-            "entra" => Some(Idp::Entra),
-            "okta" => Some(Idp::Okta),
-            "okta-aiw" => Some(Idp::OktaAiw),
-            "duo" => Some(Idp::Duo),
-            _ => None,
-        }
+        let s = s.to_ascii_lowercase();
+        registry::IDPS.iter().find_map(|i| {
+            let c = i.certify.iter().find(|c| c.name == s)?;
+            Some(Idp {
+                name: c.name,
+                label: c.label,
+                shape: c.shape,
+                wire: i.wire?,
+            })
+        })
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Idp::Entra => "entra",
-            Idp::Okta => "okta",
-            Idp::OktaAiw => "okta-aiw",
-            Idp::Duo => "duo",
-        }
+        self.name
     }
 
     pub fn label(self) -> &'static str {
-        match self {
-            Idp::Entra => "Entra ID (default dialect)",
-            Idp::Okta => "Okta (OIN)",
-            Idp::OktaAiw => "Okta (AIW)",
-            Idp::Duo => "Duo",
-        }
+        self.label
     }
 
     fn is_okta(self) -> bool {
-        matches!(self, Idp::Okta | Idp::OktaAiw)
+        self.shape == Shape::Okta
     }
 
-    /// A request with this IdP's headers.
+    /// A request with this IdP's headers, as its wire lists them (Entra's GETs carry no media
+    /// type, https://github.com/MicrosoftDocs/azure-docs/issues/12728).
     fn request(self, method: Method, path: String, body: Option<Value>) -> Request {
         let mut r = Request::new(method, path);
-        match self {
-            // https://github.com/MicrosoftDocs/azure-docs/issues/12728: GETs carry no media type.
-            Idp::Entra => {
-                if let Some(b) = body {
-                    r = r
-                        .header("Content-Type", "application/scim+json; charset=utf-8")
-                        .json(b);
-                }
-            }
-            Idp::Okta | Idp::OktaAiw => {
-                r = r
-                    .header("User-Agent", "Okta SCIM Client 1.0.0")
-                    .header("Accept", "application/scim+json")
-                    .header("Accept-Charset", "utf-8");
-                if let Some(b) = body {
-                    r = r
-                        .header("Content-Type", "application/scim+json; charset=utf-8")
-                        .json(b);
-                }
-            }
-            Idp::Duo => {
-                r = r.header("Accept", "application/scim+json");
-                if let Some(b) = body {
-                    r = r.header("Content-Type", "application/scim+json").json(b);
-                }
-            }
+        for (k, v) in (self.wire)().headers(body.is_some()) {
+            r = r.header(k, v);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
         }
         r
     }
 
+    /// A filter encoded as the IdP's wire encodes its lookups.
     fn encode(self, s: &str) -> String {
-        match self {
-            Idp::Entra => form_encode(s),
-            _ => percent_encode(s),
+        match (self.wire)().lookup.encoding {
+            FilterEncoding::Plus => form_encode(s),
+            FilterEncoding::Percent => percent_encode(s),
         }
     }
 }
@@ -482,11 +480,11 @@ impl<'a> Certifier<'a> {
     fn create_body(&self, kind: ObjectKind, view: &Value) -> Value {
         let mut body = Map::new();
         let fields = view.as_object().cloned().unwrap_or_default();
-        match (self.idp, kind) {
+        match (self.idp.shape, kind) {
             // The create body Entra sends (schemas, the mapped attributes, meta, roles: []);
             // custom extension URNs are not listed in `schemas`
             // (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
-            (Idp::Entra, ObjectKind::User) => {
+            (Shape::Entra, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -496,7 +494,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "User"}));
                 body.insert("roles".into(), json!([]));
             }
-            (Idp::Entra, ObjectKind::Group) => {
+            (Shape::Entra, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN, ADSCIM_GROUP_URN]));
                 if let Some(x) = fields.get("externalId") {
                     body.insert("externalId".into(), x.clone());
@@ -505,7 +503,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "Group"}));
             }
             // Okta's create POST: attributes, groups: [], a throwaway password, active: true.
-            (Idp::Okta | Idp::OktaAiw, ObjectKind::User) => {
+            (Shape::Okta, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -519,13 +517,13 @@ impl<'a> Certifier<'a> {
                 );
                 body.insert("active".into(), json!(true));
             }
-            (Idp::Okta | Idp::OktaAiw, ObjectKind::Group) => {
+            (Shape::Okta, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN]));
                 body.extend(fields);
                 body.insert("members".into(), json!([]));
             }
             // Duo lists every extension present in `schemas`.
-            (Idp::Duo, _) => {
+            (Shape::Duo, _) => {
                 let core = if kind == ObjectKind::User {
                     USER_URN
                 } else {
@@ -611,20 +609,20 @@ impl<'a> Certifier<'a> {
         value: &Value,
     ) -> Result<Response, String> {
         let path = object_path(kind.endpoint(), id);
-        let body = match self.idp {
+        let body = match self.idp.shape {
             // One `Replace` per attribute, booleans as "True"/"False" (default dialect,
             // https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
-            Idp::Entra => {
+            Shape::Entra => {
                 let v = match value {
                     Value::Bool(b) => json!(if *b { "True" } else { "False" }),
                     v => v.clone(),
                 };
                 patch_body(vec![json!({"op": "Replace", "path": e.target, "value": v})])
             }
-            Idp::Duo => patch_body(vec![
+            Shape::Duo => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
-            Idp::Okta | Idp::OktaAiw => {
+            Shape::Okta => {
                 let rt = kind.rt();
                 return self
                     .get_put(kind, id, |next| write_entry(next, e, value, rt))
@@ -778,11 +776,11 @@ impl<'a> Certifier<'a> {
         } else if e.target.eq_ignore_ascii_case("active") {
             Cell::na("IdPs deactivate (active false), they never clear active")
         } else {
-            match self.idp {
-                Idp::Entra => Cell::na(format!(
+            match self.idp.shape {
+                Shape::Entra => Cell::na(format!(
                     "Entra never clears: an empty source value sends nothing ({ENTRA_KNOWN_ISSUES})"
                 )),
-                Idp::Okta | Idp::OktaAiw => {
+                Shape::Okta => {
                     // A filtered path goes with its whole element: Okta's PUT leaves it out.
                     let remove = match e.target.rfind(']') {
                         Some(at) => e.target[..=at].to_string(),
@@ -810,7 +808,7 @@ impl<'a> Certifier<'a> {
                         },
                     }
                 }
-                Idp::Duo => {
+                Shape::Duo => {
                     let body = patch_body(vec![json!({"op": "remove", "path": e.target})]);
                     let req = self.idp.request(
                         Method::PATCH,
@@ -1039,7 +1037,7 @@ mod tests {
             },
             matrices: vec![Matrix {
                 idp: "entra".into(),
-                label: Idp::Entra.label().into(),
+                label: Idp::parse("entra").unwrap().label().into(),
                 rows: vec![row],
                 cleanup_failures: vec![],
                 exchanges: vec![],

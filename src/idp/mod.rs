@@ -7,6 +7,7 @@ pub mod engine;
 pub mod entra;
 pub mod mapping;
 pub mod okta;
+pub mod registry;
 pub mod sync;
 pub mod wire;
 
@@ -904,27 +905,14 @@ impl Profile {
         idp: &str,
         settings: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Profile, String> {
-        match idp {
-            "entra" => entra::Entra::new(settings).map(Profile::Entra),
-            "okta" => okta::Okta::new(false, settings).map(Profile::Okta),
-            "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
-            "duo" => duo::Duo::new(settings).map(Profile::Duo),
-            "custom" => duo::Duo::custom(settings).map(Profile::Duo),
-            "rfc" if settings.is_empty() => mapping::Mapping::load("entra-default")
-                .map(|m| Profile::Rfc(Box::new(m)))
-                .map_err(|e| e.to_string()),
-            "rfc" => Err("`idp: rfc` takes no settings".into()),
-            other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: entra, okta, okta-aiw, duo, custom, rfc)"
-            )),
-        }
+        registry::profile(idp, settings)
     }
 
     /// The IdP's name in findings and reports.
     pub fn display_name(&self) -> &'static str {
         match self {
             Profile::Entra(_) => "Entra ID",
-            Profile::Okta(o) if o.aiw => "Okta (AIW)",
+            Profile::Okta(o) if o.settings.app == okta::App::Aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
             Profile::Duo(d) => d.wire.display_name(),
             Profile::Rfc(_) => "RFC 7643/7644",
@@ -954,70 +942,9 @@ impl Profile {
     pub fn rules(&self) -> crate::check::expected::Rules {
         use crate::check::expected::{Deprovision, Rules};
         match self {
-            Profile::Entra(e) => Rules {
-                out_of_scope_user: if e.settings.skip_out_of_scope_deletions {
-                    Deprovision::Nothing
-                } else {
-                    Deprovision::Disable
-                },
-                disabled_user: Deprovision::Disable,
-                deleted_user: if e.settings.actions.delete {
-                    Deprovision::Delete
-                } else {
-                    Deprovision::Nothing
-                },
-                out_of_scope_group: if e.settings.actions.delete
-                    && !e.settings.skip_out_of_scope_deletions
-                {
-                    Deprovision::Delete
-                } else {
-                    Deprovision::Nothing
-                },
-                groups_follow_push: false,
-                clears_attributes: false,
-                groups: true,
-            },
-            // Okta deactivates users and never deletes them (S1, S5); groups live in the app
-            // while pushed, or after an unlink that leaves them there.
-            Profile::Okta(o) => Rules {
-                out_of_scope_user: if o.settings.deactivate_users {
-                    Deprovision::Disable
-                } else {
-                    Deprovision::Nothing
-                },
-                disabled_user: if o.settings.deactivate_users {
-                    Deprovision::Disable
-                } else {
-                    Deprovision::Nothing
-                },
-                deleted_user: if o.settings.deactivate_users {
-                    Deprovision::Disable
-                } else {
-                    Deprovision::Nothing
-                },
-                out_of_scope_group: Deprovision::Delete,
-                groups_follow_push: true,
-                clears_attributes: true,
-                groups: true,
-            },
-            // Duo's "User deprovisioning behavior" (Deactivate Users or Delete Users) applies to
-            // every user that leaves; groups follow their assignment unless "Exclude group
-            // information" is ticked (https://www.cisco.com/c/en/us/support/docs/security/secure-access/225885-provision-users-and-groups-to-secure.html).
-            Profile::Duo(d) => {
-                let users = match d.settings.deprovisioning {
-                    duo::Deprovisioning::Deactivate => Deprovision::Disable,
-                    duo::Deprovisioning::Delete => Deprovision::Delete,
-                };
-                Rules {
-                    out_of_scope_user: users,
-                    disabled_user: users,
-                    deleted_user: users,
-                    out_of_scope_group: Deprovision::Delete,
-                    groups_follow_push: false,
-                    clears_attributes: false,
-                    groups: !d.settings.exclude_group_information,
-                }
-            }
+            Profile::Entra(e) => e.rules(),
+            Profile::Okta(o) => o.rules(),
+            Profile::Duo(d) => d.rules(),
             // No source directory is provisioned: nothing is expected to leave.
             Profile::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,

@@ -11,14 +11,14 @@
 
 use super::super::diagnostics::{nearest, DiagnosticKind, Position};
 use super::super::model::Scenario;
-use super::super::KNOWN_IDPS;
 use super::tree::{Kind, Node};
 use super::validate::Problem;
+use crate::idp::registry;
 use serde_json::{Map, Value};
 
 /// The problem with `settings`, if the profile refuses them.
 pub(super) fn check(scenario: &Scenario, tree: &Node) -> Option<Problem> {
-    if !KNOWN_IDPS.contains(&scenario.idp.as_str()) {
+    if registry::find(&scenario.idp).is_none() {
         // Reported by the header check, with its own hint.
         return None;
     }
