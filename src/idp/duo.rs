@@ -473,19 +473,11 @@ impl Duo {
         }
         let resp = eng.patch_group(ctx, &link.target_id, ops).await;
         exchanges.push(resp.exchange);
-        let ok = eng.outcome(
-            ctx,
-            &g.label,
-            ObjectKind::Group,
-            "group_update",
-            &resp,
-            what,
-            modified,
-            exchanges,
+        let ok = eng.group_updated(
+            ctx, &g.key, &g.label, &resp, what, modified, exchanges, want,
         );
         if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
             if ok {
-                l.members_sent = want;
                 l.view_sent = Some(desired);
             } else {
                 l.members_sent = sent;

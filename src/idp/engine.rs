@@ -37,6 +37,7 @@ use crate::scim::schema::{GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
 use crate::source::{Group, User};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
 
 /// The one place a schedule hands out per-object work: every profile's pass over users or
 /// groups goes through here, one object after the other, in the order given. A later change
@@ -582,17 +583,9 @@ impl Engine<'_> {
                 Updated::Sent(resp)
             }
             UpdateVerb::Put => {
-                let got = self
-                    .call(
-                        ctx,
-                        self.request(Method::GET, path.clone(), None),
-                        self.fact("user_get", None),
-                    )
-                    .await;
-                exchanges.push(got.exchange);
-                let current = match got.body.clone() {
-                    Some(b) if got.ok() => b,
-                    _ => return Updated::ReadFailed(got),
+                let current = match self.read(ctx, ObjectKind::User, id, exchanges).await {
+                    Ok(b) => b,
+                    Err(got) => return Updated::ReadFailed(got),
                 };
                 let diffs = self.user_diffs(desired, &current);
                 // An attribute cleared in the IdP is left out of the PUT, and the IdP means it
@@ -658,18 +651,10 @@ impl Engine<'_> {
             DeactivateShape::Path => json!({"op": "replace", "path": "active", "value": active}),
             DeactivateShape::Pathless => json!({"op": "replace", "value": {"active": active}}),
             DeactivateShape::Put => {
-                let got = self
-                    .call(
-                        ctx,
-                        self.request(Method::GET, path.clone(), None),
-                        self.fact("user_get", None),
-                    )
-                    .await;
-                exchanges.push(got.exchange);
-                if !got.ok() {
-                    return got;
-                }
-                let mut next = got.body.clone().unwrap_or(Value::Null);
+                let mut next = match self.read(ctx, ObjectKind::User, id, exchanges).await {
+                    Ok(b) => b,
+                    Err(got) => return got,
+                };
                 next["active"] = json!(active);
                 let resp = self
                     .call(ctx, self.request(Method::PUT, path, Some(next)), b)
@@ -794,18 +779,10 @@ impl Engine<'_> {
         members: Vec<Value>,
         exchanges: &mut Vec<u64>,
     ) -> Response {
-        let path = object_path(ObjectKind::Group, id);
-        let got = self
-            .call(
-                ctx,
-                self.request(Method::GET, path.clone(), None),
-                self.fact("group_get", None),
-            )
-            .await;
-        exchanges.push(got.exchange);
-        if !got.ok() {
+        if let Err(got) = self.read(ctx, ObjectKind::Group, id, exchanges).await {
             return got;
         }
+        let path = object_path(ObjectKind::Group, id);
         let body =
             json!({"schemas": [GROUP_URN], "id": id, "displayName": name, "members": members});
         let resp = self
@@ -817,6 +794,65 @@ impl Engine<'_> {
             .await;
         exchanges.push(resp.exchange);
         resp
+    }
+
+    /// GET of a linked object before a PUT: its body, or the answer when it failed (or came
+    /// without a body). `exchanges` gets the exchange.
+    pub async fn read(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        id: &str,
+        exchanges: &mut Vec<u64>,
+    ) -> Result<Value, Response> {
+        let role = match kind {
+            ObjectKind::User => "user_get",
+            ObjectKind::Group => "group_get",
+        };
+        let got = self
+            .call(
+                ctx,
+                self.request(Method::GET, object_path(kind, id), None),
+                self.fact(role, None),
+            )
+            .await;
+        exchanges.push(got.exchange);
+        match got.body.clone() {
+            Some(b) if got.ok() => Ok(b),
+            _ => Err(got),
+        }
+    }
+
+    /// Logs a group update (`group_update`) and, when it succeeded, records `members` as the
+    /// members sent; `true` when it succeeded.
+    #[allow(clippy::too_many_arguments)]
+    pub fn group_updated(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+        label: &str,
+        resp: &Response,
+        what: &str,
+        modified: Vec<String>,
+        exchanges: Vec<u64>,
+        members: BTreeSet<String>,
+    ) -> bool {
+        let ok = self.outcome(
+            ctx,
+            label,
+            ObjectKind::Group,
+            "group_update",
+            resp,
+            what,
+            modified,
+            exchanges,
+        );
+        if ok {
+            if let Some(l) = ctx.sync.groups.get_mut(key) {
+                l.members_sent = members;
+            }
+        }
+        ok
     }
 
     /// The rename op in the wire's shape (`None` for [`Rename::PathOp`]: the name travels as

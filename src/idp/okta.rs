@@ -592,20 +592,7 @@ impl Okta {
                 }
             }
         };
-        if eng.outcome(
-            ctx,
-            &label,
-            ObjectKind::Group,
-            "group_update",
-            &resp,
-            "",
-            vec![],
-            exchanges,
-        ) {
-            if let Some(l) = ctx.sync.groups.get_mut(key) {
-                l.members_sent = after;
-            }
-        }
+        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, after);
     }
 
     /// Push Now, or the first push onto a linked group: the whole member list (S1; AIW S16).
@@ -631,20 +618,7 @@ impl Okta {
             exchanges.push(resp.exchange);
             resp
         };
-        if eng.outcome(
-            ctx,
-            &label,
-            ObjectKind::Group,
-            "group_update",
-            &resp,
-            "",
-            vec![],
-            exchanges,
-        ) {
-            if let Some(l) = ctx.sync.groups.get_mut(key) {
-                l.members_sent = all;
-            }
-        }
+        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, all);
     }
 
     pub async fn push_now(&self, ctx: &mut Ctx<'_>, groups: &[String]) -> Result<(), String> {
