@@ -46,6 +46,14 @@ pub enum Shape {
     Okta,
     /// Duo: PATCH `replace` per attribute.
     Duo,
+    // branch onelogin: shapes from the bundled wire (src/idp/wires/).
+    /// OneLogin: GET then full `PUT /Users/{id}?`, `+`-encoded lookups.
+    OneLogin,
+    /// JumpCloud: PATCH `replace` per attribute [inferred].
+    JumpCloud,
+    /// PingFederate (branch ping): GET then PUT, never a user PATCH; its shapes and headers
+    /// are its bundled wire's.
+    PingFederate,
 }
 
 /// The IdP whose request shapes a matrix uses: a registry name (`entra`, `okta-aiw`), its
@@ -95,8 +103,22 @@ impl Idp {
         self.label
     }
 
-    fn is_okta(self) -> bool {
-        self.shape == Shape::Okta
+    /// The bundled wire of an IdP on the engine whose lookups and PUT suffix certify takes from
+    /// it (OneLogin's `+`-encoded `filter=…&`, its `PUT /Users/{id}?`).
+    fn engine_wire(self) -> Option<&'static Wire> {
+        matches!(self.shape, Shape::OneLogin | Shape::JumpCloud).then(|| (self.wire)())
+    }
+
+    /// The verb of its attribute update of `kind`.
+    fn update_verb(self, kind: ObjectKind) -> &'static str {
+        match self.engine_wire().map(|w| w.update.user) {
+            Some(_) if kind == ObjectKind::Group => "PATCH",
+            Some(crate::idp::wire::UpdateVerb::Put) => "PUT",
+            Some(crate::idp::wire::UpdateVerb::Patch) => "PATCH",
+            // PingFederate: GET then PUT of the whole resource, never a user PATCH.
+            None if matches!(self.shape, Shape::Okta | Shape::PingFederate) => "PUT",
+            None => "PATCH",
+        }
     }
 
     /// A request with this IdP's headers, as its wire lists them (Entra's GETs carry no media
@@ -110,6 +132,18 @@ impl Idp {
             r = r.json(b);
         }
         r
+    }
+
+    /// The lookup of `filter` on `kind`'s endpoint: the wire's query (OneLogin's trailing `&`),
+    /// else `?filter=…`.
+    fn lookup(self, kind: ObjectKind, filter: &str) -> String {
+        let encoded = self.encode(filter);
+        let query = match (self.engine_wire(), kind) {
+            (Some(w), ObjectKind::User) => w.lookup.users.replace("{filter}", &encoded),
+            (Some(w), ObjectKind::Group) => w.lookup.groups.replace("{filter}", &encoded),
+            (None, _) => format!("filter={encoded}"),
+        };
+        format!("{}?{query}", kind.endpoint())
     }
 
     /// A filter encoded as the IdP's wire encodes its lookups.
@@ -522,8 +556,10 @@ impl<'a> Certifier<'a> {
                 body.extend(fields);
                 body.insert("members".into(), json!([]));
             }
-            // Duo lists every extension present in `schemas`.
-            (Shape::Duo, _) => {
+            // Duo lists every extension present in `schemas`; so do OneLogin and JumpCloud, and
+            // PingFederate's create [inferred: its POST body is not published beyond the mapped
+            // attributes].
+            (Shape::Duo | Shape::OneLogin | Shape::JumpCloud | Shape::PingFederate, _) => {
                 let core = if kind == ObjectKind::User {
                     USER_URN
                 } else {
@@ -594,9 +630,13 @@ impl<'a> Certifier<'a> {
         };
         edit(&mut next);
         tidy_extensions(&mut next);
-        let req = self
-            .idp
-            .request(Method::PUT, object_path(kind.endpoint(), id), Some(next));
+        // OneLogin's `PUT /Users/{id}?` (the wire's `update.put_suffix`).
+        let suffix = match (self.idp.engine_wire(), kind) {
+            (Some(w), ObjectKind::User) => w.update.put_suffix.as_str(),
+            _ => "",
+        };
+        let path = format!("{}{suffix}", object_path(kind.endpoint(), id));
+        let req = self.idp.request(Method::PUT, path, Some(next));
         Ok(self.client.send(req).await)
     }
 
@@ -619,10 +659,14 @@ impl<'a> Certifier<'a> {
                 };
                 patch_body(vec![json!({"op": "Replace", "path": e.target, "value": v})])
             }
-            Shape::Duo => patch_body(vec![
+            // OneLogin's groups change by Patch Group (https://developers.onelogin.com/scim/implement-scim-api).
+            Shape::OneLogin if kind == ObjectKind::Group => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
-            Shape::Okta => {
+            Shape::Duo | Shape::JumpCloud => patch_body(vec![
+                json!({"op": "replace", "path": e.target, "value": value}),
+            ]),
+            Shape::Okta | Shape::OneLogin | Shape::PingFederate => {
                 let rt = kind.rt();
                 return self
                     .get_put(kind, id, |next| write_entry(next, e, value, rt))
@@ -717,7 +761,7 @@ impl<'a> Certifier<'a> {
         }
 
         // Update with the IdP's shape, then read back.
-        let verb = if self.idp.is_okta() { "PUT" } else { "PATCH" };
+        let verb = self.idp.update_verb(kind);
         let mut current_match = match_v1.clone();
         match self.update(kind, &id, e, &v2).await {
             Err(why) => row.update = Cell::fail(why),
@@ -734,14 +778,16 @@ impl<'a> Certifier<'a> {
             },
         }
 
-        // Filter on the matching attribute.
+        // Filter on the matching attribute (PingOne's capitalised operator for Ping's user
+        // lookup, https://docs.pingidentity.com/pingone/integrations/p1_scim_filter_expressions.html).
         let wanted = current_match.as_str().unwrap_or_default().to_string();
-        let filter = filter_for(&m.target, &wanted);
-        let req = self.idp.request(
-            Method::GET,
-            format!("{}?filter={}", kind.endpoint(), self.idp.encode(&filter)),
-            None,
-        );
+        let mut filter = filter_for(&m.target, &wanted);
+        if self.idp.shape == Shape::PingFederate {
+            filter = filter.replacen(" eq ", " Eq ", 1);
+        }
+        let req = self
+            .idp
+            .request(Method::GET, self.idp.lookup(kind, &filter), None);
         let resp = self.client.send(req).await;
         row.filter = match list_resources(&resp).filter(|_| resp.ok()) {
             None => Cell::fail(format!("GET ?filter={filter}: {}", resp.describe())),
@@ -770,6 +816,13 @@ impl<'a> Certifier<'a> {
             }
         };
 
+        if self.idp.shape == Shape::PingFederate && kind == ObjectKind::Group {
+            // https://docs.pingidentity.com/integrations/scim/pf_scim_connector.html
+            row.filter = Cell::na(
+                "PingFederate sends no group filter: it lists all groups and matches displayName itself",
+            );
+        }
+
         // Clear.
         row.clear = if is_matching {
             Cell::na("the matching attribute is never cleared")
@@ -780,7 +833,7 @@ impl<'a> Certifier<'a> {
                 Shape::Entra => Cell::na(format!(
                     "Entra never clears: an empty source value sends nothing ({ENTRA_KNOWN_ISSUES})"
                 )),
-                Shape::Okta => {
+                Shape::Okta | Shape::OneLogin => {
                     // A filtered path goes with its whole element: Okta's PUT leaves it out.
                     let remove = match e.target.rfind(']') {
                         Some(at) => e.target[..=at].to_string(),
@@ -802,13 +855,19 @@ impl<'a> Certifier<'a> {
                             // Okta leaves a cleared attribute out and means "cleared"; RFC 7644
                             // §3.5.1 lets a server clear it or assign a default, so this is the
                             // Okta consequence, not an RFC violation.
+                            Err(why) if self.idp.shape == Shape::OneLogin => Cell::fail(format!(
+                                "PUT without it (a OneLogin template without the attribute) [inferred], but {why}"
+                            )),
                             Err(why) => Cell::fail(format!(
                                 "PUT without it (Okta's way to clear), but {why}: the app keeps a value Okta cleared"
                             )),
                         },
                     }
                 }
-                Shape::Duo => {
+                Shape::PingFederate => {
+                    Cell::na("how PingFederate sends a cleared value is not published [inferred]")
+                }
+                Shape::Duo | Shape::JumpCloud => {
                     let body = patch_body(vec![json!({"op": "remove", "path": e.target})]);
                     let req = self.idp.request(
                         Method::PATCH,
@@ -994,7 +1053,15 @@ mod tests {
 
     #[test]
     fn idps_parse_and_mappings_default() {
-        for n in ["entra", "okta", "okta-aiw", "duo"] {
+        for n in [
+            "entra",
+            "okta",
+            "okta-aiw",
+            "duo",
+            "onelogin",
+            "jumpcloud",
+            "pingfederate",
+        ] {
             assert_eq!(Idp::parse(n).unwrap().name(), n);
         }
         assert!(Idp::parse("ping").is_none());

@@ -138,6 +138,26 @@ fn duo_secure_access_passes_on_the_builtin_server() {
     assert!(o.stdout.contains("PATCH remove [inferred]"), "{}", o.stdout);
 }
 
+// branch ping: PingFederate's matrix uses its wire: GET then PUT updates, a capitalised `Eq`
+// user filter, no group filter at all, and no published way to clear a value.
+#[test]
+fn pingfederate_default_passes_on_the_builtin_server() {
+    let o = assert_passes("pingfederate-default", None);
+    assert!(o.stdout.contains("PingFederate"), "{}", o.stdout);
+    let family = cells(row(&o.stdout, "name.familyName"));
+    assert_eq!(family[..4], ["pass"; 4], "{}", o.stdout);
+    assert!(
+        o.stdout.contains("not published [inferred]"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("PingFederate sends no group filter"),
+        "{}",
+        o.stdout
+    );
+}
+
 #[test]
 fn every_idp_matrix_for_one_mapping() {
     let o = certify(&[

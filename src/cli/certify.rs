@@ -31,10 +31,11 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub struct CertifyArgs {
     /// A bundled mapping (entra-default, cisco-secure-access-entra, okta-default,
-    /// duo-secure-access) or a mapping file (.json).
+    /// duo-secure-access, onelogin-default, jumpcloud-default) or a mapping file (.json).
     #[arg(long, value_name = "NAME|FILE")]
     pub mapping: String,
-    /// IdP whose request shapes to use: entra, okta, okta-aiw, duo; repeat for one matrix each
+    /// IdP whose request shapes to use: entra, okta, okta-aiw, duo, onelogin, jumpcloud; repeat
+    /// for one matrix each
     /// (default: the IdP the mapping belongs to).
     #[arg(long)]
     pub idp: Vec<String>,

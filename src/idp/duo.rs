@@ -87,6 +87,23 @@ pub struct Duo {
     pub settings: DuoSettings,
     pub mapping: Mapping,
     pub wire: Wire,
+    /// What becomes of a provisioned group that leaves scope (another IdP on this schedule
+    /// sets it; Duo deletes).
+    pub group_leaving: GroupLeaving,
+    /// A user deleted in the source is deleted in the app, whatever `deprovisioning` does
+    /// to users that leave scope (JumpCloud's delete event).
+    pub delete_deleted_users: bool,
+}
+
+/// What the continuous schedule does to a provisioned group that leaves scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupLeaving {
+    /// DELETE it once its members are deprovisioned (Duo [inferred]).
+    Delete,
+    /// Stop syncing it and leave it in the app.
+    Keep,
+    /// DELETE it when it was deleted in the source, leave it when only unassigned.
+    DeleteIfDeleted,
 }
 
 impl Duo {
@@ -134,11 +151,18 @@ impl Duo {
         if given("group_members_on_create") {
             wire.create.group_members = settings.group_members_on_create;
         }
-        Ok(Duo {
+        Ok(Duo::on_wire(settings, mapping, wire))
+    }
+
+    /// Duo's continuous schedule driving another IdP's wire (OneLogin, JumpCloud).
+    pub fn on_wire(settings: DuoSettings, mapping: Mapping, wire: Wire) -> Duo {
+        Duo {
             settings,
             mapping,
             wire,
-        })
+            group_leaving: GroupLeaving::Delete,
+            delete_deleted_users: false,
+        }
     }
 
     /// Duo's "User deprovisioning behavior" (Deactivate Users or Delete Users) applies to every
@@ -210,6 +234,10 @@ impl Duo {
             ctx.dir.user_in_scope(&u) && u.attrs.get("accountEnabled") != Some(&Value::Bool(false));
         match ctx.sync.users.get(key).cloned() {
             None if wanted => self.provision(ctx, &u).await,
+            // A wire that provisions disabled users creates them inactive (PingFederate).
+            None if self.wire.create.disabled_users && ctx.dir.user_in_scope(&u) => {
+                self.provision(ctx, &u).await
+            }
             None => {}
             Some(l) if !wanted && l.managed => self.deprovision(ctx, &u, &l).await,
             Some(_) if !wanted => {}
@@ -233,13 +261,21 @@ impl Duo {
         let m = eng
             .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
             .await;
+        // A disabled user provisioned as such (a wire's `create.disabled_users`) is linked but
+        // not managed: enabling it later reactivates it.
+        let disabled = is_inactive(&desired) && self.wire.create.disabled_users;
+        if disabled {
+            if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+                l.managed = false;
+            }
+        }
         if let Matched::Found {
             resource,
             mut exchanges,
             ..
         } = m
         {
-            if is_inactive(&resource) {
+            if is_inactive(&resource) && !disabled {
                 if !self.set_active(ctx, u, true, exchanges).await {
                     return;
                 }
@@ -345,11 +381,12 @@ impl Duo {
 
     /// A user out of scope: Deactivate Users keeps it disabled; Delete Users deletes it (D2).
     async fn deprovision(&self, ctx: &mut Ctx<'_>, u: &User, _l: &Link) {
+        let deleted = self.delete_deleted_users && (u.hard_deleted || u.soft_deleted);
         match self.settings.deprovisioning {
-            Deprovisioning::Deactivate => {
+            Deprovisioning::Deactivate if !deleted => {
                 self.set_active(ctx, u, false, Vec::new()).await;
             }
-            Deprovisioning::Delete => {
+            Deprovisioning::Deactivate | Deprovisioning::Delete => {
                 self.engine()
                     .delete(ctx, ObjectKind::User, &u.key, &u.label)
                     .await;
@@ -369,13 +406,22 @@ impl Duo {
             None => {}
             // Its members were deprovisioned in the users pass (D1); the group is then deleted
             // [inferred].
-            Some(_) if !in_scope => {
-                self.engine()
-                    .delete(ctx, ObjectKind::Group, &g.key, &g.label)
-                    .await
-            }
+            Some(_) if !in_scope => match self.group_leaving {
+                GroupLeaving::Delete => self.delete_group(ctx, &g).await,
+                GroupLeaving::DeleteIfDeleted if g.deleted => self.delete_group(ctx, &g).await,
+                // Syncing stops; the group stays in the app as it is.
+                GroupLeaving::Keep | GroupLeaving::DeleteIfDeleted => {
+                    ctx.sync.groups.remove(key);
+                }
+            },
             Some(_) => self.update_group(ctx, &g, Vec::new(), "updated").await,
         }
+    }
+
+    async fn delete_group(&self, ctx: &mut Ctx<'_>, g: &Group) {
+        self.engine()
+            .delete(ctx, ObjectKind::Group, &g.key, &g.label)
+            .await
     }
 
     /// Members Duo sends: the group's members in scope that it has provisioned.
@@ -397,6 +443,10 @@ impl Duo {
         } else {
             BTreeSet::new()
         };
+        // A wire that creates no empty group waits for a first member.
+        if !self.wire.create.empty_groups && self.wanted_members(ctx, g).is_empty() {
+            return;
+        }
         let values = eng.member_values(ctx, &members);
         match eng
             .match_or_create(ctx, ObjectKind::Group, &g.key, &g.label, &desired, &values)
@@ -471,8 +521,22 @@ impl Duo {
             }
             return;
         }
-        let resp = eng.patch_group(ctx, &link.target_id, ops).await;
-        exchanges.push(resp.exchange);
+        // A wire whose membership goes as GET then PUT of the whole group sends the same
+        // change that way (PingFederate without group PATCH).
+        let resp = if self.wire.members.update == UpdateVerb::Put {
+            let name = desired
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or(&g.label)
+                .to_string();
+            let values = eng.member_values(ctx, &want);
+            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
+                .await
+        } else {
+            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
+            exchanges.push(resp.exchange);
+            resp
+        };
         let ok = eng.group_updated(
             ctx, &g.key, &g.label, &resp, what, modified, exchanges, want,
         );

@@ -96,6 +96,16 @@ pub enum Looked {
     Stopped,
 }
 
+/// What paging a listing came to.
+enum Listed {
+    Found(Value, Vec<u64>),
+    Absent(Vec<u64>),
+    /// A page that is not a ListResponse.
+    Failed(Response, Vec<u64>),
+    /// Paging did not progress or did not end: why (a finding is recorded).
+    Broken(String, Vec<u64>),
+}
+
 fn create_event(kind: ObjectKind) -> &'static str {
     match kind {
         ObjectKind::User => "user_create",
@@ -131,9 +141,38 @@ impl Engine<'_> {
         self.wire.behaviour(role, variant)
     }
 
+    /// The behaviour of a request carrying a user body: when the wire's template changes that
+    /// body (`create.string_booleans`: variant `quoted`; `create.user_schemas`: `schemas`),
+    /// the wire's `role:shape+variant` (`user_update:put+quoted`, `user_create:quoted`) if it
+    /// names one, so a refusal is blamed on the template's shape and its own source.
+    pub fn user_fact(&self, role: &str, shape: Option<&str>) -> Behaviour {
+        let create = &self.wire.create;
+        let template = if create.string_booleans {
+            Some("quoted")
+        } else if create.user_schemas.is_some() {
+            Some("schemas")
+        } else {
+            None
+        };
+        if let Some(t) = template {
+            let v = shape.map_or(t.to_string(), |s| format!("{s}+{t}"));
+            if self.wire.has_behaviour(role, &v) {
+                return self.fact(role, Some(&v));
+            }
+        }
+        self.fact(role, shape)
+    }
+
     /// The lookup query of `kind` for `attr eq "value"`, encoded as the wire says.
     pub fn lookup_path(&self, kind: ObjectKind, attr: &str, value: &str) -> String {
-        let f = filter_eq(attr, value);
+        let f = match (kind, &self.wire.lookup.user_expression) {
+            (ObjectKind::User, Some(expr)) => {
+                // The value as inside a JSON string: quotes and backslashes escaped.
+                let quoted = serde_json::to_string(value).unwrap_or_default();
+                expr.replace("%s", &quoted[1..quoted.len().saturating_sub(1)])
+            }
+            _ => filter_eq(attr, value),
+        };
         let encoded = match self.wire.lookup.encoding {
             FilterEncoding::Percent => percent_encode(&f),
             FilterEncoding::Plus => form_encode(&f),
@@ -280,32 +319,38 @@ impl Engine<'_> {
 
     // ------------------------------------------------------------------ connection
 
-    /// The connection test: one read that must answer a ListResponse; logged on the
-    /// application.
+    /// The connection test, as the wire's `connect.check` says: one read that must answer a
+    /// ListResponse (a 404 too for a `lookup` check on a wire where 404 means "not found"), or
+    /// test objects created and removed; logged on the application.
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
         let check = self.wire.connect.check;
+        let probe = uuid::Uuid::new_v4().to_string();
+        let attr = self.match_attr(ObjectKind::User);
         let (path, b) = match check {
-            ConnectionCheck::Filter => {
-                let probe = uuid::Uuid::new_v4().to_string();
-                let attr = self.match_attr(ObjectKind::User);
-                (
-                    format!(
-                        "/Users?filter={}",
-                        percent_encode(&filter_eq(&attr, &probe))
-                    ),
-                    self.fact("connect", Some("filter")),
-                )
-            }
+            ConnectionCheck::Filter => (
+                format!(
+                    "/Users?filter={}",
+                    percent_encode(&filter_eq(&attr, &probe))
+                ),
+                self.fact("connect", Some("filter")),
+            ),
             ConnectionCheck::List => (
                 self.wire.connect.list_path.clone(),
                 self.fact("connect", Some("list")),
             ),
+            ConnectionCheck::Lookup => (
+                self.lookup_path(ObjectKind::User, &attr, &probe),
+                self.fact("connect", Some("lookup")),
+            ),
+            ConnectionCheck::TestObjects => return self.test_objects(ctx).await,
         };
         let resp = self
             .call(ctx, self.request(Method::GET, path, None), b)
             .await;
+        let not_found_passes = check == ConnectionCheck::Lookup && self.wire.lookup.not_found_404;
         let result = match resp.status {
             Some(200) if list_resources(&resp).is_some() => Ok(()),
+            Some(404) if not_found_passes => Ok(()),
             Some(200) => {
                 ctx.finding(b, "200 without a ListResponse".into(), Some(resp.exchange));
                 Err("200 without a ListResponse".to_string())
@@ -313,6 +358,84 @@ impl Engine<'_> {
             Some(401) | Some(403) => Err(format!("the token was refused ({})", resp.describe())),
             _ => Err(resp.describe()),
         };
+        self.log_connect(ctx, result, &resp, vec![resp.exchange])
+    }
+
+    /// The save-time test of `connect: { check: test_objects }`: POST a test user and a test
+    /// group (run-scoped names), then DELETE both; a user DELETE answered 405 or 501 (the
+    /// server does not support it) deactivates the test user instead. Every write goes to an
+    /// id from the run's own POST.
+    async fn test_objects(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        let b = self.fact("connect", Some("test_objects"));
+        let name = format!(
+            "scimulator-test-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let user = self.user_create_body(&json!({"userName": name}), "", ctx);
+        let group = json!({"schemas": [GROUP_URN], "displayName": name, "members": []});
+        let mut exchanges = Vec::new();
+        let mut ids = Vec::new();
+        for (kind, body) in [
+            (ObjectKind::User, Value::Object(user)),
+            (ObjectKind::Group, group),
+        ] {
+            let req = self.request(Method::POST, kind.endpoint().into(), Some(body));
+            let resp = self.call(ctx, req, b).await;
+            exchanges.push(resp.exchange);
+            let id = resp
+                .body
+                .as_ref()
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_str);
+            match id.filter(|_| resp.ok()) {
+                Some(id) if ctx.own(kind, id, true) => ids.push((kind, id.to_string())),
+                Some(_) => return self.log_connect(ctx, Err("unsafe id".into()), &resp, exchanges),
+                None if resp.ok() => {
+                    let why = format!("{} {} without an id", kind.name(), resp.describe());
+                    ctx.finding(b, why.clone(), Some(resp.exchange));
+                    return self.log_connect(ctx, Err(why), &resp, exchanges);
+                }
+                None => {
+                    let why = format!("create test {}: {}", kind.name(), resp.describe());
+                    return self.log_connect(ctx, Err(why), &resp, exchanges);
+                }
+            }
+        }
+        let mut last = None;
+        for (kind, id) in ids.into_iter().rev() {
+            let path = object_path(kind, &id);
+            let mut resp = self
+                .call(ctx, self.request(Method::DELETE, path.clone(), None), b)
+                .await;
+            exchanges.push(resp.exchange);
+            if kind == ObjectKind::User && matches!(resp.status, Some(405) | Some(501)) {
+                // The IdP expects a target without DELETE and deactivates instead (J1): the
+                // refusal is an answer it handles, not a finding.
+                let refused = resp.exchange;
+                ctx.findings.retain(|f| f.exchange != Some(refused));
+                let op = json!({"op": "replace", "path": "active", "value": false});
+                let req = self.request(Method::PATCH, path, Some(patch_body(vec![op])));
+                resp = self.call(ctx, req, b).await;
+                exchanges.push(resp.exchange);
+            }
+            if !resp.ok() {
+                let why = format!("remove test {}: {}", kind.name(), resp.describe());
+                return self.log_connect(ctx, Err(why), &resp, exchanges);
+            }
+            last = Some(resp);
+        }
+        let resp = last.unwrap_or_else(|| Response::refused(String::new()));
+        self.log_connect(ctx, Ok(()), &resp, exchanges)
+    }
+
+    /// The application's log line of a connection test.
+    fn log_connect(
+        &self,
+        ctx: &mut Ctx<'_>,
+        result: Result<(), String>,
+        resp: &Response,
+        exchanges: Vec<u64>,
+    ) -> Result<(), String> {
         let code = result.as_ref().err().map(|_| {
             resp.status
                 .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}"))
@@ -326,10 +449,7 @@ impl Engine<'_> {
             error_code: code,
             detail: result.as_ref().err().cloned(),
             modified_properties: vec![],
-            exchanges: vec![resp.exchange]
-                .into_iter()
-                .filter(|e| *e != 0)
-                .collect(),
+            exchanges: exchanges.into_iter().filter(|e| *e != 0).collect(),
         });
         result
     }
@@ -398,6 +518,19 @@ impl Engine<'_> {
             return Looked::Stopped;
         };
         let lookup = self.fact(role, None);
+        if let (ObjectKind::Group, Some(listing)) = (kind, &self.wire.lookup.groups_listing) {
+            return match self.listing(ctx, kind, listing, &attr, &value).await {
+                Listed::Found(r, exchanges) => {
+                    self.adopt_found(ctx, kind, key, label, event, r, exchanges)
+                }
+                Listed::Absent(exchanges) => Looked::Absent(exchanges),
+                Listed::Failed(resp, exchanges) => Looked::Failed(resp, exchanges),
+                Listed::Broken(why, exchanges) => {
+                    self.failed(ctx, label, kind, event, "ListingPaging", why, exchanges);
+                    Looked::Stopped
+                }
+            };
+        }
         let path = self.lookup_path(kind, &attr, &value);
         let resp = self
             .call(ctx, self.request(Method::GET, path, None), lookup)
@@ -414,11 +547,30 @@ impl Engine<'_> {
         let Some(existing) = found.first() else {
             return Looked::Absent(exchanges);
         };
+        self.adopt_found(ctx, kind, key, label, event, existing.clone(), exchanges)
+    }
+
+    /// Adopts a resource a lookup found (the ledger refuses one its filter does not match).
+    #[allow(clippy::too_many_arguments)]
+    fn adopt_found(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        key: &str,
+        label: &str,
+        event: &str,
+        existing: Value,
+        exchanges: Vec<u64>,
+    ) -> Looked {
+        let role = match kind {
+            ObjectKind::User => "user_lookup",
+            ObjectKind::Group => "group_lookup",
+        };
         let Some(id) = existing.get("id").and_then(Value::as_str) else {
             ctx.finding(
-                lookup,
+                self.fact(role, None),
                 format!("the lookup found a {} without an id", kind.name()),
-                Some(resp.exchange),
+                exchanges.last().copied(),
             );
             return Looked::Stopped;
         };
@@ -441,6 +593,85 @@ impl Engine<'_> {
             resource: existing.clone(),
             exchanges,
         })
+    }
+
+    /// Pages the listing `GET {endpoint}?{query}` from startIndex 1 to its end (at most
+    /// `--max-pages` pages) and returns the first resource whose `attr` equals `value` exactly:
+    /// matching done by the client, not by a filter, so nothing else is ever adopted. A page
+    /// that brings no new resource (the server ignores startIndex) or a listing that does not
+    /// end stops it, with a finding: the IdP would never see what lies past the first page.
+    async fn listing(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        query: &str,
+        attr: &str,
+        value: &str,
+    ) -> Listed {
+        let (rt, role) = match kind {
+            ObjectKind::User => (&USER_TYPE, "user_lookup"),
+            ObjectKind::Group => (&GROUP_TYPE, "group_lookup"),
+        };
+        let b = self.fact(role, None);
+        let max_pages = ctx.client.limits().max_pages;
+        let (mut start, mut exchanges, mut matched) = (1u64, Vec::new(), None);
+        let mut seen = std::collections::HashSet::new();
+        let plural = format!("{}s", kind.name().to_ascii_lowercase());
+        for _ in 0..max_pages {
+            let path = format!(
+                "{}?{}",
+                kind.endpoint(),
+                query.replace("{start}", &start.to_string())
+            );
+            let resp = self
+                .call(ctx, self.request(Method::GET, path, None), b)
+                .await;
+            exchanges.push(resp.exchange);
+            let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
+                return Listed::Failed(resp, exchanges);
+            };
+            let ids: Vec<String> = found
+                .iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            if !ids.is_empty() && ids.iter().all(|id| seen.contains(id)) {
+                let why = format!(
+                    "the listing page startIndex={start} returned no new {plural}: all {} were \
+                     on earlier pages (RFC 7644 §3.4.2.4: startIndex is the 1-based index of the \
+                     first result), so {plural} past the first page are never seen; listing \
+                     stopped",
+                    ids.len()
+                );
+                ctx.finding(b, why.clone(), Some(resp.exchange));
+                return Listed::Broken(why, exchanges);
+            }
+            seen.extend(ids);
+            if matched.is_none() {
+                matched = found
+                    .iter()
+                    .find(|r| get_path(r, attr, rt).as_ref().and_then(Value::as_str) == Some(value))
+                    .cloned();
+            }
+            let total = resp
+                .body
+                .as_ref()
+                .and_then(|b| b.get("totalResults"))
+                .and_then(Value::as_u64);
+            // totalResults is REQUIRED (RFC 7644 §3.4.2); without it the page is the last.
+            if found.is_empty() || total.is_none_or(|t| start - 1 + found.len() as u64 >= t) {
+                return match matched {
+                    Some(r) => Listed::Found(r, exchanges),
+                    None => Listed::Absent(exchanges),
+                };
+            }
+            start += found.len() as u64;
+        }
+        let why = format!(
+            "the {plural} listing did not end after {max_pages} pages (--max-pages): the last \
+             page had startIndex={start}; listing stopped"
+        );
+        ctx.finding(b, why.clone(), exchanges.last().copied());
+        Listed::Broken(why, exchanges)
     }
 
     /// Creates `key` (POST), adopts the id the server gave it and logs the outcome under
@@ -466,7 +697,10 @@ impl Engine<'_> {
                 body
             }
         };
-        let create = self.fact(event, None);
+        let create = match kind {
+            ObjectKind::User => self.user_fact(event, None),
+            ObjectKind::Group => self.fact(event, None),
+        };
         let resp = self
             .call(
                 ctx,
@@ -539,8 +773,42 @@ impl Engine<'_> {
                     .or_insert_with(|| json!(u.object_id));
             }
         }
-        body.insert("active".into(), json!(true));
+        // Created inactive only where the wire says a disabled user is provisioned at all.
+        let active = !(create.disabled_users && is_inactive(desired));
+        body.insert("active".into(), json!(active));
+        self.shape_user(&mut body);
         body
+    }
+
+    /// What the wire's template does to every user body it sends (create and full PUT): its
+    /// own `schemas` list, `active` as a string.
+    fn shape_user(&self, body: &mut Map<String, Value>) {
+        let create = &self.wire.create;
+        if let Some(list) = &create.user_schemas {
+            body.insert("schemas".into(), json!(list));
+        }
+        if create.string_booleans {
+            if let Some(Value::Bool(b)) = body.get("active") {
+                let s = b.to_string();
+                body.insert("active".into(), json!(s));
+            }
+        }
+    }
+
+    /// A user PUT to `path` (with the wire's suffix) of `body`, shaped as the wire's template.
+    async fn put_user(
+        &self,
+        ctx: &mut Ctx<'_>,
+        path: String,
+        mut body: Value,
+        b: Behaviour,
+    ) -> Response {
+        if let Value::Object(m) = &mut body {
+            self.shape_user(m);
+        }
+        let path = format!("{path}{}", self.wire.update.put_suffix);
+        self.call(ctx, self.request(Method::PUT, path, Some(body)), b)
+            .await
     }
 
     // ------------------------------------------------------------------ update
@@ -617,10 +885,8 @@ impl Engine<'_> {
                     let _ = crate::scim::patch::apply_patch(&mut next, &op, &USER_TYPE);
                 }
                 list_extensions(&mut next);
-                let b = self.fact("user_update", Some("put"));
-                let resp = self
-                    .call(ctx, self.request(Method::PUT, path, Some(next)), b)
-                    .await;
+                let b = self.user_fact("user_update", Some("put"));
+                let resp = self.put_user(ctx, path, next, b).await;
                 exchanges.push(resp.exchange);
                 Updated::Sent(resp)
             }
@@ -645,7 +911,7 @@ impl Engine<'_> {
         } else {
             "user_deactivate"
         };
-        let b = self.fact(role, Some(shape.key()));
+        let b = self.user_fact(role, Some(shape.key()));
         let path = object_path(ObjectKind::User, id);
         let op = match shape {
             DeactivateShape::Path => json!({"op": "replace", "path": "active", "value": active}),
@@ -656,9 +922,7 @@ impl Engine<'_> {
                     Err(got) => return got,
                 };
                 next["active"] = json!(active);
-                let resp = self
-                    .call(ctx, self.request(Method::PUT, path, Some(next)), b)
-                    .await;
+                let resp = self.put_user(ctx, path, next, b).await;
                 exchanges.push(resp.exchange);
                 return resp;
             }

@@ -94,6 +94,20 @@ const BUNDLED: &[(&str, &str)] = &[
         "duo-secure-access",
         include_str!("../../fixtures/mappings/duo-secure-access.json"),
     ),
+    // branch onelogin: OneLogin and JumpCloud.
+    (
+        "onelogin-default",
+        include_str!("../../fixtures/mappings/onelogin-default.json"),
+    ),
+    (
+        "jumpcloud-default",
+        include_str!("../../fixtures/mappings/jumpcloud-default.json"),
+    ),
+    // branch ping: PingFederate / PingOne.
+    (
+        "pingfederate-default",
+        include_str!("../../fixtures/mappings/pingfederate-default.json"),
+    ),
 ];
 
 impl Mapping {

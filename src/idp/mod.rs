@@ -5,8 +5,11 @@
 pub mod duo;
 pub mod engine;
 pub mod entra;
+pub mod jumpcloud;
 pub mod mapping;
 pub mod okta;
+pub mod onelogin;
+pub mod pingfederate; // branch ping
 pub mod registry;
 pub mod sync;
 pub mod wire;
@@ -371,7 +374,11 @@ pub fn generic_path(path: &str) -> String {
         Some(q) => {
             let names: Vec<String> = q
                 .split('&')
-                .map(|kv| format!("{}=…", kv.split('=').next().unwrap_or(kv)))
+                // An empty parameter stays empty: OneLogin's `?` and trailing `&` are shapes.
+                .map(|kv| match kv {
+                    "" => String::new(),
+                    _ => format!("{}=…", kv.split('=').next().unwrap_or(kv)),
+                })
                 .collect();
             format!("{base}?{}", names.join("&"))
         }
@@ -892,6 +899,11 @@ pub enum Profile {
     Entra(entra::Entra),
     Okta(okta::Okta),
     Duo(duo::Duo),
+    // branch onelogin: OneLogin and JumpCloud, on the continuous schedule.
+    OneLogin(onelogin::OneLogin),
+    JumpCloud(jumpcloud::JumpCloud),
+    /// PingFederate's SCIM Provisioner (branch ping).
+    PingFederate(pingfederate::PingFederate),
     /// `idp: rfc`: no IdP at all, the conformance probes of `scimulator check`; only the
     /// `rfc_probes` step does anything. The mapping is only there for the shared read-back.
     Rfc(Box<mapping::Mapping>),
@@ -915,6 +927,9 @@ impl Profile {
             Profile::Okta(o) if o.settings.app == okta::App::Aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
             Profile::Duo(d) => d.wire.display_name(),
+            Profile::OneLogin(o) => o.run.wire.display_name(),
+            Profile::JumpCloud(j) => j.run.wire.display_name(),
+            Profile::PingFederate(p) => p.run.wire.display_name(),
             Profile::Rfc(_) => "RFC 7643/7644",
         }
     }
@@ -925,6 +940,9 @@ impl Profile {
             Profile::Entra(e) => e.settings_json(),
             Profile::Okta(o) => o.settings_json(),
             Profile::Duo(d) => d.settings_json(),
+            Profile::OneLogin(o) => o.settings_json(),
+            Profile::JumpCloud(j) => j.settings_json(),
+            Profile::PingFederate(p) => p.settings_json(),
             Profile::Rfc(_) => serde_json::json!({}),
         }
     }
@@ -934,6 +952,9 @@ impl Profile {
             Profile::Entra(e) => &e.mapping,
             Profile::Okta(o) => &o.mapping,
             Profile::Duo(d) => &d.mapping,
+            Profile::OneLogin(o) => &o.run.mapping,
+            Profile::JumpCloud(j) => &j.run.mapping,
+            Profile::PingFederate(p) => &p.run.mapping,
             Profile::Rfc(m) => m,
         }
     }
@@ -945,6 +966,9 @@ impl Profile {
             Profile::Entra(e) => e.rules(),
             Profile::Okta(o) => o.rules(),
             Profile::Duo(d) => d.rules(),
+            Profile::OneLogin(o) => o.rules(),
+            Profile::JumpCloud(j) => j.rules(),
+            Profile::PingFederate(p) => p.rules(),
             // No source directory is provisioned: nothing is expected to leave.
             Profile::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,
@@ -963,6 +987,9 @@ impl Profile {
             Profile::Entra(e) => e.test_connection(ctx).await,
             Profile::Okta(o) => o.test_connection(ctx).await,
             Profile::Duo(d) => d.test_connection(ctx).await,
+            Profile::OneLogin(o) => o.run.test_connection(ctx).await,
+            Profile::JumpCloud(j) => j.run.test_connection(ctx).await,
+            Profile::PingFederate(p) => p.test_connection(ctx).await,
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
@@ -973,6 +1000,9 @@ impl Profile {
             // Okta has no cycles: a cycle step just lets it react to what changed.
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
+            Profile::OneLogin(o) => o.run.react(ctx).await,
+            Profile::JumpCloud(j) => j.run.react(ctx).await,
+            Profile::PingFederate(p) => p.react(ctx).await,
             Profile::Rfc(_) => {}
         }
     }
@@ -984,6 +1014,9 @@ impl Profile {
             Profile::Entra(_) | Profile::Rfc(_) => {}
             Profile::Okta(o) => o.react(ctx).await,
             Profile::Duo(d) => d.react(ctx).await,
+            Profile::OneLogin(o) => o.run.react(ctx).await,
+            Profile::JumpCloud(j) => j.run.react(ctx).await,
+            Profile::PingFederate(p) => p.react(ctx).await,
         }
     }
 
@@ -1034,7 +1067,10 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.restart(ctx, scope),
             Profile::Okta(_) => ctx.sync.restart(scope),
-            Profile::Duo(_) => ctx.sync.restart(scope),
+            Profile::Duo(_)
+            | Profile::OneLogin(_)
+            | Profile::JumpCloud(_)
+            | Profile::PingFederate(_) => ctx.sync.restart(scope),
             Profile::Rfc(_) => {}
         }
     }
@@ -1047,7 +1083,10 @@ impl Profile {
         match self {
             Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
             Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
-            Profile::Duo(_) => Err("provision on demand is an Entra ID action".into()),
+            Profile::Duo(_)
+            | Profile::OneLogin(_)
+            | Profile::JumpCloud(_)
+            | Profile::PingFederate(_) => Err("provision on demand is an Entra ID action".into()),
             Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }

@@ -24,7 +24,7 @@
 //! settings.
 
 use super::wire::{self, Wire};
-use super::{duo, entra, mapping, okta, Profile};
+use super::{duo, entra, jumpcloud, mapping, okta, onelogin, pingfederate, Profile};
 use crate::certify::Shape;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -102,8 +102,8 @@ const DUO_TEMPLATES: &[(&str, &str)] = &[
     ("displayName", "{given} {family}"),
 ];
 
-/// Every IdP, in the order names are listed to users (`entra, okta, okta-aiw, duo, custom,
-/// rfc`). A new IdP goes here, before `custom`.
+/// Every IdP, in the order names are listed to users (`entra, okta, okta-aiw, duo, onelogin,
+/// jumpcloud, pingfederate, custom, rfc`). A new IdP goes here, before `custom`.
 pub static IDPS: &[Idp] = &[
     Idp {
         name: "entra",
@@ -165,6 +165,53 @@ pub static IDPS: &[Idp] = &[
             name: "duo",
             shape: Shape::Duo,
             label: "Duo",
+        }],
+    },
+    // branch onelogin: OneLogin and JumpCloud on the engine, shapes from their bundled wires.
+    Idp {
+        name: "onelogin",
+        aliases: &[],
+        display_name: "OneLogin",
+        wire: Some(wire::onelogin),
+        mapping: "onelogin-default",
+        templates: ENTRA_TEMPLATES,
+        build: |s| onelogin::OneLogin::new(s).map(Profile::OneLogin),
+        verdict: |_| Some("OneLogin".into()),
+        certify: &[Certify {
+            name: "onelogin",
+            shape: Shape::OneLogin,
+            label: "OneLogin",
+        }],
+    },
+    Idp {
+        name: "jumpcloud",
+        aliases: &[],
+        display_name: "JumpCloud",
+        wire: Some(wire::jumpcloud),
+        mapping: "jumpcloud-default",
+        templates: ENTRA_TEMPLATES,
+        build: |s| jumpcloud::JumpCloud::new(s).map(Profile::JumpCloud),
+        verdict: |_| Some("JumpCloud".into()),
+        certify: &[Certify {
+            name: "jumpcloud",
+            shape: Shape::JumpCloud,
+            label: "JumpCloud",
+        }],
+    },
+    // branch ping: PingFederate's directory users look like Duo's.
+    Idp {
+        name: "pingfederate",
+        aliases: &[],
+        display_name: "PingFederate",
+        wire: Some(wire::pingfederate),
+        mapping: "pingfederate-default",
+        templates: DUO_TEMPLATES,
+        build: |s| pingfederate::PingFederate::new(s).map(Profile::PingFederate),
+        verdict: |_| Some("PingFederate".into()),
+        certify: &[Certify {
+            name: "pingfederate",
+            shape: Shape::PingFederate,
+            label: "PingFederate",
         }],
     },
     // An IdP the tool does not ship: its requests from the `wire` setting's file, on Duo's
@@ -295,7 +342,17 @@ mod tests {
     fn names_are_listed_in_the_order_users_see_them() {
         assert_eq!(
             names(),
-            ["entra", "okta", "okta-aiw", "duo", "custom", "rfc"]
+            [
+                "entra",
+                "okta",
+                "okta-aiw",
+                "duo",
+                "onelogin",
+                "jumpcloud",
+                "pingfederate",
+                "custom",
+                "rfc"
+            ]
         );
     }
 

@@ -104,6 +104,12 @@ pub enum ConnectionCheck {
     Filter,
     /// `GET` of `list_path`.
     List,
+    /// The wire's own user lookup (`lookup.users`, its encoding) of a userName that does not
+    /// exist: a ListResponse passes, and a 404 too when `lookup.not_found_404` (OneLogin).
+    Lookup,
+    /// A test user and a test group are created, then deleted; a user DELETE answered 405 or
+    /// 501 (not supported) deactivates the test user instead (JumpCloud's save).
+    TestObjects,
 }
 
 /// How a lookup by the matching attribute is written.
@@ -115,8 +121,21 @@ pub struct Lookup {
     /// The query of a user lookup; `{filter}` is replaced by the encoded filter:
     /// `filter={filter}&startIndex=1&count=100`.
     pub users: String,
-    /// The same for groups: `excludedAttributes=members&filter={filter}`.
+    /// The same for groups: `excludedAttributes=members&filter={filter}`. Unused (may be
+    /// empty) when `groups_listing` is set.
+    #[serde(default)]
     pub groups: String,
+    /// A user lookup's filter expression instead of `{attr} eq "{value}"`: `%s` is the value
+    /// of the matching attribute, escaped as inside a JSON string. PingOne's examples use
+    /// capitalised operators: `userName Eq "%s"`.
+    #[serde(default)]
+    pub user_expression: Option<String>,
+    /// Groups are not looked up by filter: the listing `GET /Groups?{this}` is paged
+    /// (`{start}` is the 1-based startIndex) to its end, bounded by `--max-pages`, and only a
+    /// group whose matching attribute equals the run-scoped name exactly is adopted
+    /// (PingFederate: `startIndex={start}&count=100`).
+    #[serde(default)]
+    pub groups_listing: Option<String>,
     /// A 404 answer to a lookup means "not found" (Okta) instead of a failure.
     #[serde(default)]
     pub not_found_404: bool,
@@ -151,6 +170,22 @@ pub struct Create {
     /// the members follow in an update.
     #[serde(default = "yes")]
     pub group_members: bool,
+    /// `schemas` of every user body (create and full PUT) is exactly this list, whatever the
+    /// body carries: an admin-edited template's own (OneLogin: `urn:scim:schemas:core:1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_schemas: Option<Vec<String>>,
+    /// `active` of every user body (create and full PUT) is a string, `"true"` or `"false"`
+    /// (a template that quotes its placeholder: `"active": "{$user.active}"`).
+    #[serde(default)]
+    pub string_booleans: bool,
+    /// A group with no member to send is created; `false`: it waits until it has one
+    /// (JumpCloud).
+    #[serde(default = "yes")]
+    pub empty_groups: bool,
+    /// A user disabled in the source and in scope is created inactive (`active: false`, from
+    /// the mapping) instead of being left out (PingFederate "Provision disabled users").
+    #[serde(default)]
+    pub disabled_users: bool,
 }
 
 impl Default for Create {
@@ -160,6 +195,10 @@ impl Default for Create {
             external_id: false,
             user_extras: Map::new(),
             group_members: true,
+            user_schemas: None,
+            string_booleans: false,
+            empty_groups: true,
+            disabled_users: false,
         }
     }
 }
@@ -183,6 +222,10 @@ pub struct Update {
     /// mapped value; `false`: nothing is sent then (Okta).
     #[serde(default = "yes")]
     pub put_when_unchanged: bool,
+    /// Appended to the path of a user PUT, as the IdP writes it: `?` gives `PUT /Users/{id}?`
+    /// (OneLogin).
+    #[serde(default)]
+    pub put_suffix: String,
 }
 
 impl Default for Update {
@@ -191,6 +234,7 @@ impl Default for Update {
             user: UpdateVerb::Patch,
             put_clears_omitted: false,
             put_when_unchanged: true,
+            put_suffix: String::new(),
         }
     }
 }
@@ -403,10 +447,31 @@ impl Wire {
                 ));
             }
         }
-        for (q, what) in [
-            (&wire.lookup.users, "users"),
-            (&wire.lookup.groups, "groups"),
-        ] {
+        let mut queries = vec![(&wire.lookup.users, "users")];
+        match &wire.lookup.groups_listing {
+            None => queries.push((&wire.lookup.groups, "groups")),
+            Some(l) if !l.contains("{start}") => {
+                return Err(err(
+                    l,
+                    "lookup.groups_listing has no {start}".into(),
+                    "a listing pages by startIndex: startIndex={start}&count=100",
+                ))
+            }
+            Some(_) => {}
+        }
+        if let Some(e) = wire
+            .lookup
+            .user_expression
+            .as_ref()
+            .filter(|e| !e.contains("%s"))
+        {
+            return Err(err(
+                e,
+                "lookup.user_expression has no %s".into(),
+                "the expression names where the value goes: userName Eq \"%s\"",
+            ));
+        }
+        for (q, what) in queries {
             if !q.contains("{filter}") {
                 return Err(err(
                     q,
@@ -512,6 +577,11 @@ impl Wire {
             })
     }
 
+    /// Whether the wire names a behaviour for exactly `role:variant`.
+    pub fn has_behaviour(&self, role: &str, variant: &str) -> bool {
+        self.resolved.contains_key(&format!("{role}:{variant}"))
+    }
+
     /// The log action for `event`, failed or not, with `{label}` filled in.
     pub fn action(&self, event: &str, ok: bool, label: &str) -> String {
         let a = self
@@ -556,7 +626,11 @@ macro_rules! bundled {
 
 bundled!(duo, "duo.yaml");
 bundled!(okta, "okta.yaml");
+bundled!(onelogin, "onelogin.yaml");
+bundled!(jumpcloud, "jumpcloud.yaml");
 bundled!(entra, "entra.yaml");
+// branch ping: PingFederate / PingOne outbound SCIM.
+bundled!(pingfederate, "pingfederate.yaml");
 
 #[cfg(test)]
 mod tests {
@@ -617,6 +691,34 @@ mod tests {
         let text = duo_text().replace("\"Accept: application/scim+json\"", "\"Accept\"");
         let e = Wire::parse("acme.wire.yaml", &text).unwrap_err();
         assert!(e.message.contains("not `Name: value`"), "{e}");
+    }
+
+    /// branch ping: a listing without `{start}` or an expression without `%s` cannot page or
+    /// carry the value; each is refused at its line.
+    #[test]
+    fn listing_and_expression_are_checked() {
+        let text = include_str!("wires/pingfederate.yaml");
+        let w = Wire::parse("p.yaml", text).unwrap();
+        assert_eq!(
+            w.lookup.groups_listing.as_deref(),
+            Some("startIndex={start}&count=100")
+        );
+        let bad = text.replace("startIndex={start}&count=100", "startIndex=1&count=100");
+        let e = Wire::parse("p.yaml", &bad).unwrap_err();
+        assert!(e.message.contains("no {start}"), "{e}");
+        let line = bad
+            .lines()
+            .position(|l| l.contains("startIndex=1&count=100"))
+            .unwrap()
+            + 1;
+        assert_eq!(e.line, line, "{e}");
+        let bad = text.replace("userName Eq \\\"%s\\\"", "userName Eq x");
+        let e = Wire::parse("p.yaml", &bad).unwrap_err();
+        assert!(e.message.contains("no %s"), "{e}");
+        // Without a listing, `groups` needs its filter.
+        let bad = text.replace("  groups_listing: \"startIndex={start}&count=100\"\n", "");
+        let e = Wire::parse("p.yaml", &bad).unwrap_err();
+        assert!(e.message.contains("lookup.groups has no {filter}"), "{e}");
     }
 
     fn duo_text() -> String {

@@ -22,6 +22,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 mod engine;
+mod onelogin;
+mod ping;
 mod safety;
 mod verdicts;
 
@@ -102,6 +104,27 @@ pub enum Bug {
     /// (branch `engine`) `/Users` list pages hold at most 50 resources whatever `count` asks:
     /// RFC 7644 §3.4.2.4 lets a server return fewer; Okta moves startIndex by 100 regardless.
     PageCap50,
+    // ---- branch `onelogin` (tests/buggy/onelogin.rs) ----
+    /// The query is percent-decoded, not form-decoded: `+` in a filter stays a plus sign, so
+    /// `filter=userName+eq+%22…%22` is refused 400 invalidFilter.
+    PlusIsLiteral,
+    /// A request target with an empty query (`PUT /Users/{id}?`) keeps the `?` in the id: 404.
+    EmptyQueryInId,
+    /// A PATCH `remove` of the path `members` (no value filter) gets 400 invalidPath.
+    RejectMembersRemoveNoFilter,
+    /// `DELETE /Users/{id}` answers 405: users cannot be deleted (groups can).
+    DeleteNotSupported,
+    // ---- branch `ping` (tests/buggy/ping.rs) ----
+    /// Filter operators are parsed case-sensitively: `userName Eq "…"` (PingOne's capitalised
+    /// operator) gets 400 invalidFilter, though RFC 7644 §3.4.2.2 makes operators
+    /// case-insensitive; `eq` works.
+    CaseSensitiveFilterOperators,
+    /// Correct but minimal: listings without a filter return at most 2 resources a page
+    /// (a server may return fewer than `count`), honouring `startIndex`.
+    CappedPages,
+    /// Listings without a filter return at most 2 resources a page and ignore `startIndex`:
+    /// every page is the first one.
+    CappedPagesIgnoreStartIndex,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -461,6 +484,21 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         }
         // Branch `engine`.
         Bug::PageCap50 => engine::cap_users_page(&mut req, 50),
+        // branch `onelogin`
+        Bug::PlusIsLiteral
+        | Bug::EmptyQueryInId
+        | Bug::RejectMembersRemoveNoFilter
+        | Bug::DeleteNotSupported => {
+            if let Some(answer) = onelogin::before(&proxy, &mut req).await {
+                return answer;
+            }
+        }
+        // branch `ping`
+        Bug::CaseSensitiveFilterOperators | Bug::CappedPages | Bug::CappedPagesIgnoreStartIndex => {
+            if let Some(answer) = ping::before(&proxy, &mut req).await {
+                return answer;
+            }
+        }
     }
     let body = std::mem::take(&mut req.body);
     let method = req.method.clone();

@@ -336,7 +336,10 @@ fn missing_keys_point_at_the_mapping_that_lacks_them() {
     assert_eq!(d.message, "missing key `idp`");
     assert_eq!(
         d.hint,
-        "add the identity provider: `idp: entra` (one of entra, okta, okta-aiw, duo, custom, rfc)"
+        format!(
+            "add the identity provider: `idp: entra` (one of {})",
+            crate::idp::registry::names().join(", ")
+        )
     );
 
     let d = problem(&with_steps("  - add_member:\n      group: sales\n"));
@@ -453,7 +456,10 @@ fn unknown_idp() {
     assert_eq!(d.message, "unknown identity provider `entr`");
     assert_eq!(
         d.hint,
-        "did you mean `entra`? known identity providers: entra, okta, okta-aiw, duo, custom, rfc"
+        format!(
+            "did you mean `entra`? known identity providers: {}",
+            crate::idp::registry::names().join(", ")
+        )
     );
 }
 
