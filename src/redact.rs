@@ -289,11 +289,24 @@ pub fn install_from_args(args: &[String]) {
     }
 }
 
-/// `text` through the process-wide redactor.
+/// `text` through the process-wide redactor (borrowed back, not copied, when nothing in it is
+/// a secret).
 pub fn redact(text: &str) -> Cow<'_, str> {
     match GLOBAL.read() {
-        Ok(r) if !r.is_empty() => Cow::Owned(r.redact(text).into_owned()),
+        Ok(r) if !r.is_empty() => match r.redact(text) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(s) => Cow::Owned(s),
+        },
         _ => Cow::Borrowed(text),
+    }
+}
+
+/// True when the process-wide redactor would mask something in `text`: one scan per form,
+/// no copy. The client asks this once of a whole body's bytes before walking its JSON tree.
+pub fn contains_secret(text: &str) -> bool {
+    match GLOBAL.read() {
+        Ok(r) => r.needles.iter().any(|n| text.contains(n.as_str())),
+        Err(_) => true,
     }
 }
 

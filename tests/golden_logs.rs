@@ -36,6 +36,7 @@ async fn bundled_scenarios_write_their_golden_logs() {
         url: server.url.clone(),
         token: Some(Secret::new("golden")),
         timeout: Duration::from_secs(10),
+        timeout_given: true,
         keep: false,
         limits: Default::default(),
     };

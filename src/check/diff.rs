@@ -22,6 +22,9 @@ use std::collections::BTreeMap;
 pub struct ActualState {
     pub users: BTreeMap<String, Value>,
     pub groups: BTreeMap<String, Value>,
+    /// Users whose body came from a listing (`GET /Users?startIndex=…`), not their own GET:
+    /// the state check reads one of them again before it reports a difference.
+    pub listed: std::collections::BTreeSet<String>,
 }
 
 /// One object that differs, with the target ids involved.
@@ -83,6 +86,10 @@ type Section<'a> = (
     &'a str,
     &'static ResourceTypeDef,
 );
+
+/// Up to this many expected objects of a kind, the diff's documents hold every object (the
+/// matching ones as context); past it, only those that differ.
+const CONTEXT_UP_TO: usize = 500;
 
 /// Compares. `user_id_path`/`group_id_path` name the identity attributes (the matching ones).
 pub fn compare(
@@ -163,9 +170,9 @@ pub fn compare(
             }
             let mut want = e.attrs.clone();
             sort_multi(&mut want);
-            exp[section][&e.identity] = want.clone();
             match found.as_slice() {
                 [] => {
+                    exp[section][&e.identity] = want;
                     act[section][&e.identity] = json!("missing");
                     objects.push(ObjectDiff {
                         key: Some(e.key.clone()),
@@ -209,7 +216,8 @@ pub fn compare(
                     let have = restrict(&have, &want);
                     let mut have = have;
                     sort_multi(&mut have);
-                    if have != want {
+                    let differs = have != want;
+                    if differs {
                         let segments: Vec<Vec<String>> =
                             json_patch::diff(&have, &want).iter().map(op_path).collect();
                         // `members`, not `members.0`: multi-valued attributes are unordered.
@@ -236,9 +244,16 @@ pub fn compare(
                             target_ids: ids,
                         });
                     }
-                    act[section][&e.identity] = have;
+                    // An object that matches is context in a small directory's diff; in a
+                    // tenant's, two more copies of every object (a 10,000-user check held
+                    // them all at once) for lines the diff never shows.
+                    if differs || exp_list.len() <= CONTEXT_UP_TO {
+                        exp[section][&e.identity] = want;
+                        act[section][&e.identity] = have;
+                    }
                 }
                 many => {
+                    exp[section][&e.identity] = want;
                     act[section][&e.identity] = json!(format!("{} objects", many.len()));
                     objects.push(ObjectDiff {
                         key: Some(e.key.clone()),

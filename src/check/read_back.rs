@@ -14,6 +14,10 @@ use crate::idp::mapping::Mapping;
 use crate::idp::Ledger;
 use crate::report::model::Finding;
 use crate::scim::kind::ObjectKind;
+use crate::scim::patch::get_path;
+use crate::scim::schema::USER_TYPE;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 
 /// Reads back every object the run owns: those it created or matched, and those its
 /// run-scoped identities find (only resources whose identity equals the run-scoped name: a
@@ -28,42 +32,246 @@ pub async fn read_back(
     index: usize,
 ) -> Result<ActualState, String> {
     let mut actual = ActualState::default();
+    let touchable: HashSet<(ObjectKind, String)> = ledger.touchable.iter().cloned().collect();
+    let discovered = discover(reader, ids, ledger, findings, index, Some(&touchable)).await;
     let mut to_read: Vec<(ObjectKind, String)> = ledger.touchable.iter().cloned().collect();
-    let mut known: std::collections::HashSet<(ObjectKind, String)> =
-        to_read.iter().cloned().collect();
-    let found = find_by_identity(reader, ids, ledger, findings, index).await;
-    for found in found {
+    let mut known: HashSet<(ObjectKind, String)> = to_read.iter().cloned().collect();
+    for found in discovered.found {
         if known.insert(found.clone()) {
             to_read.push(found);
         }
     }
+    let mut listed = discovered.bodies;
     let mut result = Ok(());
     for (kind, id) in &to_read {
-        let resp = reader
-            .send(Request::new(
-                reqwest::Method::GET,
-                crate::idp::object_path(*kind, id),
-            ))
-            .await;
-        match (resp.status, resp.body) {
-            (Some(200), Some(body)) => {
+        // Listed already: its body is the one the listing answered. A listed user that
+        // differs from what is expected is read again on its own before the check says so.
+        if let Some(body) = listed.remove(&(*kind, id.clone())) {
+            actual.listed.insert(id.clone());
+            actual.users.insert(id.clone(), body);
+            continue;
+        }
+        match read_one(reader, *kind, id).await {
+            Ok(Some(body)) => {
                 match kind {
                     ObjectKind::User => actual.users.insert(id.clone(), body),
                     ObjectKind::Group => actual.groups.insert(id.clone(), body),
                 };
             }
-            (Some(404), _) => {}
-            (status, _) => {
-                let what = status.map_or_else(
-                    || resp.error.map(|e| e.to_string()).unwrap_or_default(),
-                    |s| format!("HTTP {s}"),
-                );
-                result = Err(format!("could not read back {} {id}: {what}", kind.name()));
+            Ok(None) => {}
+            Err(e) => {
+                result = Err(e);
                 break;
             }
         }
     }
     result.map(|()| actual)
+}
+
+/// `GET /Users/{id}` (or `/Groups/{id}`): `Ok(None)` when the server answers 404.
+pub async fn read_one(
+    reader: &mut Client,
+    kind: ObjectKind,
+    id: &str,
+) -> Result<Option<Value>, String> {
+    let resp = reader
+        .send(Request::new(
+            reqwest::Method::GET,
+            crate::idp::object_path(kind, id),
+        ))
+        .await;
+    match (resp.status, resp.body) {
+        (Some(200), Some(body)) => Ok(Some(body)),
+        (Some(404), _) => Ok(None),
+        (status, _) => {
+            let what = status.map_or_else(
+                || resp.error.map(|e| e.to_string()).unwrap_or_default(),
+                |s| format!("HTTP {s}"),
+            );
+            Err(format!("could not read back {} {id}: {what}", kind.name()))
+        }
+    }
+}
+
+/// Users per listing page the harness asks for (RFC 7644 §3.4.2.4 `count`; a server may
+/// answer fewer, and the listing goes on from where the page ended).
+pub const PAGE: usize = 500;
+
+/// Below this many users to find, one lookup each costs less than a listing of the server.
+const LIST_FROM: usize = 50;
+
+/// What [`discover`] found: the ids of objects whose identity is run-scoped, and the listed
+/// bodies of users that are the run's (found, or in `want`; none when `want` is `None`).
+pub struct Discovered {
+    pub found: Vec<(ObjectKind, String)>,
+    pub bodies: HashMap<(ObjectKind, String), Value>,
+}
+
+/// [`find_by_identity`] at a tenant's size: the users come from one paged listing of
+/// `GET /Users?startIndex=…&count=500` (every page bounded by `--max-pages`), matched by
+/// identity with the same rule as a lookup's answer (the run-scoped value, compared as the
+/// attribute's `caseExact` says); each identity the listing does not show, and every group,
+/// is still looked up on its own. A listing that fails, is cut by `--max-pages`, repeats
+/// itself (a server ignoring `startIndex`) or holds fewer users than its `totalResults`
+/// finds nothing: every identity is then looked up, as for a small directory. Reads only.
+pub async fn discover(
+    c: &mut Client,
+    ids: &[(ObjectKind, String, String)],
+    ledger: &mut Ledger,
+    findings: &mut Vec<Finding>,
+    step: usize,
+    want: Option<&HashSet<(ObjectKind, String)>>,
+) -> Discovered {
+    let users: Vec<&(ObjectKind, String, String)> = ids
+        .iter()
+        .filter(|(k, _, _)| *k == ObjectKind::User)
+        .collect();
+    let mut out = Discovered {
+        found: Vec::new(),
+        bodies: HashMap::new(),
+    };
+    // A listing this run already saw fail (see `Ledger::unpaged`) is not paged again.
+    let listing = if users.len() >= LIST_FROM && !ledger.unpaged.contains(&ObjectKind::User) {
+        list_all(c, ObjectKind::User).await
+    } else {
+        None
+    };
+    let Some(listing) = listing else {
+        out.found = find_by_identity(c, ids, ledger, findings, step).await;
+        return out;
+    };
+    // Candidates by lower-cased value; each is confirmed by the lookup's own filter rule.
+    let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (_, _, value)) in users.iter().enumerate() {
+        by_value.entry(value.to_lowercase()).or_default().push(i);
+    }
+    let mut attrs: Vec<&str> = users.iter().map(|u| u.1.as_str()).collect();
+    attrs.sort_unstable();
+    attrs.dedup();
+    let mut seen = vec![false; users.len()];
+    for r in listing {
+        let Some(id) = r.get("id").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        let mut mine = false;
+        for attr in &attrs {
+            let Some(v) =
+                get_path(&r, attr, &USER_TYPE).and_then(|v| v.as_str().map(str::to_lowercase))
+            else {
+                continue;
+            };
+            for &j in by_value.get(&v).into_iter().flatten() {
+                let (_, a, value) = users[j];
+                let filter = crate::idp::filter_eq(a, value);
+                if a == attr
+                    && crate::scim::filter::parse_filter(&filter)
+                        .is_ok_and(|f| f.matches(&r, &USER_TYPE))
+                {
+                    seen[j] = true;
+                    mine = true;
+                }
+            }
+        }
+        if mine {
+            if let Some(why) = crate::scim::id::problem(&id) {
+                note_unsafe(ledger, findings, ObjectKind::User, &id, why, None, step);
+                continue;
+            }
+            out.found.push((ObjectKind::User, id.clone()));
+        }
+        if let Some(want) = want.filter(|w| mine || w.contains(&(ObjectKind::User, id.clone()))) {
+            let _ = want;
+            out.bodies.insert((ObjectKind::User, id), r);
+        }
+    }
+    let rest: Vec<(ObjectKind, String, String)> = users
+        .iter()
+        .zip(&seen)
+        .filter(|(_, s)| !**s)
+        .map(|(u, _)| (*u).clone())
+        .chain(
+            ids.iter()
+                .filter(|(k, _, _)| *k != ObjectKind::User)
+                .cloned(),
+        )
+        .collect();
+    out.found
+        .extend(find_by_identity(c, &rest, ledger, findings, step).await);
+    out
+}
+
+/// Every resource of `kind` the server lists, page by page, or `None` when the listing cannot
+/// be trusted to be whole (see [`discover`]).
+pub async fn list_all(c: &mut Client, kind: ObjectKind) -> Option<Vec<Value>> {
+    let max_pages = c.limits().max_pages;
+    let mut all: Vec<Value> = Vec::new();
+    let mut ids: HashSet<String> = HashSet::new();
+    let mut total: Option<u64> = None;
+    for _ in 0..max_pages {
+        let path = format!(
+            "{}?startIndex={}&count={PAGE}",
+            kind.endpoint(),
+            all.len() + 1
+        );
+        let resp = c.send(Request::new(reqwest::Method::GET, path)).await;
+        if resp.status != Some(200) {
+            return None;
+        }
+        let mut body = resp.body?;
+        let n = body.get("totalResults").and_then(Value::as_u64)?;
+        if n > max_pages as u64 * PAGE as u64 {
+            // More than `--max-pages` full pages could hold: the listing cannot be read whole.
+            return None;
+        }
+        if *total.get_or_insert(n) != n {
+            // The directory changed while it was listed: pages may have shifted.
+            return None;
+        }
+        let key = if body.get("Resources").is_some() {
+            "Resources"
+        } else {
+            "resources"
+        };
+        let page = match body.get_mut(key).map(Value::take) {
+            Some(Value::Array(a)) => a,
+            None if n == 0 => Vec::new(),
+            _ => return None,
+        };
+        for r in &page {
+            let id = r.get("id").and_then(Value::as_str)?;
+            if !ids.insert(id.to_string()) {
+                // The same resource twice: the server ignores startIndex.
+                return None;
+            }
+        }
+        let empty = page.is_empty();
+        all.extend(page);
+        if all.len() as u64 >= n {
+            return (all.len() as u64 == n).then_some(all);
+        }
+        if empty {
+            return None;
+        }
+    }
+    None
+}
+
+fn note_unsafe(
+    ledger: &mut Ledger,
+    findings: &mut Vec<Finding>,
+    kind: ObjectKind,
+    id: &str,
+    why: &'static str,
+    exchange: Option<u64>,
+    step: usize,
+) {
+    if !ledger.unsafe_ids.iter().any(|(k, x)| *k == kind && x == id) {
+        ledger.unsafe_ids.push((kind, id.to_string()));
+        crate::idp::count_finding(
+            findings,
+            crate::idp::unsafe_id_finding(kind, id, why, exchange, step),
+        );
+    }
 }
 
 /// The identities (matching attribute and value) of every source object, run-scoped.

@@ -56,9 +56,9 @@ pub struct CertifyArgs {
     /// run-scoped groups, then deletes them).
     #[arg(long)]
     pub check_limits: bool,
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
+    /// Seconds to wait for each answer [default: the IdP's documented wait (Okta: 60), else 30].
+    #[arg(long)]
+    pub timeout: Option<u64>,
     #[command(flatten)]
     pub limits: LimitArgs,
     /// Never colour the terminal output.
@@ -140,11 +140,16 @@ pub async fn run(args: CertifyArgs) -> u8 {
             }
         }
     };
-    let timeout = Duration::from_secs(args.timeout.max(1));
+    let timeout = Duration::from_secs(
+        args.timeout
+            .unwrap_or(crate::cli::run::DEFAULT_TIMEOUT_SECS)
+            .max(1),
+    );
     let target = Target {
         url: url.clone(),
         token: token.clone(),
         timeout,
+        timeout_given: args.timeout.is_some(),
         keep: false,
         limits: limits.clone(),
     };
@@ -177,8 +182,10 @@ pub async fn run(args: CertifyArgs) -> u8 {
             token: token.clone(),
             timeout,
         })
-        .map(|c| c.with_limits(limits.clone()))
-        {
+        .map(|c| {
+            c.with_limits(limits.clone())
+                .with_timeout_given(args.timeout.is_some())
+        }) {
             Ok(c) => c,
             Err(e) => {
                 crate::errln!("scimulator: {e}");

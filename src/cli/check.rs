@@ -59,7 +59,7 @@ pub async fn run(args: CheckArgs) -> u8 {
         idp: None,
         report: args.report,
         keep: false,
-        timeout: args.timeout,
+        timeout: Some(args.timeout),
         limits: args.limits,
         no_color: args.no_color,
         list_probes: true,

@@ -22,6 +22,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// `--timeout` when neither the user nor the IdP's wire gives one.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Scenario files or folders (default: every bundled scenario). A PATH not on disk that
@@ -45,9 +48,10 @@ pub struct RunArgs {
     /// Leave the users and groups the run created on the server.
     #[arg(long)]
     pub keep: bool,
-    /// Seconds the simulated IdP waits for each answer.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
+    /// Seconds the simulated IdP waits for each answer [default: the IdP's documented wait
+    /// (Okta: 60), else 30].
+    #[arg(long)]
+    pub timeout: Option<u64>,
     #[command(flatten)]
     pub limits: LimitArgs,
     /// Never colour the terminal output.
@@ -283,7 +287,8 @@ pub async fn run(args: RunArgs) -> u8 {
     let target = Target {
         url: url.clone(),
         token,
-        timeout: Duration::from_secs(args.timeout.max(1)),
+        timeout: Duration::from_secs(args.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS).max(1)),
+        timeout_given: args.timeout.is_some(),
         keep: args.keep,
         limits: limits.clone(),
     };

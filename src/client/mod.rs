@@ -3,8 +3,10 @@
 //! [`Limits`] that bound what one run may cost: one answer's size, the log kept in memory, pages,
 //! the run's deadline and how many timeouts in a row make the target unusable.
 //!
-//! A profile builds a [`Request`] with the exact bytes its IdP sends; the client adds only the
-//! `Authorization` header. A recorded exchange:
+//! A profile builds a [`Request`] with the exact bytes its IdP sends; the client adds the
+//! `Authorization` header, reqwest its `Accept: */*` when the request has no `Accept` (logged,
+//! see [`REQWEST_DEFAULT_ACCEPT`]) and hyper `Host` and `Content-Length` (not logged). A
+//! request may carry its IdP's own wait ([`Request::timeout`]). A recorded exchange:
 //!
 //! ```json
 //! {"id":7,"step":3,"method":"PATCH","path":"/Groups/1c2…","request_headers":[["Authorization","Bearer ***"],
@@ -136,7 +138,15 @@ pub struct Request {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// How long the IdP waits for this answer (its wire's `timeout_secs`); `None`, or a
+    /// `--timeout` the user gave, means the client's own timeout.
+    pub timeout: Option<Duration>,
 }
+
+/// The header reqwest 0.12 puts on every request that has no `Accept` of its own: its
+/// `ClientBuilder::new` inserts it into the client's default headers and no public API takes
+/// it out again. The exchange log records it, so a report shows what really went out.
+pub const REQWEST_DEFAULT_ACCEPT: (&str, &str) = ("Accept", "*/*");
 
 impl Request {
     pub fn new(method: reqwest::Method, path: impl Into<String>) -> Self {
@@ -145,7 +155,13 @@ impl Request {
             path: path.into(),
             headers: Vec::new(),
             body: None,
+            timeout: None,
         }
+    }
+    /// The IdP's own wait for this answer (see [`Request::timeout`]).
+    pub fn timeout(mut self, t: Option<Duration>) -> Self {
+        self.timeout = t;
+        self
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.to_string(), v.to_string()));
@@ -356,10 +372,14 @@ pub struct Client {
     limits: Limits,
     /// `--timeout`: the longest wait for one answer.
     timeout: Duration,
+    /// The user gave `--timeout`: it wins over a request's own (the wire's) timeout.
+    timeout_given: bool,
     /// Body bytes kept in `exchanges` so far, against `limits.log_budget`.
     logged: usize,
     /// Index of the scenario step now running; recorded on each exchange.
     pub step: usize,
+    /// `SCIMULATOR_RECORD_REQUESTS`: a file every request is appended to, whole (benchmarks).
+    record: Option<std::path::PathBuf>,
 }
 
 impl Client {
@@ -378,8 +398,10 @@ impl Client {
             next_id: 1,
             limits: Limits::default(),
             timeout: cfg.timeout,
+            timeout_given: false,
             logged: 0,
             step: 0,
+            record: std::env::var_os("SCIMULATOR_RECORD_REQUESTS").map(Into::into),
         })
     }
 
@@ -387,6 +409,23 @@ impl Client {
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Marks the client's timeout as the user's `--timeout`: it then wins over the wait a
+    /// request carries from its IdP's wire.
+    pub fn with_timeout_given(mut self, given: bool) -> Self {
+        self.timeout_given = given;
+        self
+    }
+
+    /// How long this client waits for the answer to `req`: the request's own (its IdP's
+    /// documented) timeout unless the user gave `--timeout`, else the client's. The run's
+    /// deadline may shorten it further.
+    pub fn wait_for(&self, req: &Request) -> Duration {
+        match req.timeout {
+            Some(t) if !self.timeout_given => t,
+            _ => self.timeout,
+        }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -397,16 +436,10 @@ impl Client {
     /// `limits.report_body` bytes with a marker; once the log holds `limits.log_budget` body
     /// bytes, only a marker. Keeps a run's memory and report size bounded.
     fn bounded(&mut self, body: Value) -> Value {
-        let size = match &body {
-            Value::String(s) => s.len(),
-            other => serde_json::to_vec(other).map_or(0, |v| v.len()),
-        };
         if self.logged >= self.limits.log_budget {
-            return Value::String(format!(
-                "{OMITTED}{size} bytes; the exchange log already holds {} bytes of bodies]",
-                self.logged
-            ));
+            return self.omitted(json_len(&body));
         }
+        let size = json_len(&body);
         let kept = if size <= self.limits.report_body {
             body
         } else {
@@ -418,6 +451,41 @@ impl Client {
         };
         self.logged += size.min(self.limits.report_body);
         kept
+    }
+
+    /// The marker that stands for a body of `size` bytes once the log budget is spent.
+    fn omitted(&self, size: usize) -> Value {
+        Value::String(format!(
+            "{OMITTED}{size} bytes; the exchange log already holds {} bytes of bodies]",
+            self.logged
+        ))
+    }
+
+    /// `body` as the exchange log keeps it ([`Self::bounded`]), secrets masked. `text` is its
+    /// JSON as it went over the wire, when known: a body whose text holds no secret in any form
+    /// is copied without walking its tree, and past the log budget nothing is copied at all
+    /// (a 10,000-user run sends tens of thousands of bodies; the log keeps a marker for most).
+    fn log_value(&mut self, body: &Value, text: Option<&str>) -> Value {
+        if self.logged >= self.limits.log_budget {
+            return self.omitted(text.map_or_else(|| json_len(body), str::len));
+        }
+        let body = match text {
+            Some(t) if !self.may_hold_secret(t) => body.clone(),
+            _ => self.redact_value(body),
+        };
+        self.bounded(body)
+    }
+
+    /// True when `text` may hold a secret: the token, any form the process-wide redactor
+    /// masks, or a JSON escape (`\u0041`) that could spell one out once decoded. Text without
+    /// any of them is logged as it is; the rest goes through [`Self::redact_value`].
+    fn may_hold_secret(&self, text: &str) -> bool {
+        text.contains('\\')
+            || self
+                .token
+                .as_ref()
+                .is_some_and(|t| t.expose().len() >= 6 && text.contains(t.expose()))
+            || crate::redact::contains_secret(text)
     }
 
     /// True when requests carry a bearer token.
@@ -455,10 +523,15 @@ impl Client {
     /// URL-encoded, `--target` credentials) when the CLI installed it.
     fn redact(&self, s: &str) -> String {
         let s = match &self.token {
-            Some(t) if t.expose().len() >= 6 => s.replace(t.expose(), "***"),
+            Some(t) if t.expose().len() >= 6 && s.contains(t.expose()) => {
+                s.replace(t.expose(), "***")
+            }
             _ => s.to_string(),
         };
-        crate::redact::redact(&s).into_owned()
+        match crate::redact::redact(&s) {
+            std::borrow::Cow::Borrowed(_) => s,
+            std::borrow::Cow::Owned(masked) => masked,
+        }
     }
 
     /// A request header as the exchange log shows it: an `Authorization` value holding the
@@ -492,6 +565,11 @@ impl Client {
 
     /// Sends `req` (or what a fault makes of it) and records the exchange.
     pub async fn send(&mut self, req: Request) -> Response {
+        self.send_as(&req, true).await
+    }
+
+    /// [`Self::send`] for a request the caller keeps (no copy of its body).
+    pub async fn send_ref(&mut self, req: &Request) -> Response {
         self.send_as(req, true).await
     }
 
@@ -500,16 +578,16 @@ impl Client {
     /// 401). Only headers `req` carries go out. The token never does; should one of them hold
     /// it anyway, the exchange log shows `***` in its place.
     pub async fn send_without_auth(&mut self, req: Request) -> Response {
-        self.send_as(req, false).await
+        self.send_as(&req, false).await
     }
 
-    async fn send_as(&mut self, req: Request, with_token: bool) -> Response {
+    async fn send_as(&mut self, req: &Request, with_token: bool) -> Response {
         let id = self.next_id;
         self.next_id += 1;
         crate::report::progress::request_sent();
-        let path_only = req.path.split('?').next().unwrap_or("").to_string();
-        let action = self.faults.action_for(req.method.as_str(), &path_only);
-        let mut headers = Vec::new();
+        let path_only = req.path.split('?').next().unwrap_or("");
+        let action = self.faults.action_for(req.method.as_str(), path_only);
+        let mut headers = Vec::with_capacity(req.headers.len() + 1);
         if with_token && self.token.is_some() {
             headers.push(("Authorization".to_string(), "Bearer ***".to_string()));
         }
@@ -518,13 +596,37 @@ impl Client {
                 .iter()
                 .map(|(k, v)| (k.clone(), self.redact_header(k, v))),
         );
+        if !req
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        {
+            // reqwest adds it on the wire; the log says so rather than hide it.
+            let (k, v) = REQWEST_DEFAULT_ACCEPT;
+            headers.push((k.to_string(), v.to_string()));
+        }
+        // Serialised once, as built (key order and value types exactly as the profile wrote
+        // them): the bytes sent, and the text the log's secret check reads.
+        let sent: Option<Vec<u8>> = req
+            .body
+            .as_ref()
+            .map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let sent_text = self
+            .record
+            .as_ref()
+            .and(sent.as_ref())
+            .map(|b| String::from_utf8_lossy(b).into_owned());
+        let request_body = match (&req.body, &sent) {
+            (Some(b), Some(bytes)) => Some(self.log_value(b, std::str::from_utf8(bytes).ok())),
+            _ => None,
+        };
         let mut ex = Exchange {
             id,
             step: self.step,
             method: req.method.to_string(),
             path: self.redact(&req.path),
             request_headers: headers,
-            request_body: req.body.as_ref().map(|b| self.redact_value(b)),
+            request_body,
             status: None,
             response_body: None,
             duration_ms: 0.0,
@@ -543,6 +645,10 @@ impl Client {
             error: None,
             headers: Vec::new(),
         };
+        // The answer's JSON text when it holds no secret in any form: logged without a walk.
+        let mut clean_len: Option<usize> = None;
+        // The exchange log's response body, once set by a path below.
+        let mut logged = false;
         match action {
             _ if stopped.is_some() => {
                 resp.error = Some(TransportError::Stopped(stopped.unwrap_or_default()));
@@ -567,12 +673,15 @@ impl Client {
             }
             other => {
                 let drop = matches!(other, Some(FaultAction::DropResponse));
-                let cut = self.transmit(&req, with_token, &mut resp).await;
+                let got = self.transmit(req, sent, with_token, &mut resp).await;
                 // What the server sent is masked before anything reads it: a message that
                 // quotes a body, and cuts it to a length, could otherwise cut an echoed token
                 // in two halves that no writer recognises. The harness never needs a secret
-                // from an answer.
-                resp.body = resp.body.as_ref().map(|b| self.redact_value(b));
+                // from an answer. An answer whose text holds none is not walked.
+                if got.clean.is_none() {
+                    resp.body = resp.body.as_ref().map(|b| self.redact_value(b));
+                }
+                clean_len = got.clean;
                 resp.text = resp.text.as_ref().map(|t| self.redact(t));
                 let no_answer = matches!(
                     resp.error,
@@ -581,11 +690,13 @@ impl Client {
                 self.limits
                     .watchdog
                     .record(no_answer, self.limits.max_timeouts);
-                if let Some(head) = cut {
+                if let Some(head) = got.cut {
                     // Too large: the log shows the status and the first bytes; the profile
                     // sees no answer, as an IdP whose own limit cut the response would.
                     ex.status = resp.status;
-                    ex.response_body = Some(Value::String(self.redact(&head)));
+                    let head = Value::String(self.redact(&head));
+                    ex.response_body = Some(self.bounded(head));
+                    logged = true;
                     resp.status = None;
                     resp.headers.clear();
                 }
@@ -593,11 +704,10 @@ impl Client {
                     // The server answered; the IdP never saw it. Keep what the server said in
                     // the exchange log, and hand the profile a timeout.
                     ex.status = resp.status;
-                    ex.response_body = resp
-                        .body
-                        .as_ref()
-                        .map(|b| self.redact_value(b))
-                        .or(ex.response_body.take());
+                    if let Some(b) = &resp.body {
+                        ex.response_body = Some(self.log_response(b, clean_len));
+                        logged = true;
+                    }
                     resp = Response {
                         exchange: id,
                         status: None,
@@ -611,45 +721,89 @@ impl Client {
             }
         }
         ex.duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-        if ex.status.is_none() {
+        if ex.status.is_none() && !logged {
             ex.status = resp.status;
-            ex.response_body = resp
-                .body
-                .as_ref()
-                .map(|b| self.redact_value(b))
-                .or_else(|| resp.text.as_ref().map(|t| Value::String(self.redact(t))));
+            ex.response_body = match (&resp.body, &resp.text) {
+                (Some(b), _) => Some(self.log_response(b, clean_len)),
+                // Already masked above.
+                (None, Some(t)) => Some(self.bounded(Value::String(t.clone()))),
+                (None, None) => None,
+            };
+        } else if ex.status.is_none() {
+            ex.status = resp.status;
         }
         ex.error = resp.error.as_ref().map(ToString::to_string);
-        ex.request_body = ex.request_body.take().map(|b| self.bounded(b));
-        ex.response_body = ex.response_body.take().map(|b| self.bounded(b));
+        if let Some(rec) = &self.record {
+            self.record_request(rec, req, sent_text.as_deref(), &resp);
+        }
         self.exchanges.push(ex);
         resp
     }
 
-    /// Sends `req` and reads the answer into `resp`, at most `limits.max_body` bytes of it.
-    /// Returns the first bytes of an answer cut off at that cap (`resp.error` is then
-    /// [`TransportError::BodyTooLarge`]).
+    /// Appends `req` whole, as one JSON line, to the file `SCIMULATOR_RECORD_REQUESTS` names
+    /// (`cargo bench --bench scale` replays it raw): method, path, headers, body, the status
+    /// and the id of what a POST created. Masked like every log line; a write error is ignored.
+    fn record_request(
+        &self,
+        to: &std::path::Path,
+        req: &Request,
+        body: Option<&str>,
+        resp: &Response,
+    ) {
+        use std::io::Write as _;
+        let line = serde_json::json!({
+            "method": req.method.as_str(),
+            "path": req.path,
+            "headers": req.headers,
+            "body": body,
+            "status": resp.status,
+            "id": resp.body.as_ref().and_then(|b| b.get("id")),
+        });
+        let line = self.redact(&line.to_string());
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(to)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+
+    /// An answer's body (already masked, or known to hold no secret) for the exchange log:
+    /// `clean_len` is the length of its text as received when that text held no secret.
+    fn log_response(&mut self, body: &Value, clean_len: Option<usize>) -> Value {
+        match clean_len {
+            Some(n) if self.logged >= self.limits.log_budget => self.omitted(n),
+            _ => self.bounded(body.clone()),
+        }
+    }
+
+    /// Sends `req` (its body serialised as `sent`) and reads the answer into `resp`, at most
+    /// `limits.max_body` bytes of it.
     async fn transmit(
         &self,
         req: &Request,
+        sent: Option<Vec<u8>>,
         with_token: bool,
         resp: &mut Response,
-    ) -> Option<String> {
+    ) -> Received {
+        let mut got = Received::default();
         let url = format!("{}{}", self.base_url, req.path);
         let mut rb = self.http.request(req.method.clone(), &url);
+        let mut wait = self.wait_for(req);
         if let Some(left) = self.limits.watchdog.remaining() {
-            // Never wait past the run's deadline, whatever --timeout says.
-            rb = rb.timeout(left.min(self.timeout).max(Duration::from_millis(1)));
+            // Never wait past the run's deadline, whatever --timeout or the wire says.
+            wait = left.min(wait).max(Duration::from_millis(1));
         }
+        rb = rb.timeout(wait);
         if let Some(t) = self.token.as_ref().filter(|_| with_token) {
             rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
         }
         for (k, v) in &req.headers {
             rb = rb.header(k, v);
         }
-        if let Some(b) = &req.body {
-            // Serialised as built: key order and value types exactly as the profile wrote them.
-            rb = rb.body(serde_json::to_vec(b).unwrap_or_default());
+        if let Some(b) = sent {
+            rb = rb.body(b);
         }
         match rb.send().await {
             Ok(r) => {
@@ -672,7 +826,13 @@ impl Client {
                 match read_capped(r, self.limits.max_body).await {
                     Ok(Body::Whole(bytes)) if bytes.is_empty() => {}
                     Ok(Body::Whole(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
-                        Ok(v) => resp.body = Some(v),
+                        Ok(v) => {
+                            resp.body = Some(v);
+                            got.clean = std::str::from_utf8(&bytes)
+                                .ok()
+                                .filter(|t| !self.may_hold_secret(t))
+                                .map(str::len);
+                        }
                         Err(_) => {
                             resp.text =
                                 Some(String::from_utf8_lossy(&bytes).chars().take(4000).collect())
@@ -683,7 +843,7 @@ impl Client {
                         let head = String::from_utf8_lossy(&head);
                         // Room for the marker: the log keeps this whole.
                         let head = cut(&head, self.limits.report_body.saturating_sub(128));
-                        return Some(format!(
+                        got.cut = Some(format!(
                             "{head}{TRUNCATED}the body was larger than {} bytes]",
                             self.limits.max_body
                         ));
@@ -693,7 +853,25 @@ impl Client {
             }
             Err(e) => resp.error = Some(TransportError::classify(&e, false)),
         }
-        None
+        got
+    }
+}
+
+/// What [`Client::transmit`] learnt besides the [`Response`].
+#[derive(Default)]
+struct Received {
+    /// The first bytes of an answer cut off at `--max-body` (`resp.error` is then
+    /// [`TransportError::BodyTooLarge`]).
+    cut: Option<String>,
+    /// The length of a JSON answer's text, when that text holds no secret in any form.
+    clean: Option<usize>,
+}
+
+/// The length of `v`'s compact JSON (a string counts as its text).
+fn json_len(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        other => serde_json::to_vec(other).map_or(0, |v| v.len()),
     }
 }
 

@@ -121,7 +121,8 @@ impl Engine<'_> {
 
     /// A request with the wire's headers (`Content-Type` and its like only with a body).
     pub fn request(&self, method: Method, path: String, body: Option<Value>) -> Request {
-        let mut r = Request::new(method, path);
+        let mut r = Request::new(method, path)
+            .timeout(self.wire.timeout_secs.map(std::time::Duration::from_secs));
         for (k, v) in self.wire.headers(body.is_some()) {
             r = r.header(k, v);
         }

@@ -56,6 +56,11 @@ pub struct Ledger {
     /// Every behaviour a request was sent for and how many requests, in first-use order: what
     /// the report says a verdict rests on, and how much of it is inferred.
     pub exercised: Vec<(Behaviour, usize)>,
+    /// Kinds whose paged listing (`GET /Users?startIndex=…`) the run saw fail: no end within
+    /// `--max-pages`, repeated pages, a wrong count. The harness's own read-back and clean-up
+    /// then look objects up one by one instead of paging that listing again (a listing that
+    /// never ends would cost another `--max-pages` pages each time).
+    pub unpaged: BTreeSet<ObjectKind>,
 }
 
 /// The finding for a lookup answer that contains resources its filter does not match.
@@ -675,7 +680,7 @@ impl Ctx<'_> {
             }
         }
         self.client.step = self.step;
-        let resp = self.client.send(req.clone()).await;
+        let resp = self.client.send_ref(&req).await;
         if req.method == reqwest::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }

@@ -47,6 +47,10 @@ pub struct Wire {
     /// absent: never retried.
     #[serde(default)]
     pub retry_429: Option<u64>,
+    /// Seconds the IdP waits for each answer (Okta: 60, its SCIM FAQ). Used when the user
+    /// gave no `--timeout`; absent: the client's default.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
     #[serde(default)]
     pub connect: Connect,
     pub lookup: Lookup,

@@ -7,7 +7,7 @@
 //! ```
 
 use crate::check::expected::derive;
-use crate::check::read_back::{find_by_identity, identities};
+use crate::check::read_back::{discover, identities, list_all};
 use crate::check::state::{state_error, Run};
 use crate::check::{check_log, check_trace};
 use crate::client::{Client, ClientConfig, Limits, Request};
@@ -28,6 +28,9 @@ pub struct Target {
     pub url: String,
     pub token: Option<Secret>,
     pub timeout: Duration,
+    /// The user gave `--timeout`: it wins over the wait an IdP's wire documents
+    /// (`timeout_secs`, Okta's 60 s); otherwise `timeout` is only the default.
+    pub timeout_given: bool,
     /// Leave what the run created on the server.
     pub keep: bool,
     /// Caps, deadline and the watchdog every client of the run shares.
@@ -118,8 +121,10 @@ pub async fn run_scenario(
         token: target.token.clone(),
         timeout: target.timeout,
     })
-    .map(|c| c.with_limits(target.limits.clone()))
-    {
+    .map(|c| {
+        c.with_limits(target.limits.clone())
+            .with_timeout_given(target.timeout_given)
+    }) {
         Ok(c) => c,
         Err(e) => {
             report.outcome = Outcome::Error;
@@ -523,7 +528,8 @@ fn harness_client(target: &Target, main: &Client, step: usize) -> Result<Client,
         token: target.token.clone(),
         timeout: target.timeout,
     })?
-    .with_limits(target.limits.clone());
+    .with_limits(target.limits.clone())
+    .with_timeout_given(target.timeout_given);
     c.set_next_exchange_id(main.next_exchange_id());
     c.step = step;
     Ok(c)
@@ -613,7 +619,16 @@ async fn cleanup(
     let mut known: std::collections::HashSet<(ObjectKind, String)> =
         owned.iter().cloned().collect();
     let mut left_unproven = Vec::new();
-    let found = find_by_identity(&mut c, identities, &mut st.ledger, &mut st.findings, index).await;
+    let found = discover(
+        &mut c,
+        identities,
+        &mut st.ledger,
+        &mut st.findings,
+        index,
+        None,
+    )
+    .await
+    .found;
     for found in found {
         if !known.insert(found.clone()) {
             continue;
@@ -628,6 +643,8 @@ async fn cleanup(
     owned.sort_by_key(|(k, _)| if *k == ObjectKind::Group { 0 } else { 1 });
     let mut failed: Vec<String> = Vec::new();
     let mut gone: Vec<(ObjectKind, String)> = st.deleted.clone();
+    let mut gone_set: std::collections::HashSet<(ObjectKind, String)> =
+        gone.iter().cloned().collect();
     let mut exchanges_of_failures = Vec::new();
     for (kind, id) in &owned {
         let resp = c
@@ -638,7 +655,7 @@ async fn cleanup(
             .await;
         // 404: already gone (the IdP deleted it during the scenario).
         if resp.ok() || resp.status == Some(404) {
-            if !gone.contains(&(*kind, id.clone())) {
+            if gone_set.insert((*kind, id.clone())) {
                 gone.push((*kind, id.clone()));
             }
         } else {
@@ -651,7 +668,31 @@ async fn cleanup(
     let mut residue: Vec<String> = Vec::new();
     let mut unverified: Vec<String> = Vec::new();
     let mut residue_exchanges = Vec::new();
+    // At a tenant's size, one listing of the users shows which deleted users are still there;
+    // those, the groups and a sample of the rest are read one by one (the 404 the RFC asks).
+    let gone_users = gone.iter().filter(|(k, _)| *k == ObjectKind::User).count();
+    let still_listed: Option<std::collections::HashSet<String>> =
+        if gone_users >= VERIFY_ALL_UPTO && !st.ledger.unpaged.contains(&ObjectKind::User) {
+            list_all(&mut c, ObjectKind::User).await.map(|l| {
+                l.iter()
+                    .filter_map(|r| r.get("id").and_then(|v| v.as_str()).map(str::to_string))
+                    .collect()
+            })
+        } else {
+            None
+        };
+    let mut sampled = 0;
+    let mut unlisted = 0;
     for (kind, id) in &gone {
+        if let (ObjectKind::User, Some(listed)) = (kind, &still_listed) {
+            if !listed.contains(id) {
+                if sampled >= VERIFY_ALL_UPTO {
+                    unlisted += 1;
+                    continue;
+                }
+                sampled += 1;
+            }
+        }
         let resp = c
             .send(Request::new(
                 reqwest::Method::GET,
@@ -713,6 +754,11 @@ async fn cleanup(
         if owned.len() - groups == 1 { "" } else { "s" },
         if gone.is_empty() {
             String::new()
+        } else if unlisted > 0 {
+            format!(
+                "; {} read back after DELETE, {unlisted} more shown gone by a listing of /Users",
+                gone.len() - unlisted
+            )
         } else {
             format!("; {} read back after DELETE", gone.len())
         }
@@ -780,6 +826,10 @@ async fn cleanup(
     sr
 }
 
+/// Up to this many deleted users are each read back after DELETE; past it, a listing of
+/// `/Users` shows which are still there, and only those and this many others are read back.
+const VERIFY_ALL_UPTO: usize = 50;
+
 /// A client for the checks before and after a run (is the target usable, did it die): no
 /// scenario owns its exchanges.
 fn probe_client(target: &Target) -> Result<Client, String> {
@@ -788,7 +838,8 @@ fn probe_client(target: &Target) -> Result<Client, String> {
         token: target.token.clone(),
         timeout: target.timeout,
     })?
-    .with_limits(target.limits.clone()))
+    .with_limits(target.limits.clone())
+    .with_timeout_given(target.timeout_given))
 }
 
 /// The first lookup the harness sends (a user that cannot exist): every IdP's Test
