@@ -14,6 +14,8 @@
 
 use crate::client::{form_encode, percent_encode, Client, Request, Response};
 use crate::idp::mapping::{Entry, Mapping};
+use crate::idp::registry;
+use crate::idp::wire::{FilterEncoding, Wire};
 use crate::idp::{list_resources, patch_body};
 use crate::report::model::{Exchange, TargetInfo};
 use crate::scim::id::object_path;
@@ -33,16 +35,15 @@ pub const FORMAT_VERSION: u32 = 1;
 const ENTRA_KNOWN_ISSUES: &str =
     "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues";
 
-/// The IdP whose request shapes a matrix uses.
+/// The request shapes certify writes in: each IdP's create body, update and clear. Which IdP
+/// uses which, and under what names, is in [`crate::idp::registry`] (its `certify` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idp {
+pub enum Shape {
     /// Entra ID, default dialect: PATCH with one PascalCase `Replace` per attribute,
     /// booleans as `"True"`/`"False"`.
     Entra,
-    /// Okta, OIN app: GET then PUT of the edited resource.
+    /// Okta (OIN and AIW apps alike): GET then PUT of the edited resource.
     Okta,
-    /// Okta, AIW app: the same update shape as OIN.
-    OktaAiw,
     /// Duo: PATCH `replace` per attribute.
     Duo,
     // branch onelogin: shapes from the bundled wire (src/idp/wires/).
@@ -55,118 +56,80 @@ pub enum Idp {
     PingFederate,
 }
 
+/// The IdP whose request shapes a matrix uses: a registry name (`entra`, `okta-aiw`), its
+/// shapes, and its bundled wire for headers and filter encoding.
+#[derive(Debug, Clone, Copy)]
+pub struct Idp {
+    name: &'static str,
+    label: &'static str,
+    shape: Shape,
+    wire: fn() -> &'static Wire,
+}
+
+impl PartialEq for Idp {
+    fn eq(&self, other: &Idp) -> bool {
+        self.name == other.name
+    }
+}
+
 impl Idp {
-    pub const NAMES: &'static str = "entra, okta, okta-aiw, duo, onelogin, jumpcloud, pingfederate";
+    /// Every name `certify --idp` takes, in the registry's order.
+    pub fn names() -> String {
+        registry::IDPS
+            .iter()
+            .flat_map(|i| i.certify.iter().map(|c| c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 
     pub fn parse(s: &str) -> Option<Idp> {
-        match s.to_ascii_lowercase().as_str() {
-            "entra" => Some(Idp::Entra),
-            "okta" => Some(Idp::Okta),
-            "okta-aiw" => Some(Idp::OktaAiw),
-            "duo" => Some(Idp::Duo),
-            "onelogin" => Some(Idp::OneLogin),
-            "jumpcloud" => Some(Idp::JumpCloud),
-            "pingfederate" => Some(Idp::PingFederate),
-            _ => None,
-        }
+        let s = s.to_ascii_lowercase();
+        registry::IDPS.iter().find_map(|i| {
+            let c = i.certify.iter().find(|c| c.name == s)?;
+            Some(Idp {
+                name: c.name,
+                label: c.label,
+                shape: c.shape,
+                wire: i.wire?,
+            })
+        })
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Idp::Entra => "entra",
-            Idp::Okta => "okta",
-            Idp::OktaAiw => "okta-aiw",
-            Idp::Duo => "duo",
-            Idp::OneLogin => "onelogin",
-            Idp::JumpCloud => "jumpcloud",
-            Idp::PingFederate => "pingfederate",
-        }
+        self.name
     }
 
     pub fn label(self) -> &'static str {
-        match self {
-            Idp::Entra => "Entra ID (default dialect)",
-            Idp::Okta => "Okta (OIN)",
-            Idp::OktaAiw => "Okta (AIW)",
-            Idp::Duo => "Duo",
-            Idp::OneLogin => "OneLogin",
-            Idp::JumpCloud => "JumpCloud",
-            Idp::PingFederate => "PingFederate",
-        }
+        self.label
     }
 
-    fn is_okta(self) -> bool {
-        matches!(self, Idp::Okta | Idp::OktaAiw)
-    }
-
-    /// The bundled wire of an IdP on the engine whose shapes certify takes from it.
-    fn wire(self) -> Option<&'static crate::idp::wire::Wire> {
-        match self {
-            Idp::OneLogin => Some(crate::idp::wire::onelogin()),
-            Idp::JumpCloud => Some(crate::idp::wire::jumpcloud()),
-            _ => None,
-        }
+    /// The bundled wire of an IdP on the engine whose lookups and PUT suffix certify takes from
+    /// it (OneLogin's `+`-encoded `filter=…&`, its `PUT /Users/{id}?`).
+    fn engine_wire(self) -> Option<&'static Wire> {
+        matches!(self.shape, Shape::OneLogin | Shape::JumpCloud).then(|| (self.wire)())
     }
 
     /// The verb of its attribute update of `kind`.
     fn update_verb(self, kind: ObjectKind) -> &'static str {
-        match self.wire().map(|w| w.update.user) {
+        match self.engine_wire().map(|w| w.update.user) {
             Some(_) if kind == ObjectKind::Group => "PATCH",
             Some(crate::idp::wire::UpdateVerb::Put) => "PUT",
             Some(crate::idp::wire::UpdateVerb::Patch) => "PATCH",
             // PingFederate: GET then PUT of the whole resource, never a user PATCH.
-            None if self.is_okta() || self == Idp::PingFederate => "PUT",
+            None if matches!(self.shape, Shape::Okta | Shape::PingFederate) => "PUT",
             None => "PATCH",
         }
     }
 
-    /// A request with this IdP's headers.
+    /// A request with this IdP's headers, as its wire lists them (Entra's GETs carry no media
+    /// type, https://github.com/MicrosoftDocs/azure-docs/issues/12728).
     fn request(self, method: Method, path: String, body: Option<Value>) -> Request {
         let mut r = Request::new(method, path);
-        match self {
-            // https://github.com/MicrosoftDocs/azure-docs/issues/12728: GETs carry no media type.
-            Idp::Entra => {
-                if let Some(b) = body {
-                    r = r
-                        .header("Content-Type", "application/scim+json; charset=utf-8")
-                        .json(b);
-                }
-            }
-            Idp::Okta | Idp::OktaAiw => {
-                r = r
-                    .header("User-Agent", "Okta SCIM Client 1.0.0")
-                    .header("Accept", "application/scim+json")
-                    .header("Accept-Charset", "utf-8");
-                if let Some(b) = body {
-                    r = r
-                        .header("Content-Type", "application/scim+json; charset=utf-8")
-                        .json(b);
-                }
-            }
-            Idp::Duo => {
-                r = r.header("Accept", "application/scim+json");
-                if let Some(b) = body {
-                    r = r.header("Content-Type", "application/scim+json").json(b);
-                }
-            }
-            Idp::OneLogin | Idp::JumpCloud => {
-                let w = self.wire().expect("a wired IdP");
-                for (k, v) in w.headers(body.is_some()) {
-                    r = r.header(k, v);
-                }
-                if let Some(b) = body {
-                    r = r.json(b);
-                }
-            }
-            Idp::PingFederate => {
-                let wire = crate::idp::wire::pingfederate();
-                for (k, v) in wire.headers(body.is_some()) {
-                    r = r.header(k, v);
-                }
-                if let Some(b) = body {
-                    r = r.json(b);
-                }
-            }
+        for (k, v) in (self.wire)().headers(body.is_some()) {
+            r = r.header(k, v);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
         }
         r
     }
@@ -175,7 +138,7 @@ impl Idp {
     /// else `?filter=…`.
     fn lookup(self, kind: ObjectKind, filter: &str) -> String {
         let encoded = self.encode(filter);
-        let query = match (self.wire(), kind) {
+        let query = match (self.engine_wire(), kind) {
             (Some(w), ObjectKind::User) => w.lookup.users.replace("{filter}", &encoded),
             (Some(w), ObjectKind::Group) => w.lookup.groups.replace("{filter}", &encoded),
             (None, _) => format!("filter={encoded}"),
@@ -183,13 +146,11 @@ impl Idp {
         format!("{}?{query}", kind.endpoint())
     }
 
+    /// A filter encoded as the IdP's wire encodes its lookups.
     fn encode(self, s: &str) -> String {
-        use crate::idp::wire::FilterEncoding;
-        match self.wire().map(|w| w.lookup.encoding) {
-            Some(FilterEncoding::Plus) => form_encode(s),
-            Some(FilterEncoding::Percent) => percent_encode(s),
-            None if self == Idp::Entra => form_encode(s),
-            None => percent_encode(s),
+        match (self.wire)().lookup.encoding {
+            FilterEncoding::Plus => form_encode(s),
+            FilterEncoding::Percent => percent_encode(s),
         }
     }
 }
@@ -553,11 +514,11 @@ impl<'a> Certifier<'a> {
     fn create_body(&self, kind: ObjectKind, view: &Value) -> Value {
         let mut body = Map::new();
         let fields = view.as_object().cloned().unwrap_or_default();
-        match (self.idp, kind) {
+        match (self.idp.shape, kind) {
             // The create body Entra sends (schemas, the mapped attributes, meta, roles: []);
             // custom extension URNs are not listed in `schemas`
             // (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
-            (Idp::Entra, ObjectKind::User) => {
+            (Shape::Entra, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -567,7 +528,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "User"}));
                 body.insert("roles".into(), json!([]));
             }
-            (Idp::Entra, ObjectKind::Group) => {
+            (Shape::Entra, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN, ADSCIM_GROUP_URN]));
                 if let Some(x) = fields.get("externalId") {
                     body.insert("externalId".into(), x.clone());
@@ -576,7 +537,7 @@ impl<'a> Certifier<'a> {
                 body.insert("meta".into(), json!({"resourceType": "Group"}));
             }
             // Okta's create POST: attributes, groups: [], a throwaway password, active: true.
-            (Idp::Okta | Idp::OktaAiw, ObjectKind::User) => {
+            (Shape::Okta, ObjectKind::User) => {
                 let mut schemas = vec![json!(USER_URN)];
                 if fields.contains_key(ENTERPRISE_URN) {
                     schemas.push(json!(ENTERPRISE_URN));
@@ -590,14 +551,15 @@ impl<'a> Certifier<'a> {
                 );
                 body.insert("active".into(), json!(true));
             }
-            (Idp::Okta | Idp::OktaAiw, ObjectKind::Group) => {
+            (Shape::Okta, ObjectKind::Group) => {
                 body.insert("schemas".into(), json!([GROUP_URN]));
                 body.extend(fields);
                 body.insert("members".into(), json!([]));
             }
-            // Duo lists every extension present in `schemas`; so does PingFederate's create
-            // [inferred: its POST body is not published beyond the mapped attributes].
-            (Idp::Duo | Idp::OneLogin | Idp::JumpCloud | Idp::PingFederate, _) => {
+            // Duo lists every extension present in `schemas`; so do OneLogin and JumpCloud, and
+            // PingFederate's create [inferred: its POST body is not published beyond the mapped
+            // attributes].
+            (Shape::Duo | Shape::OneLogin | Shape::JumpCloud | Shape::PingFederate, _) => {
                 let core = if kind == ObjectKind::User {
                     USER_URN
                 } else {
@@ -669,7 +631,7 @@ impl<'a> Certifier<'a> {
         edit(&mut next);
         tidy_extensions(&mut next);
         // OneLogin's `PUT /Users/{id}?` (the wire's `update.put_suffix`).
-        let suffix = match (self.idp.wire(), kind) {
+        let suffix = match (self.idp.engine_wire(), kind) {
             (Some(w), ObjectKind::User) => w.update.put_suffix.as_str(),
             _ => "",
         };
@@ -687,10 +649,10 @@ impl<'a> Certifier<'a> {
         value: &Value,
     ) -> Result<Response, String> {
         let path = object_path(kind.endpoint(), id);
-        let body = match self.idp {
+        let body = match self.idp.shape {
             // One `Replace` per attribute, booleans as "True"/"False" (default dialect,
             // https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
-            Idp::Entra => {
+            Shape::Entra => {
                 let v = match value {
                     Value::Bool(b) => json!(if *b { "True" } else { "False" }),
                     v => v.clone(),
@@ -698,13 +660,13 @@ impl<'a> Certifier<'a> {
                 patch_body(vec![json!({"op": "Replace", "path": e.target, "value": v})])
             }
             // OneLogin's groups change by Patch Group (https://developers.onelogin.com/scim/implement-scim-api).
-            Idp::OneLogin if kind == ObjectKind::Group => patch_body(vec![
+            Shape::OneLogin if kind == ObjectKind::Group => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
-            Idp::Duo | Idp::JumpCloud => patch_body(vec![
+            Shape::Duo | Shape::JumpCloud => patch_body(vec![
                 json!({"op": "replace", "path": e.target, "value": value}),
             ]),
-            Idp::Okta | Idp::OktaAiw | Idp::OneLogin | Idp::PingFederate => {
+            Shape::Okta | Shape::OneLogin | Shape::PingFederate => {
                 let rt = kind.rt();
                 return self
                     .get_put(kind, id, |next| write_entry(next, e, value, rt))
@@ -820,7 +782,7 @@ impl<'a> Certifier<'a> {
         // lookup, https://docs.pingidentity.com/pingone/integrations/p1_scim_filter_expressions.html).
         let wanted = current_match.as_str().unwrap_or_default().to_string();
         let mut filter = filter_for(&m.target, &wanted);
-        if self.idp == Idp::PingFederate {
+        if self.idp.shape == Shape::PingFederate {
             filter = filter.replacen(" eq ", " Eq ", 1);
         }
         let req = self
@@ -854,7 +816,7 @@ impl<'a> Certifier<'a> {
             }
         };
 
-        if self.idp == Idp::PingFederate && kind == ObjectKind::Group {
+        if self.idp.shape == Shape::PingFederate && kind == ObjectKind::Group {
             // https://docs.pingidentity.com/integrations/scim/pf_scim_connector.html
             row.filter = Cell::na(
                 "PingFederate sends no group filter: it lists all groups and matches displayName itself",
@@ -867,11 +829,11 @@ impl<'a> Certifier<'a> {
         } else if e.target.eq_ignore_ascii_case("active") {
             Cell::na("IdPs deactivate (active false), they never clear active")
         } else {
-            match self.idp {
-                Idp::Entra => Cell::na(format!(
+            match self.idp.shape {
+                Shape::Entra => Cell::na(format!(
                     "Entra never clears: an empty source value sends nothing ({ENTRA_KNOWN_ISSUES})"
                 )),
-                Idp::Okta | Idp::OktaAiw | Idp::OneLogin => {
+                Shape::Okta | Shape::OneLogin => {
                     // A filtered path goes with its whole element: Okta's PUT leaves it out.
                     let remove = match e.target.rfind(']') {
                         Some(at) => e.target[..=at].to_string(),
@@ -893,7 +855,7 @@ impl<'a> Certifier<'a> {
                             // Okta leaves a cleared attribute out and means "cleared"; RFC 7644
                             // §3.5.1 lets a server clear it or assign a default, so this is the
                             // Okta consequence, not an RFC violation.
-                            Err(why) if self.idp == Idp::OneLogin => Cell::fail(format!(
+                            Err(why) if self.idp.shape == Shape::OneLogin => Cell::fail(format!(
                                 "PUT without it (a OneLogin template without the attribute) [inferred], but {why}"
                             )),
                             Err(why) => Cell::fail(format!(
@@ -902,10 +864,10 @@ impl<'a> Certifier<'a> {
                         },
                     }
                 }
-                Idp::PingFederate => {
+                Shape::PingFederate => {
                     Cell::na("how PingFederate sends a cleared value is not published [inferred]")
                 }
-                Idp::Duo | Idp::JumpCloud => {
+                Shape::Duo | Shape::JumpCloud => {
                     let body = patch_body(vec![json!({"op": "remove", "path": e.target})]);
                     let req = self.idp.request(
                         Method::PATCH,
@@ -1142,7 +1104,7 @@ mod tests {
             },
             matrices: vec![Matrix {
                 idp: "entra".into(),
-                label: Idp::Entra.label().into(),
+                label: Idp::parse("entra").unwrap().label().into(),
                 rows: vec![row],
                 cleanup_failures: vec![],
                 exchanges: vec![],

@@ -108,7 +108,7 @@ pub async fn run(args: CertifyArgs) -> u8 {
                     } else {
                         String::new()
                     },
-                    Idp::NAMES
+                    Idp::names()
                 );
                 return exit_code::USAGE;
             }

@@ -17,6 +17,7 @@
 //! connected", "User provisioning succeeded" and "Group provisioning succeeded"; the failure
 //! and deprovisioning lines are inferred.
 
+use crate::check::expected::{Deprovision, Rules};
 use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
@@ -161,6 +162,25 @@ impl Duo {
             wire,
             group_leaving: GroupLeaving::Delete,
             delete_deleted_users: false,
+        }
+    }
+
+    /// Duo's "User deprovisioning behavior" (Deactivate Users or Delete Users) applies to every
+    /// user that leaves; groups follow their assignment unless "Exclude group information" is
+    /// ticked (https://www.cisco.com/c/en/us/support/docs/security/secure-access/225885-provision-users-and-groups-to-secure.html).
+    pub fn rules(&self) -> Rules {
+        let users = match self.settings.deprovisioning {
+            Deprovisioning::Deactivate => Deprovision::Disable,
+            Deprovisioning::Delete => Deprovision::Delete,
+        };
+        Rules {
+            out_of_scope_user: users,
+            disabled_user: users,
+            deleted_user: users,
+            out_of_scope_group: Deprovision::Delete,
+            groups_follow_push: false,
+            clears_attributes: false,
+            groups: !self.settings.exclude_group_information,
         }
     }
 

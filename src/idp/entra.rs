@@ -12,6 +12,7 @@
 //! The provisioning log entries (Create, then Update for the members) come from what the
 //! server answered, never from the scenario.
 
+use crate::check::expected::{Deprovision, Rules};
 use crate::client::{form_encode, Request, Response, TransportError};
 use crate::idp::engine::Engine;
 use crate::idp::mapping::differences;
@@ -46,6 +47,16 @@ pub enum Dialect {
     /// `aadOptscim062020`: lowercase ops, booleans, one path-less replace, filtered member removal.
     #[serde(rename = "aadOptscim062020")]
     AadOptscim062020,
+}
+
+impl Dialect {
+    /// As written in `settings: { dialect: ... }` and shown in the verdict.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Default => "default",
+            Dialect::AadOptscim062020 => "aadOptscim062020",
+        }
+    }
 }
 
 /// What Entra does with a 429 (https://learn.microsoft.com/en-us/answers/questions/2284725/understanding-scim-client-request-behavior-and-exp
@@ -158,6 +169,35 @@ impl Entra {
             mapping,
             wire,
         })
+    }
+
+    /// What Entra does to users and groups leaving scope or deleted: out-of-scope users are
+    /// disabled unless "skip out-of-scope deletions" is on
+    /// (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/skip-out-of-scope-deletions);
+    /// deletes only when the delete action is enabled.
+    pub fn rules(&self) -> Rules {
+        let s = &self.settings;
+        Rules {
+            out_of_scope_user: if s.skip_out_of_scope_deletions {
+                Deprovision::Nothing
+            } else {
+                Deprovision::Disable
+            },
+            disabled_user: Deprovision::Disable,
+            deleted_user: if s.actions.delete {
+                Deprovision::Delete
+            } else {
+                Deprovision::Nothing
+            },
+            out_of_scope_group: if s.actions.delete && !s.skip_out_of_scope_deletions {
+                Deprovision::Delete
+            } else {
+                Deprovision::Nothing
+            },
+            groups_follow_push: false,
+            clears_attributes: false,
+            groups: true,
+        }
     }
 
     pub fn settings_json(&self) -> Value {

@@ -42,6 +42,24 @@ pub struct JumpCloud {
 }
 
 impl JumpCloud {
+    /// JumpCloud: set inactive, deleted on a delete
+    /// (https://jumpcloud.com/wp-json/wp/v2/support/76256); an unbound group stays
+    /// (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group deleted in JumpCloud is
+    /// deleted too, which these rules do not tell apart: scenarios check that by its log and
+    /// trace.
+    pub fn rules(&self) -> crate::check::expected::Rules {
+        use crate::check::expected::{Deprovision, Rules};
+        Rules {
+            out_of_scope_user: Deprovision::Disable,
+            disabled_user: Deprovision::Disable,
+            deleted_user: Deprovision::Delete,
+            out_of_scope_group: Deprovision::Nothing,
+            groups_follow_push: false,
+            clears_attributes: false,
+            groups: true,
+        }
+    }
+
     pub fn new(raw: &Map<String, Value>) -> Result<JumpCloud, String> {
         let settings: JumpCloudSettings = serde_json::from_value(Value::Object(raw.clone()))
             .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;

@@ -153,24 +153,13 @@ impl Mapping {
         ))
     }
 
-    /// The IdP this mapping belongs to: the `idp` field, else by name (`okta…` Okta, `duo…`
-    /// Duo, anything else Entra ID).
+    /// The IdP this mapping belongs to: the `idp` field, else by name
+    /// ([`super::registry::for_mapping_name`]: `okta…` Okta, `duo…` Duo, anything else Entra ID).
     pub fn idp(&self) -> &str {
         if let Some(i) = self.idp.as_deref() {
             return i;
         }
-        let n = self.name.to_ascii_lowercase();
-        if n.starts_with("okta") {
-            "okta"
-        } else if n.starts_with("duo") {
-            "duo"
-        } else if n.starts_with("onelogin") {
-            "onelogin"
-        } else if n.starts_with("jumpcloud") {
-            "jumpcloud"
-        } else {
-            "entra"
-        }
+        super::registry::for_mapping_name(&self.name)
     }
 
     pub fn bundled_names() -> Vec<&'static str> {

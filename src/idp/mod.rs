@@ -10,6 +10,7 @@ pub mod mapping;
 pub mod okta;
 pub mod onelogin;
 pub mod pingfederate; // branch ping
+pub mod registry;
 pub mod sync;
 pub mod wire;
 
@@ -921,31 +922,14 @@ impl Profile {
         idp: &str,
         settings: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Profile, String> {
-        match idp {
-            "entra" => entra::Entra::new(settings).map(Profile::Entra),
-            "okta" => okta::Okta::new(false, settings).map(Profile::Okta),
-            "okta-aiw" => okta::Okta::new(true, settings).map(Profile::Okta),
-            "duo" => duo::Duo::new(settings).map(Profile::Duo),
-            "custom" => duo::Duo::custom(settings).map(Profile::Duo),
-            "onelogin" => onelogin::OneLogin::new(settings).map(Profile::OneLogin),
-            "jumpcloud" => jumpcloud::JumpCloud::new(settings).map(Profile::JumpCloud),
-            "pingfederate" => pingfederate::PingFederate::new(settings).map(Profile::PingFederate),
-            "rfc" if settings.is_empty() => mapping::Mapping::load("entra-default")
-                .map(|m| Profile::Rfc(Box::new(m)))
-                .map_err(|e| e.to_string()),
-            "rfc" => Err("`idp: rfc` takes no settings".into()),
-            other => Err(format!(
-                "IdP '{other}' is not simulated yet (available: {})",
-                crate::scenario::KNOWN_IDPS.join(", ")
-            )),
-        }
+        registry::profile(idp, settings)
     }
 
     /// The IdP's name in findings and reports.
     pub fn display_name(&self) -> &'static str {
         match self {
             Profile::Entra(_) => "Entra ID",
-            Profile::Okta(o) if o.aiw => "Okta (AIW)",
+            Profile::Okta(o) if o.settings.app == okta::App::Aiw => "Okta (AIW)",
             Profile::Okta(_) => "Okta",
             Profile::Duo(d) => d.wire.display_name(),
             Profile::OneLogin(o) => o.run.wire.display_name(),
@@ -984,119 +968,12 @@ impl Profile {
     pub fn rules(&self) -> crate::check::expected::Rules {
         use crate::check::expected::{Deprovision, Rules};
         match self {
-            Profile::Entra(e) => Rules {
-                out_of_scope_user: if e.settings.skip_out_of_scope_deletions {
-                    Deprovision::Nothing
-                } else {
-                    Deprovision::Disable
-                },
-                disabled_user: Deprovision::Disable,
-                deleted_user: if e.settings.actions.delete {
-                    Deprovision::Delete
-                } else {
-                    Deprovision::Nothing
-                },
-                out_of_scope_group: if e.settings.actions.delete
-                    && !e.settings.skip_out_of_scope_deletions
-                {
-                    Deprovision::Delete
-                } else {
-                    Deprovision::Nothing
-                },
-                groups_follow_push: false,
-                clears_attributes: false,
-                groups: true,
-            },
-            // Okta deactivates users and never deletes them (S1, S5); groups live in the app
-            // while pushed, or after an unlink that leaves them there.
-            Profile::Okta(o) => Rules {
-                out_of_scope_user: if o.settings.deactivate_users {
-                    Deprovision::Disable
-                } else {
-                    Deprovision::Nothing
-                },
-                disabled_user: if o.settings.deactivate_users {
-                    Deprovision::Disable
-                } else {
-                    Deprovision::Nothing
-                },
-                deleted_user: if o.settings.deactivate_users {
-                    Deprovision::Disable
-                } else {
-                    Deprovision::Nothing
-                },
-                out_of_scope_group: Deprovision::Delete,
-                groups_follow_push: true,
-                clears_attributes: true,
-                groups: true,
-            },
-            // Duo's "User deprovisioning behavior" (Deactivate Users or Delete Users) applies to
-            // every user that leaves; groups follow their assignment unless "Exclude group
-            // information" is ticked (https://www.cisco.com/c/en/us/support/docs/security/secure-access/225885-provision-users-and-groups-to-secure.html).
-            Profile::Duo(d) => {
-                let users = match d.settings.deprovisioning {
-                    duo::Deprovisioning::Deactivate => Deprovision::Disable,
-                    duo::Deprovisioning::Delete => Deprovision::Delete,
-                };
-                Rules {
-                    out_of_scope_user: users,
-                    disabled_user: users,
-                    deleted_user: users,
-                    out_of_scope_group: Deprovision::Delete,
-                    groups_follow_push: false,
-                    clears_attributes: false,
-                    groups: !d.settings.exclude_group_information,
-                }
-            }
-            // OneLogin: Delete User, or suspend (active false), for every user that leaves; groups
-            // stay in the app when they leave (no Delete Group in its call set,
-            // https://developers.onelogin.com/scim/implement-scim-api).
-            Profile::OneLogin(o) => {
-                let users = match o.settings.deprovisioning {
-                    onelogin::Deprovisioning::Delete => Deprovision::Delete,
-                    onelogin::Deprovisioning::Suspend => Deprovision::Disable,
-                };
-                Rules {
-                    out_of_scope_user: users,
-                    disabled_user: users,
-                    deleted_user: users,
-                    out_of_scope_group: Deprovision::Nothing,
-                    groups_follow_push: false,
-                    clears_attributes: false,
-                    groups: true,
-                }
-            }
-            // PingFederate's Remove User Action (Disable or Delete) applies to users removed
-            // from the datastore group or filter and to disabled ones; groups follow their
-            // targeting (https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html).
-            Profile::PingFederate(p) => {
-                let users = match p.settings.remove_user_action {
-                    pingfederate::RemoveUserAction::Disable => Deprovision::Disable,
-                    pingfederate::RemoveUserAction::Delete => Deprovision::Delete,
-                };
-                Rules {
-                    out_of_scope_user: users,
-                    disabled_user: users,
-                    deleted_user: users,
-                    out_of_scope_group: Deprovision::Delete,
-                    groups_follow_push: false,
-                    clears_attributes: false,
-                    groups: true,
-                }
-            }
-            // JumpCloud: set inactive, deleted on a delete (https://jumpcloud.com/wp-json/wp/v2/support/76256);
-            // an unbound group stays (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group
-            // deleted in JumpCloud is deleted too, which these rules do not tell apart: scenarios
-            // check that by its log and trace.
-            Profile::JumpCloud(_) => Rules {
-                out_of_scope_user: Deprovision::Disable,
-                disabled_user: Deprovision::Disable,
-                deleted_user: Deprovision::Delete,
-                out_of_scope_group: Deprovision::Nothing,
-                groups_follow_push: false,
-                clears_attributes: false,
-                groups: true,
-            },
+            Profile::Entra(e) => e.rules(),
+            Profile::Okta(o) => o.rules(),
+            Profile::Duo(d) => d.rules(),
+            Profile::OneLogin(o) => o.rules(),
+            Profile::JumpCloud(j) => j.rules(),
+            Profile::PingFederate(p) => p.rules(),
             // No source directory is provisioned: nothing is expected to leave.
             Profile::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,

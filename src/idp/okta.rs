@@ -12,6 +12,7 @@
 //! What Okta shows its admin is its System Log; the entries are built from what the server
 //! answered (Group Push lines as in Cisco's Okta guide: "pushed to app", "updated in app").
 
+use crate::check::expected::{Deprovision, Rules};
 use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
@@ -64,6 +65,30 @@ pub struct OktaSettings {
     /// PATCHes of remove and add alone (as S1's examples show them).
     #[serde(default)]
     pub group_rename: GroupRename,
+    /// The app type (S1): `OIN`, a catalogue app, or `AIW`, an App Integration Wizard app,
+    /// which sends every change as a GET then a full PUT. `idp: okta-aiw` presets `AIW`.
+    #[serde(default)]
+    pub app: App,
+}
+
+/// Okta's app type: the `app` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum App {
+    #[default]
+    #[serde(rename = "OIN")]
+    Oin,
+    #[serde(rename = "AIW")]
+    Aiw,
+}
+
+impl App {
+    /// As written in `settings: { app: ... }` and shown in the verdict.
+    pub fn name(self) -> &'static str {
+        match self {
+            App::Oin => "OIN",
+            App::Aiw => "AIW",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -75,8 +100,6 @@ pub enum GroupRename {
 }
 
 pub struct Okta {
-    /// App Integration Wizard app: every update a GET then a PUT.
-    pub aiw: bool,
     pub settings: OktaSettings,
     pub mapping: Mapping,
     /// `src/idp/wires/okta.yaml`, with the settings and the app variant applied.
@@ -84,9 +107,9 @@ pub struct Okta {
 }
 
 impl Okta {
-    pub fn new(aiw: bool, settings: &Map<String, Value>) -> Result<Okta, String> {
+    pub fn new(settings: &Map<String, Value>) -> Result<Okta, String> {
         let settings: OktaSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
-            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate)")
+            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate), app (OIN | AIW)")
         })?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = wire::okta().clone();
@@ -96,23 +119,39 @@ impl Okta {
             GroupRename::WithMembers => Rename::WithMembers,
             GroupRename::Separate => Rename::Separate,
         };
-        if aiw {
+        if settings.app == App::Aiw {
             // AIW apps send every change as GET then a full PUT (S1).
             wire.deactivate.user = DeactivateShape::Put;
             wire.members.update = UpdateVerb::Put;
         }
         Ok(Okta {
-            aiw,
             settings,
             mapping,
             wire,
         })
     }
 
+    /// Okta deactivates users and never deletes them (S1, S5); groups live in the app while
+    /// pushed, or after an unlink that leaves them there.
+    pub fn rules(&self) -> Rules {
+        let users = if self.settings.deactivate_users {
+            Deprovision::Disable
+        } else {
+            Deprovision::Nothing
+        };
+        Rules {
+            out_of_scope_user: users,
+            disabled_user: users,
+            deleted_user: users,
+            out_of_scope_group: Deprovision::Delete,
+            groups_follow_push: true,
+            clears_attributes: true,
+            groups: true,
+        }
+    }
+
     pub fn settings_json(&self) -> Value {
-        let mut v = serde_json::to_value(&self.settings).unwrap_or(Value::Null);
-        v["app"] = json!(if self.aiw { "AIW" } else { "OIN" });
-        v
+        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
     }
 
     fn engine(&self) -> Engine<'_> {

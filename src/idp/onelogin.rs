@@ -93,6 +93,26 @@ pub struct OneLogin {
 }
 
 impl OneLogin {
+    /// OneLogin: Delete User, or suspend (active false), for every user that leaves; groups
+    /// stay in the app when they leave (no Delete Group in its call set,
+    /// https://developers.onelogin.com/scim/implement-scim-api).
+    pub fn rules(&self) -> crate::check::expected::Rules {
+        use crate::check::expected::{Deprovision, Rules};
+        let users = match self.settings.deprovisioning {
+            Deprovisioning::Delete => Deprovision::Delete,
+            Deprovisioning::Suspend => Deprovision::Disable,
+        };
+        Rules {
+            out_of_scope_user: users,
+            disabled_user: users,
+            deleted_user: users,
+            out_of_scope_group: Deprovision::Nothing,
+            groups_follow_push: false,
+            clears_attributes: false,
+            groups: true,
+        }
+    }
+
     pub fn new(raw: &Map<String, Value>) -> Result<OneLogin, String> {
         let settings: OneLoginSettings = serde_json::from_value(Value::Object(raw.clone()))
             .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;

@@ -28,21 +28,7 @@ pub const RFC: &str = "RFC 7643/7644 conformance";
 
 /// The IdP verdict a scenario counts towards; `None` for `idp: rfc`.
 pub(crate) fn idp_verdict(s: &ScenarioReport) -> Option<String> {
-    let name = match s.idp.as_str() {
-        "entra" => format!(
-            "Entra ID ({})",
-            s.settings["dialect"].as_str().unwrap_or("default")
-        ),
-        "okta" => "Okta (OIN)".into(),
-        "okta-aiw" => "Okta (AIW)".into(),
-        "duo" => "Duo".into(),
-        // branch onelogin
-        "onelogin" => "OneLogin".into(),
-        "jumpcloud" => "JumpCloud".into(),
-        "pingfederate" => "PingFederate".into(), // branch ping
-        "rfc" => return None,
-        other => other.to_string(),
-    };
+    let name = crate::idp::registry::verdict(&s.idp, &s.settings)?;
     Some(format!("works with {name}"))
 }
 

@@ -49,7 +49,7 @@ pub enum DiagnosticKind {
     DuplicateId,
     /// A reference to a user or group id that does not exist at that point.
     UnknownId,
-    /// `idp` is not one of [`crate::scenario::KNOWN_IDPS`].
+    /// `idp` is not in [`crate::idp::registry`].
     UnknownIdp,
     /// Keys that exclude each other, or a required one of two is missing (`update` with both
     /// `user` and `group`).

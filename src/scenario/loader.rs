@@ -829,7 +829,7 @@ fn missing_field_hint(field: &str, mapping: Option<&[tree::OwnedSeg]>) -> (Strin
         "name" => "add a short unique name: `name: entra-cisco-guide`".to_owned(),
         "idp" => format!(
             "add the identity provider: `idp: entra` (one of {})",
-            super::KNOWN_IDPS.join(", ")
+            crate::idp::registry::names().join(", ")
         ),
         "steps" => "add `steps:` with at least one step, such as `- cycle: initial`".to_owned(),
         "id" => "every user and group has an `id` the steps refer to: `id: josue`".to_owned(),

@@ -19,21 +19,6 @@ pub use bundled::Source;
 pub use diagnostics::{Diagnostic, DiagnosticKind, LoadError, Position};
 pub use loader::{bundled_dir, discover, load};
 
-/// The identity providers a scenario may name in `idp`.
-/// `rfc` is no IdP: the scenarios of `scimulator check` (RFC 7643/7644 conformance probes).
-pub const KNOWN_IDPS: &[&str] = &[
-    "entra",
-    "okta",
-    "okta-aiw",
-    "duo",
-    "custom",
-    // branch onelogin
-    "onelogin",
-    "jumpcloud",
-    "pingfederate", // branch ping
-    "rfc",
-];
-
 /// The JSON Schema of scenario files, for editors (`# yaml-language-server: $schema=...`) and
 /// for `scimulator schema scenario`. Draft-07 rather than 2020-12 because that is the draft the
 /// YAML language server (VS Code's YAML extension) validates with
@@ -61,7 +46,7 @@ pub fn scenario_schema() -> serde_json::Value {
         .and_then(|p| p.get_mut("idp"))
         .and_then(serde_json::Value::as_object_mut)
     {
-        idp.insert("enum".into(), KNOWN_IDPS.into());
+        idp.insert("enum".into(), crate::idp::registry::names().into());
     }
     serde_json::Value::Object(root)
 }
@@ -101,7 +86,7 @@ mod tests {
         assert_eq!(schema["title"], "scimulator scenario");
         assert_eq!(
             schema["properties"]["idp"]["enum"],
-            serde_json::json!(KNOWN_IDPS)
+            serde_json::json!(crate::idp::registry::names())
         );
         assert_eq!(schema["additionalProperties"], false);
     }

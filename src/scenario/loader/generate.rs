@@ -273,35 +273,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
 /// Default user templates per IdP: the attributes that IdP's own directory holds and its
 /// bundled mapping reads (fixtures/mappings/).
 fn default_templates(idp: &str) -> Vec<(&'static str, &'static str)> {
-    match idp {
-        "okta" | "okta-aiw" => vec![
-            ("login", "{email}"),
-            ("email", "{email}"),
-            ("firstName", "{given}"),
-            ("lastName", "{family}"),
-            ("displayName", "{given} {family}"),
-            ("department", "{department}"),
-        ],
-        "duo" | "pingfederate" => vec![
-            ("username", "{username}"),
-            ("email", "{email}"),
-            ("firstName", "{given}"),
-            ("lastName", "{family}"),
-            ("displayName", "{given} {family}"),
-        ],
-        // Entra, and anything else: Entra's user object.
-        _ => vec![
-            ("userPrincipalName", "{email}"),
-            ("mail", "{email}"),
-            ("displayName", "{given} {family}"),
-            ("givenName", "{given}"),
-            ("surname", "{family}"),
-            ("department", "{department}"),
-            ("jobTitle", "{title}"),
-            ("employeeId", "{employee_id}"),
-            ("manager", "{manager}"),
-        ],
-    }
+    crate::idp::registry::templates(idp).to_vec()
 }
 
 /// SplitMix64: small, fast, and the same sequence on every platform, which is all a seeded

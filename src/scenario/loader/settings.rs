@@ -1,5 +1,5 @@
 //! `settings:` checked when the file is loaded, by the IdP profile's own settings parser
-//! ([`crate::idp::Profile::new`]), with its complaint mapped to the position of the key or
+//! ([`crate::idp::registry::profile`], which adds an alias's setting first), with its complaint mapped to the position of the key or
 //! value it is about and a hint (the nearest valid name, the allowed values):
 //!
 //! ```text
@@ -11,17 +11,15 @@
 
 use super::super::diagnostics::{nearest, DiagnosticKind, Position};
 use super::super::model::Scenario;
-use super::super::KNOWN_IDPS;
 use super::tree::{Kind, Node};
 use super::validate::Problem;
+use crate::idp::registry;
 use serde_json::{Map, Value};
 
 /// The problem with `settings`, if the profile refuses them.
 pub(super) fn check(scenario: &Scenario, tree: &Node) -> Option<Problem> {
-    if !KNOWN_IDPS.contains(&scenario.idp.as_str()) {
-        // Reported by the header check, with its own hint.
-        return None;
-    }
+    // An unknown IdP is reported by the header check, with its own hint.
+    registry::find(&scenario.idp)?;
     let err = crate::idp::Profile::new(&scenario.idp, &scenario.settings).err()?;
     let settings_key = tree.key("settings");
     let node = tree.get("settings");

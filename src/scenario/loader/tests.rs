@@ -338,7 +338,7 @@ fn missing_keys_point_at_the_mapping_that_lacks_them() {
         d.hint,
         format!(
             "add the identity provider: `idp: entra` (one of {})",
-            crate::scenario::KNOWN_IDPS.join(", ")
+            crate::idp::registry::names().join(", ")
         )
     );
 
@@ -458,7 +458,7 @@ fn unknown_idp() {
         d.hint,
         format!(
             "did you mean `entra`? known identity providers: {}",
-            crate::scenario::KNOWN_IDPS.join(", ")
+            crate::idp::registry::names().join(", ")
         )
     );
 }
@@ -746,5 +746,46 @@ mod discovery {
                 panic!("a bundled scenario does not load:\n{e}");
             }
         }
+    }
+}
+
+/// Okta's app type is a typed setting: a wrong spelling is shown where it is written, with
+/// the allowed values and the nearest one.
+#[test]
+fn okta_app_setting_is_checked_where_it_is_written() {
+    let d = problem("name: t\nidp: okta\nsettings:\n  app: aiw\nsteps:\n  - cycle: initial\n");
+    assert_at(&d, 4, 8, K::UnknownValue);
+    assert_eq!(d.message, "settings: `aiw` is not a valid `app`");
+    assert!(
+        d.hint
+            .starts_with("did you mean `AIW`? allowed values: OIN, AIW"),
+        "{}",
+        d.hint
+    );
+    assert!(d.hint.contains("app (OIN | AIW)"), "{}", d.hint);
+}
+
+/// `idp: okta-aiw` means `app: AIW`: a scenario saying otherwise is refused at the setting,
+/// with how to choose the app instead.
+#[test]
+fn okta_aiw_alias_refuses_a_contradicting_app_setting() {
+    let d = problem("name: t\nidp: okta-aiw\nsettings:\n  app: OIN\nsteps:\n  - cycle: initial\n");
+    assert_at(&d, 4, 8, K::UnknownValue);
+    assert_eq!(
+        d.message,
+        "settings: `app`: `app` is `OIN`, but `idp: okta-aiw` means `app: AIW`"
+    );
+    assert_eq!(d.hint, "write `idp: okta` to choose `app` yourself");
+}
+
+/// Both spellings of an AIW app load.
+#[test]
+fn okta_aiw_and_okta_with_app_aiw_both_load() {
+    for text in [
+        "name: t\nidp: okta-aiw\nsteps:\n  - cycle: initial\n",
+        "name: t\nidp: okta\nsettings: { app: AIW }\nsteps:\n  - cycle: initial\n",
+    ] {
+        let loaded = parse(Path::new("t.yaml"), text);
+        assert!(loaded.is_ok(), "{text}: {:?}", loaded.err());
     }
 }

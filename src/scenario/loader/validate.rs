@@ -14,9 +14,9 @@ use super::super::diagnostics::{nearest, suggest, DiagnosticKind, Position};
 use super::super::model::{
     Expectation, FaultEffect, Scenario, SourceGroup, SourceUser, StateExpectation, Step, Targets,
 };
-use super::super::KNOWN_IDPS;
 use super::step_example;
 use super::tree::{Node, Seg};
+use crate::idp::registry;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -130,12 +130,16 @@ impl Checker<'_> {
                 "give the scenario a short unique name: `name: entra-cisco-guide`".to_owned(),
             );
         }
-        if !KNOWN_IDPS.contains(&scenario.idp.as_str()) {
+        if registry::find(&scenario.idp).is_none() {
             self.report(
                 self.pos(&[Seg::Key("idp")]),
                 DiagnosticKind::UnknownIdp,
                 format!("unknown identity provider `{}`", scenario.idp),
-                suggest(&scenario.idp, KNOWN_IDPS, "known identity providers"),
+                suggest(
+                    &scenario.idp,
+                    &registry::names(),
+                    "known identity providers",
+                ),
             );
         }
         if scenario.steps.is_empty() {
