@@ -476,16 +476,19 @@ impl Client {
         self.bounded(body)
     }
 
-    /// True when `text` may hold a secret: the token, any form the process-wide redactor
-    /// masks, or a JSON escape (`\u0041`) that could spell one out once decoded. Text without
-    /// any of them is logged as it is; the rest goes through [`Self::redact_value`].
+    /// True when `text` (a JSON text) may hold a secret: the token or any form the
+    /// process-wide redactor masks, in the text as decoded. Every answer with an ETag has a
+    /// JSON escape (`"W/\"3\""`), so escapes are decoded rather than taken as a reason to walk
+    /// the tree; a `\u0041` escape, which could spell anything, still is. Text without a secret
+    /// is logged as it is; the rest goes through [`Self::redact_value`].
     fn may_hold_secret(&self, text: &str) -> bool {
-        text.contains('\\')
-            || self
-                .token
-                .as_ref()
-                .is_some_and(|t| t.expose().len() >= 6 && text.contains(t.expose()))
-            || crate::redact::contains_secret(text)
+        let Some(text) = json_unescaped(text) else {
+            return true;
+        };
+        self.token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() >= 6 && text.contains(t.expose()))
+            || crate::redact::contains_secret(&text)
     }
 
     /// True when requests carry a bearer token.
@@ -774,6 +777,8 @@ impl Client {
     fn log_response(&mut self, body: &Value, clean_len: Option<usize>) -> Value {
         match clean_len {
             Some(n) if self.logged >= self.limits.log_budget => self.omitted(n),
+            // Past the budget only the size is kept: no copy of the tree.
+            _ if self.logged >= self.limits.log_budget => self.omitted(json_len(body)),
             _ => self.bounded(body.clone()),
         }
     }
@@ -865,6 +870,35 @@ struct Received {
     cut: Option<String>,
     /// The length of a JSON answer's text, when that text holds no secret in any form.
     clean: Option<usize>,
+}
+
+/// JSON text with its short escapes (`\"`, `\\`, `\/`, `\n`, ...) decoded, so that a search of
+/// it finds whatever a string of the document holds once parsed; `None` when it has a `\u`
+/// escape (or a malformed one), which the caller treats as "may hold anything".
+fn json_unescaped(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !text.contains('\\') {
+        return Some(std::borrow::Cow::Borrowed(text));
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '"' => '"',
+            '\\' => '\\',
+            '/' => '/',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            _ => return None,
+        });
+    }
+    Some(std::borrow::Cow::Owned(out))
 }
 
 /// The length of `v`'s compact JSON (a string counts as its text).
@@ -1011,6 +1045,28 @@ mod bounds_tests {
             .as_str()
             .unwrap()
             .starts_with("[omitted by scimulator: 7 bytes"));
+    }
+
+    #[test]
+    fn a_secret_spelt_with_json_escapes_is_still_found() {
+        let c = Client::new(ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: Some(Secret::new("s3cr/et\"tok")),
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        // An ETag's escaped quotes alone are no reason to walk the tree.
+        assert!(!c.may_hold_secret(r#"{"meta":{"version":"W/\"3\""},"a":"b\\c\n"}"#));
+        // The token, its `/` and `"` escaped as JSON may write them.
+        assert!(c.may_hold_secret(r#"{"echo":"s3cr\/et\"tok"}"#));
+        assert!(c.may_hold_secret(r#"{"echo":"s3cr/et\"tok"}"#));
+        // A \u escape could spell anything: walked.
+        assert!(c.may_hold_secret(r#"{"echo":"\u0073"}"#));
+        assert_eq!(
+            json_unescaped(r#"a\"b\\c\/d\te"#).as_deref(),
+            Some("a\"b\\c/d\te")
+        );
+        assert_eq!(json_unescaped(r#"x\u0041"#), None);
     }
 
     #[test]

@@ -585,7 +585,9 @@ impl Ledger {
     /// Why the run may not write (PATCH, PUT, DELETE) to `t`, or `None` when it may: it
     /// created it, or matched it by its run-scoped identity on a server that honours `filter`.
     pub fn write_refusal(&self, t: &(ObjectKind, String)) -> Option<String> {
-        let created = self.created.contains(t);
+        // By hash: this runs before every write (a scan of `created` was 5 % of a
+        // 10,000-user run's CPU).
+        let created = self.created_set.contains(t);
         if !self.touchable.contains(t) {
             Some(format!("the run did not create or match {}", t.1))
         } else if self.filter_ignored && !created {
