@@ -24,16 +24,26 @@ use std::collections::{HashMap, HashSet};
 /// lookup answer is never trusted as such). Reads only; `Err` when one cannot be read.
 ///
 /// `reader` is the harness's own client (no faults, outside the IdP's exchange log).
+///
+/// Users that come from a listing are kept with the top-level attributes named in `compared`
+/// (lower-case, see [`top_names`]), their identity, `id` and every extension (`urn:` keys)
+/// only: what the diff reads of them. At a tenant's size the rest (`meta`, `groups`,
+/// `schemas`) was a third of the state check's memory.
 pub async fn read_back(
     reader: &mut Client,
     ids: &[(ObjectKind, String, String)],
+    compared: &HashSet<String>,
     ledger: &mut Ledger,
     findings: &mut Vec<Finding>,
     index: usize,
 ) -> Result<ActualState, String> {
     let mut actual = ActualState::default();
     let touchable: HashSet<(ObjectKind, String)> = ledger.touchable.iter().cloned().collect();
-    let discovered = discover(reader, ids, ledger, findings, index, Some(&touchable)).await;
+    let want = Want {
+        objects: &touchable,
+        compared,
+    };
+    let discovered = discover(reader, ids, ledger, findings, index, Some(want)).await;
     let mut to_read: Vec<(ObjectKind, String)> = ledger.touchable.iter().cloned().collect();
     let mut known: HashSet<(ObjectKind, String)> = to_read.iter().cloned().collect();
     for found in discovered.found {
@@ -100,6 +110,43 @@ pub const PAGE: usize = 500;
 /// Below this many users to find, one lookup each costs less than a listing of the server.
 const LIST_FROM: usize = 50;
 
+/// The bodies [`discover`] keeps from a listing: those of `objects`, pruned to the top-level
+/// attributes in `compared` (see [`read_back`]).
+#[derive(Clone, Copy)]
+pub struct Want<'a> {
+    pub objects: &'a HashSet<(ObjectKind, String)>,
+    pub compared: &'a HashSet<String>,
+}
+
+/// The lower-case top-level attribute names of `paths` (`name.givenName` → `name`,
+/// `emails[type eq "work"].value` → `emails`); extension paths need none, as every `urn:`
+/// key is kept.
+pub fn top_names<'a>(paths: impl IntoIterator<Item = &'a String>) -> HashSet<String> {
+    paths
+        .into_iter()
+        .map(|p| match crate::scim::filter::parse_path(p) {
+            Ok(parsed) => parsed.attr.name.to_ascii_lowercase(),
+            Err(_) => p
+                .split(['.', '['])
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// `body` without the top-level attributes a check does not read: kept are `id`, every
+/// extension (`urn:` keys) and the names in `keep` (lower-case).
+pub fn prune(body: &mut Value, keep: &HashSet<String>) {
+    if let Value::Object(m) = body {
+        m.retain(|k, _| {
+            k == "id"
+                || k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+                || keep.contains(&k.to_ascii_lowercase())
+        });
+    }
+}
+
 /// What [`discover`] found: the ids of objects whose identity is run-scoped, and the listed
 /// bodies of users that are the run's (found, or in `want`; none when `want` is `None`).
 pub struct Discovered {
@@ -120,19 +167,24 @@ pub async fn discover(
     ledger: &mut Ledger,
     findings: &mut Vec<Finding>,
     step: usize,
-    want: Option<&HashSet<(ObjectKind, String)>>,
+    want: Option<Want<'_>>,
 ) -> Discovered {
     let users: Vec<&(ObjectKind, String, String)> = ids
         .iter()
         .filter(|(k, _, _)| *k == ObjectKind::User)
         .collect();
+    // What the listing keeps of each user: its identity attributes, and what is compared.
+    let mut keep = top_names(users.iter().map(|u| &u.1));
+    if let Some(w) = want {
+        keep.extend(w.compared.iter().cloned());
+    }
     let mut out = Discovered {
         found: Vec::new(),
         bodies: HashMap::new(),
     };
     // A listing this run already saw fail (see `Ledger::unpaged`) is not paged again.
     let listing = if users.len() >= LIST_FROM && !ledger.unpaged.contains(&ObjectKind::User) {
-        list_all(c, ObjectKind::User).await
+        list_all(c, ObjectKind::User, Some(&keep)).await
     } else {
         None
     };
@@ -179,8 +231,7 @@ pub async fn discover(
             }
             out.found.push((ObjectKind::User, id.clone()));
         }
-        if let Some(want) = want.filter(|w| mine || w.contains(&(ObjectKind::User, id.clone()))) {
-            let _ = want;
+        if want.is_some_and(|w| mine || w.objects.contains(&(ObjectKind::User, id.clone()))) {
             out.bodies.insert((ObjectKind::User, id), r);
         }
     }
@@ -201,8 +252,13 @@ pub async fn discover(
 }
 
 /// Every resource of `kind` the server lists, page by page, or `None` when the listing cannot
-/// be trusted to be whole (see [`discover`]).
-pub async fn list_all(c: &mut Client, kind: ObjectKind) -> Option<Vec<Value>> {
+/// be trusted to be whole (see [`discover`]). With `keep`, each resource is [`prune`]d as its
+/// page arrives: a 100,000-user listing is held whole, so only what the caller reads.
+pub async fn list_all(
+    c: &mut Client,
+    kind: ObjectKind,
+    keep: Option<&HashSet<String>>,
+) -> Option<Vec<Value>> {
     let max_pages = c.limits().max_pages;
     let mut all: Vec<Value> = Vec::new();
     let mut ids: HashSet<String> = HashSet::new();
@@ -245,7 +301,13 @@ pub async fn list_all(c: &mut Client, kind: ObjectKind) -> Option<Vec<Value>> {
             }
         }
         let empty = page.is_empty();
-        all.extend(page);
+        match keep {
+            Some(keep) => all.extend(page.into_iter().map(|mut r| {
+                prune(&mut r, keep);
+                r
+            })),
+            None => all.extend(page),
+        }
         if all.len() as u64 >= n {
             return (all.len() as u64 == n).then_some(all);
         }

@@ -8,7 +8,7 @@
 
 use crate::check::diff::compare;
 use crate::check::expected::{apply_overrides, derive};
-use crate::check::read_back::{identities, read_back, read_one};
+use crate::check::read_back::{identities, read_back, read_one, top_names};
 use crate::client::Client;
 use crate::idp::sync::SyncState;
 use crate::idp::{Ledger, Profile};
@@ -57,8 +57,16 @@ pub async fn check_state(
             return state_error(e);
         }
     }
-    // Read back every object the run created or matched: the run's own objects only.
-    let mut actual = match read_back(reader, &ids, run.ledger, run.findings, index).await {
+    // Read back every object the run created or matched: the run's own objects only, kept
+    // with what the diff reads (compared paths, identity, manager).
+    let compared = top_names(
+        expected
+            .user_paths
+            .iter()
+            .chain(mapping.user_matching().iter().map(|e| &e.target))
+            .chain(mapping.user_reference("User").map(|e| &e.target)),
+    );
+    let mut actual = match read_back(reader, &ids, &compared, run.ledger, run.findings, index).await {
         Ok(a) => a,
         Err(e) => return state_error(e),
     };

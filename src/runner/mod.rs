@@ -673,7 +673,9 @@ async fn cleanup(
     let gone_users = gone.iter().filter(|(k, _)| *k == ObjectKind::User).count();
     let still_listed: Option<std::collections::HashSet<String>> =
         if gone_users >= VERIFY_ALL_UPTO && !st.ledger.unpaged.contains(&ObjectKind::User) {
-            list_all(&mut c, ObjectKind::User).await.map(|l| {
+            list_all(&mut c, ObjectKind::User, Some(&Default::default()))
+                .await
+                .map(|l| {
                 l.iter()
                     .filter_map(|r| r.get("id").and_then(|v| v.as_str()).map(str::to_string))
                     .collect()
