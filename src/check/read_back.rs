@@ -86,7 +86,7 @@ pub async fn read_one(
 ) -> Result<Option<Value>, String> {
     let resp = reader
         .send(Request::new(
-            reqwest::Method::GET,
+            crate::client::Method::GET,
             crate::idp::object_path(kind, id),
         ))
         .await;
@@ -269,7 +269,7 @@ pub async fn list_all(
             kind.endpoint(),
             all.len() + 1
         );
-        let resp = c.send(Request::new(reqwest::Method::GET, path)).await;
+        let resp = c.send(Request::new(crate::client::Method::GET, path)).await;
         if resp.status != Some(200) {
             return None;
         }
@@ -382,7 +382,7 @@ pub async fn find_by_identity(
             kind.endpoint(),
             crate::client::form_encode(&filter)
         );
-        let resp = c.send(Request::new(reqwest::Method::GET, path)).await;
+        let resp = c.send(Request::new(crate::client::Method::GET, path)).await;
         if resp.status != Some(200) {
             continue;
         }

@@ -13,6 +13,7 @@
 //! server answered, never from the scenario.
 
 use crate::check::expected::{Deprovision, Rules};
+use crate::client::Method;
 use crate::client::{form_encode, Request, Response, TransportError};
 use crate::idp::engine::Engine;
 use crate::idp::mapping::differences;
@@ -27,7 +28,6 @@ use crate::scim::schema::{
     ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN,
 };
 use crate::source::{Group, User};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
