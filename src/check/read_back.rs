@@ -441,3 +441,75 @@ fn note_filter_ignored(findings: &mut Vec<Finding>, f: Finding) {
         None => findings.push(f),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::diff::compare;
+    use crate::check::expected::{Expected, ExpectedState};
+    use serde_json::json;
+
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    /// A listed user kept with only the attributes the diff reads compares exactly as the
+    /// whole body does, equal or not.
+    #[test]
+    fn a_pruned_listing_body_compares_as_the_whole_body() {
+        let paths: Vec<String> = [
+            "userName",
+            "name.givenName",
+            "emails[type eq \"work\"].value",
+            &format!("{ENT}:department"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let manager = format!("{ENT}:manager");
+        let keep = top_names(paths.iter().chain([&manager]));
+        assert!(["username", "name", "emails"].iter().all(|n| keep.contains(*n)));
+        let want = |given: &str| ExpectedState {
+            users: vec![Expected {
+                key: "a".into(),
+                identity: "a@x".into(),
+                present: true,
+                attrs: json!({"userName": "a@x", "name": {"givenName": given},
+                    "emails": [{"type": "work", "value": "a@x"}],
+                    ENT: {"department": "IT", "manager": {"value": "b@x"}}}),
+            }, Expected {
+                key: "b".into(),
+                identity: "b@x".into(),
+                present: true,
+                attrs: json!({"userName": "b@x"}),
+            }],
+            groups: vec![],
+            user_paths: paths.clone(),
+            group_paths: vec![],
+        };
+        let body = |id: &str, name: &str, manager: Option<&str>| {
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENT], "id": id,
+                "UserName": name, "name": {"givenName": "Ann", "familyName": "Lee"},
+                "emails": [{"type": "work", "value": name, "primary": true}],
+                ENT: {"department": "IT", "manager": manager.map(|m| json!({"value": m}))},
+                "groups": [{"value": "g1", "display": "Sales"}],
+                "meta": {"resourceType": "User", "version": "W/\"2\""}})
+        };
+        let mut whole = ActualState::default();
+        whole.users.insert("1".into(), body("1", "a@x", Some("2")));
+        whole.users.insert("2".into(), body("2", "b@x", None));
+        let mut pruned = whole.clone();
+        for b in pruned.users.values_mut() {
+            prune(b, &keep);
+        }
+        let kept = &pruned.users["1"];
+        assert!(kept.get("meta").is_none() && kept.get("groups").is_none());
+        assert!(kept.get("UserName").is_some() && kept.get(ENT).is_some());
+        let run = |a: &ActualState, given: &str| {
+            compare(&want(given), a, "userName", "displayName", Some(&manager))
+                .map(|d| (d.text, d.objects.iter().map(|o| o.fields.clone()).collect::<Vec<_>>()))
+        };
+        assert_eq!(run(&pruned, "Ann"), run(&whole, "Ann"));
+        let differs = run(&pruned, "Bob").expect("givenName differs");
+        assert_eq!(Some(differs.clone()), run(&whole, "Bob"));
+        assert_eq!(differs.1, vec![vec!["name".to_string()]]);
+    }
+}
