@@ -388,6 +388,21 @@ impl Client {
         kept
     }
 
+    /// [`Self::bounded`] of a borrowed body: serialised once, and copied only when it is kept
+    /// whole (a 500-user listing page is cut to its first bytes, never copied as a tree).
+    fn bounded_ref(&mut self, body: &Value) -> Value {
+        if body.is_string() {
+            return self.bounded(body.clone());
+        }
+        let text = serde_json::to_string(body).unwrap_or_default();
+        if text.len() <= self.limits.report_body {
+            self.logged += text.len();
+            return body.clone();
+        }
+        self.logged += self.limits.report_body;
+        Value::String(truncate_marked(&text, self.limits.report_body))
+    }
+
     /// The marker that stands for a body of `size` bytes once the log budget is spent.
     fn omitted(&self, size: usize) -> Value {
         Value::String(format!(
@@ -715,7 +730,7 @@ impl Client {
             Some(n) if self.logged >= self.limits.log_budget => self.omitted(n),
             // Past the budget only the size is kept: no copy of the tree.
             _ if self.logged >= self.limits.log_budget => self.omitted(json_len(body)),
-            _ => self.bounded(body.clone()),
+            _ => self.bounded_ref(body),
         }
     }
 
