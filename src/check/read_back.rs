@@ -466,21 +466,26 @@ mod tests {
         .collect();
         let manager = format!("{ENT}:manager");
         let keep = top_names(paths.iter().chain([&manager]));
-        assert!(["username", "name", "emails"].iter().all(|n| keep.contains(*n)));
+        assert!(["username", "name", "emails"]
+            .iter()
+            .all(|n| keep.contains(*n)));
         let want = |given: &str| ExpectedState {
-            users: vec![Expected {
-                key: "a".into(),
-                identity: "a@x".into(),
-                present: true,
-                attrs: json!({"userName": "a@x", "name": {"givenName": given},
+            users: vec![
+                Expected {
+                    key: "a".into(),
+                    identity: "a@x".into(),
+                    present: true,
+                    attrs: json!({"userName": "a@x", "name": {"givenName": given},
                     "emails": [{"type": "work", "value": "a@x"}],
                     ENT: {"department": "IT", "manager": {"value": "b@x"}}}),
-            }, Expected {
-                key: "b".into(),
-                identity: "b@x".into(),
-                present: true,
-                attrs: json!({"userName": "b@x"}),
-            }],
+                },
+                Expected {
+                    key: "b".into(),
+                    identity: "b@x".into(),
+                    present: true,
+                    attrs: json!({"userName": "b@x"}),
+                },
+            ],
             groups: vec![],
             user_paths: paths.clone(),
             group_paths: vec![],
@@ -504,8 +509,15 @@ mod tests {
         assert!(kept.get("meta").is_none() && kept.get("groups").is_none());
         assert!(kept.get("UserName").is_some() && kept.get(ENT).is_some());
         let run = |a: &ActualState, given: &str| {
-            compare(&want(given), a, "userName", "displayName", Some(&manager))
-                .map(|d| (d.text, d.objects.iter().map(|o| o.fields.clone()).collect::<Vec<_>>()))
+            compare(&want(given), a, "userName", "displayName", Some(&manager)).map(|d| {
+                (
+                    d.text,
+                    d.objects
+                        .iter()
+                        .map(|o| o.fields.clone())
+                        .collect::<Vec<_>>(),
+                )
+            })
         };
         assert_eq!(run(&pruned, "Ann"), run(&whole, "Ann"));
         let differs = run(&pruned, "Bob").expect("givenName differs");

@@ -66,7 +66,8 @@ pub async fn check_state(
             .chain(mapping.user_matching().iter().map(|e| &e.target))
             .chain(mapping.user_reference("User").map(|e| &e.target)),
     );
-    let mut actual = match read_back(reader, &ids, &compared, run.ledger, run.findings, index).await {
+    let mut actual = match read_back(reader, &ids, &compared, run.ledger, run.findings, index).await
+    {
         Ok(a) => a,
         Err(e) => return state_error(e),
     };

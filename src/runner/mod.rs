@@ -677,10 +677,10 @@ async fn cleanup(
             list_all(&mut c, ObjectKind::User, Some(&Default::default()))
                 .await
                 .map(|l| {
-                l.iter()
-                    .filter_map(|r| r.get("id").and_then(|v| v.as_str()).map(str::to_string))
-                    .collect()
-            })
+                    l.iter()
+                        .filter_map(|r| r.get("id").and_then(|v| v.as_str()).map(str::to_string))
+                        .collect()
+                })
         } else {
             None
         };
