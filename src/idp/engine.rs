@@ -23,11 +23,12 @@
 //! `connect`, `user_create`, `user_update`, `user_reactivate`, `user_deactivate`,
 //! `user_delete`, `group_create`, `group_update`, `group_delete`.
 
+use crate::client::TransportError;
 use crate::client::{form_encode, percent_encode, Request, Response};
 use crate::idp::mapping::{build_view, differences, Mapping};
 use crate::idp::wire::{
-    ConnectionCheck, DeactivateShape, Detail, FilterEncoding, MemberRemove, Rename, UpdateVerb,
-    Wire,
+    AddWhen, ConnectionCheck, DeactivateShape, Detail, Duplicates, FilterEncoding, MemberRemove,
+    OpCase, Rename, UpdateVerb, Wire,
 };
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::report::model::LogEntry;
@@ -113,6 +114,13 @@ fn create_event(kind: ObjectKind) -> &'static str {
     }
 }
 
+fn lookup_role(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::User => "user_lookup",
+        ObjectKind::Group => "group_lookup",
+    }
+}
+
 /// The shape of `(path, wanted, had)` differences between a desired view and a base.
 pub type Diffs = Vec<(String, Value, Option<Value>)>;
 
@@ -191,13 +199,29 @@ impl Engine<'_> {
 
     // ------------------------------------------------------------------ views
 
-    /// The attribute an object is matched on: the mapping's first matching target.
+    /// The attribute an object is matched on first.
     pub fn match_attr(&self, kind: ObjectKind) -> String {
+        self.match_attrs(kind).swap_remove(0)
+    }
+
+    /// The attributes an object is matched on, in precedence order: the wire's
+    /// `lookup.user_attributes`, else the mapping's matching targets, else `userName` or
+    /// `displayName`.
+    pub fn match_attrs(&self, kind: ObjectKind) -> Vec<String> {
         let (m, default) = match kind {
             ObjectKind::User => (self.mapping.user_matching(), "userName"),
             ObjectKind::Group => (self.mapping.group_matching(), "displayName"),
         };
-        m.first().map_or(default.into(), |e| e.target.clone())
+        let given = match kind {
+            ObjectKind::User => self.wire.lookup.user_attributes.clone(),
+            ObjectKind::Group => None,
+        };
+        let attrs = given.unwrap_or_else(|| m.iter().map(|e| e.target.clone()).collect());
+        if attrs.is_empty() {
+            vec![default.into()]
+        } else {
+            attrs
+        }
     }
 
     /// The user as the mapping sends it.
@@ -246,16 +270,32 @@ impl Engine<'_> {
         modified: Vec<String>,
         exchanges: Vec<u64>,
     ) -> bool {
+        self.answer(
+            ctx, label, kind, event, event, resp, what, modified, exchanges,
+        )
+    }
+
+    /// [`Self::outcome`], the error code looked up under `code_event` (`lookup`).
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &self,
+        ctx: &mut Ctx<'_>,
+        label: &str,
+        kind: ObjectKind,
+        event: &str,
+        code_event: &str,
+        resp: &Response,
+        what: &str,
+        modified: Vec<String>,
+        exchanges: Vec<u64>,
+    ) -> bool {
         let ok = resp.ok();
         let (status, code, detail) = match (ok, self.wire.log.detail) {
             (true, Detail::What) => ("Success", None, Some(what.to_string())),
             (true, Detail::Answer) => ("Success", None, None),
             (false, d) => (
                 "Failure",
-                Some(
-                    resp.status
-                        .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}")),
-                ),
+                Some(self.code(resp, code_event)),
                 Some(match d {
                     Detail::What => format!("{what}: {}", resp.describe()),
                     Detail::Answer => resp.describe(),
@@ -267,6 +307,77 @@ impl Engine<'_> {
             label, kind, &action, status, code, detail, modified, exchanges,
         );
         ok
+    }
+
+    /// The error code of a failed answer: the wire's `log.codes` by `{event}.{status}`,
+    /// `{status}`, `5xx`, `other` (`timeout`, `transport` without an answer), else
+    /// `HTTP {status}` or the no-answer code.
+    pub fn code(&self, resp: &Response, event: &str) -> String {
+        let codes = &self.wire.log.codes;
+        let get = |k: &str| codes.get(k).cloned();
+        let found = match (&resp.error, resp.status) {
+            _ if codes.is_empty() => None,
+            (Some(TransportError::Timeout(_)), _) => get("timeout"),
+            (Some(_), _) => get("transport"),
+            (None, Some(s)) => get(&format!("{event}.{s}"))
+                .or_else(|| get(&s.to_string()))
+                .or_else(|| if s >= 500 { get("5xx") } else { None })
+                .or_else(|| get("other")),
+            (None, None) => None,
+        };
+        found.unwrap_or_else(|| {
+            resp.status
+                .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}"))
+        })
+    }
+
+    /// A lookup that failed, logged under `event`: an answer without a ListResponse is the
+    /// wire's `log.no_list` refusal (with a finding) when it names one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lookup_failed(
+        &self,
+        ctx: &mut Ctx<'_>,
+        label: &str,
+        kind: ObjectKind,
+        event: &str,
+        resp: &Response,
+        exchanges: Vec<u64>,
+    ) {
+        match &self.wire.log.no_list {
+            Some(r) if resp.ok() => {
+                let message = r
+                    .finding
+                    .clone()
+                    .unwrap_or_else(|| "the answer is not a ListResponse".into());
+                ctx.finding(
+                    self.fact(lookup_role(kind), None),
+                    message,
+                    Some(resp.exchange),
+                );
+                self.failed(
+                    ctx,
+                    label,
+                    kind,
+                    event,
+                    &r.code,
+                    r.detail.clone(),
+                    exchanges,
+                );
+            }
+            _ => {
+                self.answer(
+                    ctx,
+                    label,
+                    kind,
+                    event,
+                    "lookup",
+                    resp,
+                    "lookup",
+                    vec![],
+                    exchanges,
+                );
+            }
+        }
     }
 
     /// A failure that is not an answer (not owned, no id, no matching attribute).
@@ -282,6 +393,11 @@ impl Engine<'_> {
         exchanges: Vec<u64>,
     ) {
         let action = self.wire.action(event, false, label);
+        // The page that explains the code, where the IdP's log links one.
+        let detail = match &self.wire.log.failure_source {
+            Some(url) => format!("{detail} ({url})"),
+            None => detail,
+        };
         ctx.log(
             label,
             kind,
@@ -475,8 +591,7 @@ impl Engine<'_> {
         {
             Looked::Found(m) => m,
             Looked::Failed(resp, exchanges) => {
-                let event = create_event(kind);
-                self.outcome(ctx, label, kind, event, &resp, "lookup", vec![], exchanges);
+                self.lookup_failed(ctx, label, kind, create_event(kind), &resp, exchanges);
                 Matched::Stopped
             }
             Looked::Stopped => Matched::Stopped,
@@ -487,9 +602,10 @@ impl Engine<'_> {
         }
     }
 
-    /// Looks `key` up by its matching attribute in `desired` and adopts the first resource
-    /// answered; [`Looked::Failed`] (not logged) when the answer is not a ListResponse. A
-    /// refusal is logged under `event`.
+    /// Looks `key` up by its matching attributes in `desired`, in precedence order, and adopts
+    /// the first resource answered (the wire's `lookup.duplicates` says whether several are
+    /// refused instead); [`Looked::Failed`] (not logged) when the answer is not a
+    /// ListResponse. A refusal is logged under `event`.
     pub async fn lookup(
         &self,
         ctx: &mut Ctx<'_>,
@@ -503,8 +619,81 @@ impl Engine<'_> {
             ObjectKind::User => (&USER_TYPE, "user_lookup"),
             ObjectKind::Group => (&GROUP_TYPE, "group_lookup"),
         };
-        let attr = self.match_attr(kind);
-        let Some(Value::String(value)) = get_path(desired, &attr, rt) else {
+        let attrs = self.match_attrs(kind);
+        let lookup = self.fact(role, None);
+        let mut exchanges = Vec::new();
+        let mut asked = false;
+        for attr in &attrs {
+            let Some(Value::String(value)) = get_path(desired, attr, rt) else {
+                continue;
+            };
+            asked = true;
+            if let (ObjectKind::Group, Some(listing)) = (kind, &self.wire.lookup.groups_listing) {
+                return match self.listing(ctx, kind, listing, attr, &value).await {
+                    Listed::Found(r, exchanges) => {
+                        self.adopt_found(ctx, kind, key, label, event, r, exchanges)
+                    }
+                    Listed::Absent(exchanges) => Looked::Absent(exchanges),
+                    Listed::Failed(resp, exchanges) => Looked::Failed(resp, exchanges),
+                    Listed::Broken(why, exchanges) => {
+                        self.failed(ctx, label, kind, event, "ListingPaging", why, exchanges);
+                        Looked::Stopped
+                    }
+                };
+            }
+            let path = self.lookup_path(kind, attr, &value);
+            let resp = self
+                .call(ctx, self.request(Method::GET, path, None), lookup)
+                .await;
+            exchanges.push(resp.exchange);
+            let found = if self.wire.lookup.not_found_404 && resp.status == Some(404) {
+                Some(Vec::new())
+            } else {
+                list_resources(&resp).filter(|_| resp.ok())
+            };
+            let Some(found) = found else {
+                return Looked::Failed(resp, exchanges);
+            };
+            let Some(existing) = found.first() else {
+                continue;
+            };
+            // A group lookup that excludes members and gets them anyway (Entra's query).
+            let members = existing.get("members").and_then(Value::as_array);
+            if kind == ObjectKind::Group
+                && self
+                    .wire
+                    .lookup
+                    .groups
+                    .contains("excludedAttributes=members")
+                && members.is_some_and(|m| !m.is_empty())
+            {
+                ctx.finding(
+                    lookup,
+                    "the group lookup returned members despite excludedAttributes=members".into(),
+                    Some(resp.exchange),
+                );
+            }
+            if found.len() > 1 && self.wire.lookup.duplicates == Duplicates::Refuse {
+                let n = found.len();
+                let why = format!(
+                    "{n} {}s match {attr} eq \"{value}\"",
+                    kind.name().to_ascii_lowercase()
+                );
+                ctx.finding(lookup, why.clone(), Some(resp.exchange));
+                self.failed(
+                    ctx,
+                    label,
+                    kind,
+                    event,
+                    "DuplicateTargetEntries",
+                    why,
+                    exchanges,
+                );
+                return Looked::Stopped;
+            }
+            return self.adopt_found(ctx, kind, key, label, event, existing.clone(), exchanges);
+        }
+        if !asked {
             if kind == ObjectKind::User {
                 self.failed(
                     ctx,
@@ -512,43 +701,13 @@ impl Engine<'_> {
                     kind,
                     event,
                     "MissingAttribute",
-                    format!("the mapping gives no {attr} for this user"),
+                    format!("the mapping gives no {} for this user", attrs[0]),
                     vec![],
                 );
             }
             return Looked::Stopped;
-        };
-        let lookup = self.fact(role, None);
-        if let (ObjectKind::Group, Some(listing)) = (kind, &self.wire.lookup.groups_listing) {
-            return match self.listing(ctx, kind, listing, &attr, &value).await {
-                Listed::Found(r, exchanges) => {
-                    self.adopt_found(ctx, kind, key, label, event, r, exchanges)
-                }
-                Listed::Absent(exchanges) => Looked::Absent(exchanges),
-                Listed::Failed(resp, exchanges) => Looked::Failed(resp, exchanges),
-                Listed::Broken(why, exchanges) => {
-                    self.failed(ctx, label, kind, event, "ListingPaging", why, exchanges);
-                    Looked::Stopped
-                }
-            };
         }
-        let path = self.lookup_path(kind, &attr, &value);
-        let resp = self
-            .call(ctx, self.request(Method::GET, path, None), lookup)
-            .await;
-        let exchanges = vec![resp.exchange];
-        let found = if self.wire.lookup.not_found_404 && resp.status == Some(404) {
-            Some(Vec::new())
-        } else {
-            list_resources(&resp).filter(|_| resp.ok())
-        };
-        let Some(found) = found else {
-            return Looked::Failed(resp, exchanges);
-        };
-        let Some(existing) = found.first() else {
-            return Looked::Absent(exchanges);
-        };
-        self.adopt_found(ctx, kind, key, label, event, existing.clone(), exchanges)
+        Looked::Absent(exchanges)
     }
 
     /// Adopts a resource a lookup found (the ledger refuses one its filter does not match).
@@ -691,12 +850,7 @@ impl Engine<'_> {
         let event = create_event(kind);
         let body = match kind {
             ObjectKind::User => self.user_create_body(desired, key, ctx),
-            ObjectKind::Group => {
-                let mut body = desired.as_object().cloned().unwrap_or_default();
-                set_schemas(&mut body, GROUP_URN, &[]);
-                body.insert("members".into(), Value::Array(members.to_vec()));
-                body
-            }
+            ObjectKind::Group => self.group_create_body(desired, members),
         };
         let create = match kind {
             ObjectKind::User => self.user_fact(event, None),
@@ -746,7 +900,22 @@ impl Engine<'_> {
         let adopted = id
             .as_ref()
             .is_some_and(|id| ctx.adopt(kind, key, id, true, Some(desired.clone())));
-        self.outcome(ctx, label, kind, event, &resp, "created", vec![], exchanges);
+        let modified = if self.wire.log.create_modified {
+            let (entries, rt) = match kind {
+                ObjectKind::User => (&self.mapping.users, &USER_TYPE),
+                ObjectKind::Group => (&self.mapping.groups, &GROUP_TYPE),
+            };
+            entries
+                .iter()
+                .filter(|e| get_path(desired, &e.target, rt).is_some())
+                .map(|e| e.target.clone())
+                .collect()
+        } else {
+            vec![]
+        };
+        self.outcome(
+            ctx, label, kind, event, &resp, "created", modified, exchanges,
+        );
         match id {
             Some(id) if adopted => Matched::Created { id },
             _ => Matched::Stopped,
@@ -759,7 +928,9 @@ impl Engine<'_> {
         let create = &self.wire.create;
         let mut body = desired.as_object().cloned().unwrap_or_default();
         // `active` goes last, after the extras, as in Okta's documented create body.
-        body.remove("active");
+        if create.active_last {
+            body.remove("active");
+        }
         for (k, v) in &create.user_extras {
             let v = match v.as_str() {
                 Some("$password") => json!(uuid::Uuid::new_v4().simple().to_string()[..8]),
@@ -767,17 +938,50 @@ impl Engine<'_> {
             };
             body.insert(k.clone(), v);
         }
-        set_schemas(&mut body, USER_URN, &create.user_schemas_always);
+        set_schemas(
+            &mut body,
+            USER_URN,
+            &create.user_schemas_always,
+            create.list_extensions,
+        );
         if create.external_id {
             if let Some(u) = ctx.dir.user(key) {
                 body.entry("externalId")
                     .or_insert_with(|| json!(u.object_id));
             }
         }
-        // Created inactive only where the wire says a disabled user is provisioned at all.
-        let active = !(create.disabled_users && is_inactive(desired));
-        body.insert("active".into(), json!(active));
+        if create.active_last {
+            // Created inactive only where the wire says a disabled user is provisioned at all.
+            let active = !(create.disabled_users && is_inactive(desired));
+            body.insert("active".into(), json!(active));
+        }
         self.shape_user(&mut body);
+        body
+    }
+
+    /// The create body of a group: `schemas` (the core URN and the wire's), the wire's leading
+    /// attributes, the mapped ones, `members` (unless the wire sends none and there are
+    /// none), the wire's extras.
+    fn group_create_body(&self, desired: &Value, members: &[Value]) -> Map<String, Value> {
+        let create = &self.wire.create;
+        let mapped = desired.as_object().cloned().unwrap_or_default();
+        let mut body: Map<String, Value> = create
+            .group_first
+            .iter()
+            .filter_map(|k| Some((k.clone(), mapped.get(k)?.clone())))
+            .collect();
+        for (k, v) in mapped {
+            if !body.contains_key(&k) && k != "members" {
+                body.insert(k, v);
+            }
+        }
+        set_schemas(&mut body, GROUP_URN, &create.group_schemas_always, true);
+        if !members.is_empty() || create.empty_members {
+            body.insert("members".into(), Value::Array(members.to_vec()));
+        }
+        for (k, v) in &create.group_extras {
+            body.insert(k.clone(), v.clone());
+        }
         body
     }
 
@@ -828,19 +1032,14 @@ impl Engine<'_> {
         let path = object_path(ObjectKind::User, id);
         match self.wire.update.user {
             UpdateVerb::Patch => {
-                let ops = diffs
-                    .iter()
-                    .map(|(path, want, have)| {
-                        // A filtered path with nothing to match is an add (RFC 7644 §3.5.2.3).
-                        let op = if have.is_none() && path.contains('[') {
-                            "add"
-                        } else {
-                            "replace"
-                        };
-                        json!({"op": op, "path": path, "value": want})
-                    })
-                    .collect();
-                let b = self.fact("user_update", Some("patch"));
+                let ops = self.patch_ops(diffs, true);
+                // A PATCH that sets `active` false disables (Entra's update of an out-of-scope
+                // user); other profiles send that through `set_active`.
+                let b = if disables(diffs) {
+                    self.fact("user_deactivate", self.wire.patch.variant.as_deref())
+                } else {
+                    self.fact("user_update", Some("patch"))
+                };
                 let resp = self
                     .call(
                         ctx,
@@ -892,6 +1091,81 @@ impl Engine<'_> {
                 Updated::Sent(resp)
             }
         }
+    }
+
+    /// An op name in the wire's casing: `add`, or `Add`.
+    pub fn op_name(&self, op: &str) -> String {
+        match self.wire.patch.op_case {
+            OpCase::Lower => op.to_string(),
+            OpCase::Pascal => {
+                let mut c = op.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// A PATCH value in the wire's shape: booleans as `"True"`/`"False"` when it says so.
+    fn patch_value(&self, v: &Value) -> Value {
+        match v {
+            Value::Bool(b) if self.wire.patch.string_booleans => {
+                Value::String(if *b { "True".into() } else { "False".into() })
+            }
+            v => v.clone(),
+        }
+    }
+
+    /// The PATCH ops of `diffs` in the wire's dialect: one op per attribute, `add` where the
+    /// wire's `patch.add` says, else `replace`; with `patch.pathless` (and `pathless` allowed:
+    /// user updates) Entra's `aadOptscim062020` shape (table in
+    /// https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
+    pub fn patch_ops(&self, diffs: &Diffs, pathless: bool) -> Vec<Value> {
+        let adds = |path: &str, have: &Option<Value>| {
+            have.is_none()
+                && match self.wire.patch.add {
+                    // A filtered path with nothing to match is an add (RFC 7644 §3.5.2.3).
+                    AddWhen::Filtered => path.contains('['),
+                    AddWhen::Absent => true,
+                }
+        };
+        let op = |path: &str, want: &Value, have: &Option<Value>| {
+            let name = self.op_name(if adds(path, have) { "add" } else { "replace" });
+            json!({"op": name, "path": path, "value": self.patch_value(want)})
+        };
+        if !(pathless && self.wire.patch.pathless) {
+            return diffs.iter().map(|(p, w, h)| op(p, w, h)).collect();
+        }
+        let mut ops = Vec::new();
+        let mut rest = Map::new();
+        for (path, want, have) in diffs {
+            if path.contains('[') {
+                ops.push(op(path, want, have));
+            } else {
+                rest.insert(path.clone(), self.patch_value(want));
+            }
+        }
+        // Disable or re-enable alone is `{"op":"replace","path":"active","value":false}` (C); a
+        // single attribute that had no value is `{"op":"add","path":"nickName","value":…}` (C,
+        // "Add single-valued string"); with several, the filtered-path ops come first and the
+        // rest go in one path-less replace (C), `active` riding in it as captured in
+        // https://github.com/AzureAD/SCIMReferenceCode/issues/97.
+        let single = (rest.len() == 1)
+            .then(|| rest.keys().next().cloned())
+            .flatten();
+        match single {
+            Some(p) if p == "active" => ops.push(
+                json!({"op": self.op_name("replace"), "path": "active", "value": rest["active"]}),
+            ),
+            Some(p) if diffs.iter().any(|(x, _, h)| *x == p && h.is_none()) => {
+                ops.push(json!({"op": self.op_name("add"), "path": p, "value": rest[&p]}))
+            }
+            _ if !rest.is_empty() => {
+                ops.push(json!({"op": self.op_name("replace"), "value": Value::Object(rest)}))
+            }
+            _ => {}
+        }
+        ops
     }
 
     // ------------------------------------------------------------------ (de)activate, delete
@@ -998,38 +1272,80 @@ impl Engine<'_> {
             .collect()
     }
 
-    /// The ops of a membership change, in the wire's shape: removes first, then one add.
+    /// The ops of a membership change, in the wire's shape: removes first, then one add (or
+    /// the add first, `members.add_first`).
     pub fn member_ops(&self, ctx: &Ctx<'_>, add: &[&String], remove: &[&String]) -> Vec<Value> {
         let mut ops = Vec::new();
+        let remove_op = self.op_name("remove");
         if !remove.is_empty() {
             match self.wire.members.remove {
-                MemberRemove::PathList => ops.push(json!({"op": "remove", "path": "members", "value": self.member_values(ctx, remove.iter().copied())})),
+                MemberRemove::PathList => ops.push(json!({"op": remove_op, "path": "members", "value": self.member_values(ctx, remove.iter().copied())})),
                 MemberRemove::FilterPath => {
                     for id in remove
                         .iter()
                         .filter_map(|k| ctx.sync.target_id(ObjectKind::User, k))
                     {
-                        ops.push(json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}));
+                        ops.push(json!({"op": remove_op, "path": format!("members[value eq \"{id}\"]")}));
                     }
                 }
             }
         }
         if !add.is_empty() {
-            ops.push(json!({"op": "add", "path": "members", "value": self.member_values(ctx, add.iter().copied())}));
+            let mut values = self.member_values(ctx, add.iter().copied());
+            if self.wire.members.ref_null {
+                for v in &mut values {
+                    let mut m = Map::new();
+                    m.insert("$ref".into(), Value::Null);
+                    m.extend(v.as_object().cloned().unwrap_or_default());
+                    *v = Value::Object(m);
+                }
+            }
+            let op = json!({"op": self.op_name("add"), "path": "members", "value": values});
+            if self.wire.members.add_first {
+                ops.insert(0, op);
+            } else {
+                ops.push(op);
+            }
         }
         ops
     }
 
+    /// The behaviour of a membership PATCH: the wire's `group_update:add`, `:remove` or
+    /// `:remove_filter` (by what it carries and the wire's remove shape) where it names one,
+    /// else `group_update:patch`.
+    pub fn member_fact(&self, removes: bool) -> Behaviour {
+        let v = match (removes, self.wire.members.remove) {
+            (false, _) => "add",
+            (true, MemberRemove::PathList) => "remove",
+            (true, MemberRemove::FilterPath) => "remove_filter",
+        };
+        let v = if self.wire.has_behaviour("group_update", v) {
+            v
+        } else {
+            "patch"
+        };
+        self.fact("group_update", Some(v))
+    }
+
     /// PATCHes a linked group with `ops`.
     pub async fn patch_group(&self, ctx: &mut Ctx<'_>, id: &str, ops: Vec<Value>) -> Response {
+        let b = self.fact("group_update", Some("patch"));
+        self.patch_group_as(ctx, id, ops, b).await
+    }
+
+    /// PATCHes a linked group with `ops`, cited as `b`.
+    pub async fn patch_group_as(
+        &self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        ops: Vec<Value>,
+        b: Behaviour,
+    ) -> Response {
+        let path = object_path(ObjectKind::Group, id);
         self.call(
             ctx,
-            self.request(
-                Method::PATCH,
-                object_path(ObjectKind::Group, id),
-                Some(patch_body(ops)),
-            ),
-            self.fact("group_update", Some("patch")),
+            self.request(Method::PATCH, path, Some(patch_body(ops))),
+            b,
         )
         .await
     }
@@ -1070,14 +1386,18 @@ impl Engine<'_> {
         id: &str,
         exchanges: &mut Vec<u64>,
     ) -> Result<Value, Response> {
-        let role = match kind {
-            ObjectKind::User => "user_get",
-            ObjectKind::Group => "group_get",
+        let (role, query) = match kind {
+            ObjectKind::User => ("user_get", ""),
+            ObjectKind::Group => ("group_get", self.wire.lookup.group_get.as_str()),
         };
+        let mut path = object_path(kind, id);
+        if !query.is_empty() {
+            path = format!("{path}?{query}");
+        }
         let got = self
             .call(
                 ctx,
-                self.request(Method::GET, object_path(kind, id), None),
+                self.request(Method::GET, path, None),
                 self.fact(role, None),
             )
             .await;
@@ -1132,13 +1452,13 @@ impl Engine<'_> {
     }
 }
 
-/// Puts `schemas` first, naming the core schema, every extension the body carries and
-/// `always`.
-pub fn set_schemas(body: &mut Map<String, Value>, core: &str, always: &[String]) {
+/// Puts `schemas` first, naming the core schema, every extension the body carries (when
+/// `extensions`) and `always`.
+pub fn set_schemas(body: &mut Map<String, Value>, core: &str, always: &[String], extensions: bool) {
     let mut schemas = vec![json!(core)];
     for k in body
         .keys()
-        .filter(|k| k.starts_with("urn:"))
+        .filter(|k| extensions && k.starts_with("urn:"))
         .chain(always.iter())
     {
         if !schemas.iter().any(|s| s.as_str() == Some(k.as_str())) {
@@ -1174,6 +1494,13 @@ pub fn list_extensions(resource: &mut Value) {
             }
         }
     }
+}
+
+/// Whether `diffs` set `active` false: the update disables the user.
+pub fn disables(diffs: &Diffs) -> bool {
+    diffs
+        .iter()
+        .any(|(p, w, _)| p == "active" && w == &Value::Bool(false))
 }
 
 /// `active` is false, as a boolean or the string `"False"` (Entra's default dialect).
