@@ -145,6 +145,33 @@ impl Engine<'_> {
         ctx.send_retrying(req, behaviour, self.wire.retry_429).await
     }
 
+    /// [`Self::request`], sent by [`Self::call`].
+    pub async fn send(
+        &self,
+        ctx: &mut Ctx<'_>,
+        method: Method,
+        path: String,
+        body: Option<Value>,
+        behaviour: Behaviour,
+    ) -> Response {
+        self.call(ctx, self.request(method, path, body), behaviour)
+            .await
+    }
+
+    /// PATCHes the object `kind`/`id` with `ops` for `behaviour`.
+    pub async fn patch(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        id: &str,
+        ops: Vec<Value>,
+        behaviour: Behaviour,
+    ) -> Response {
+        let path = object_path(kind, id);
+        self.send(ctx, Method::PATCH, path, Some(patch_body(ops)), behaviour)
+            .await
+    }
+
     /// The behaviour of `role` (`user_deactivate`) in the shape `variant` (`pathless`).
     pub fn fact(&self, role: &str, variant: Option<&str>) -> Behaviour {
         self.wire.behaviour(role, variant)
@@ -461,9 +488,7 @@ impl Engine<'_> {
             ),
             ConnectionCheck::TestObjects => return self.test_objects(ctx).await,
         };
-        let resp = self
-            .call(ctx, self.request(Method::GET, path, None), b)
-            .await;
+        let resp = self.send(ctx, Method::GET, path, None, b).await;
         let not_found_passes = check == ConnectionCheck::Lookup && self.wire.lookup.not_found_404;
         let result = match resp.status {
             Some(200) if list_resources(&resp).is_some() => Ok(()),
@@ -496,8 +521,8 @@ impl Engine<'_> {
             (ObjectKind::User, Value::Object(user)),
             (ObjectKind::Group, group),
         ] {
-            let req = self.request(Method::POST, kind.endpoint().into(), Some(body));
-            let resp = self.call(ctx, req, b).await;
+            let endpoint = kind.endpoint().into();
+            let resp = self.send(ctx, Method::POST, endpoint, Some(body), b).await;
             exchanges.push(resp.exchange);
             let id = resp
                 .body
@@ -521,9 +546,7 @@ impl Engine<'_> {
         let mut last = None;
         for (kind, id) in ids.into_iter().rev() {
             let path = object_path(kind, &id);
-            let mut resp = self
-                .call(ctx, self.request(Method::DELETE, path.clone(), None), b)
-                .await;
+            let mut resp = self.send(ctx, Method::DELETE, path, None, b).await;
             exchanges.push(resp.exchange);
             if kind == ObjectKind::User && matches!(resp.status, Some(405) | Some(501)) {
                 // The IdP expects a target without DELETE and deactivates instead (J1): the
@@ -531,8 +554,7 @@ impl Engine<'_> {
                 let refused = resp.exchange;
                 ctx.findings.retain(|f| f.exchange != Some(refused));
                 let op = json!({"op": "replace", "path": "active", "value": false});
-                let req = self.request(Method::PATCH, path, Some(patch_body(vec![op])));
-                resp = self.call(ctx, req, b).await;
+                resp = self.patch(ctx, kind, &id, vec![op], b).await;
                 exchanges.push(resp.exchange);
             }
             if !resp.ok() {
@@ -642,9 +664,7 @@ impl Engine<'_> {
                 };
             }
             let path = self.lookup_path(kind, attr, &value);
-            let resp = self
-                .call(ctx, self.request(Method::GET, path, None), lookup)
-                .await;
+            let resp = self.send(ctx, Method::GET, path, None, lookup).await;
             exchanges.push(resp.exchange);
             let found = if self.wire.lookup.not_found_404 && resp.status == Some(404) {
                 Some(Vec::new())
@@ -783,9 +803,7 @@ impl Engine<'_> {
                 kind.endpoint(),
                 query.replace("{start}", &start.to_string())
             );
-            let resp = self
-                .call(ctx, self.request(Method::GET, path, None), b)
-                .await;
+            let resp = self.send(ctx, Method::GET, path, None, b).await;
             exchanges.push(resp.exchange);
             let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
                 return Listed::Failed(resp, exchanges);
@@ -856,14 +874,13 @@ impl Engine<'_> {
             ObjectKind::User => self.user_fact(event, None),
             ObjectKind::Group => self.fact(event, None),
         };
+        let endpoint = kind.endpoint().into();
         let resp = self
-            .call(
+            .send(
                 ctx,
-                self.request(
-                    Method::POST,
-                    kind.endpoint().into(),
-                    Some(Value::Object(body)),
-                ),
+                Method::POST,
+                endpoint,
+                Some(Value::Object(body)),
                 create,
             )
             .await;
@@ -1012,8 +1029,7 @@ impl Engine<'_> {
             self.shape_user(m);
         }
         let path = format!("{path}{}", self.wire.update.put_suffix);
-        self.call(ctx, self.request(Method::PUT, path, Some(body)), b)
-            .await
+        self.send(ctx, Method::PUT, path, Some(body), b).await
     }
 
     // ------------------------------------------------------------------ update
@@ -1040,13 +1056,7 @@ impl Engine<'_> {
                 } else {
                     self.fact("user_update", Some("patch"))
                 };
-                let resp = self
-                    .call(
-                        ctx,
-                        self.request(Method::PATCH, path, Some(patch_body(ops))),
-                        b,
-                    )
-                    .await;
+                let resp = self.patch(ctx, ObjectKind::User, id, ops, b).await;
                 exchanges.push(resp.exchange);
                 Updated::Sent(resp)
             }
@@ -1202,13 +1212,7 @@ impl Engine<'_> {
                 return resp;
             }
         };
-        let resp = self
-            .call(
-                ctx,
-                self.request(Method::PATCH, path, Some(patch_body(vec![op]))),
-                b,
-            )
-            .await;
+        let resp = self.patch(ctx, ObjectKind::User, id, vec![op], b).await;
         exchanges.push(resp.exchange);
         resp
     }
@@ -1223,12 +1227,9 @@ impl Engine<'_> {
             ObjectKind::User => "user_delete",
             ObjectKind::Group => "group_delete",
         };
+        let path = object_path(kind, &id);
         let resp = self
-            .call(
-                ctx,
-                self.request(Method::DELETE, object_path(kind, &id), None),
-                self.fact(role, None),
-            )
+            .send(ctx, Method::DELETE, path, None, self.fact(role, None))
             .await;
         if resp.ok() || resp.status == Some(404) {
             ctx.sync.links_mut(kind).remove(key);
@@ -1330,24 +1331,7 @@ impl Engine<'_> {
     /// PATCHes a linked group with `ops`.
     pub async fn patch_group(&self, ctx: &mut Ctx<'_>, id: &str, ops: Vec<Value>) -> Response {
         let b = self.fact("group_update", Some("patch"));
-        self.patch_group_as(ctx, id, ops, b).await
-    }
-
-    /// PATCHes a linked group with `ops`, cited as `b`.
-    pub async fn patch_group_as(
-        &self,
-        ctx: &mut Ctx<'_>,
-        id: &str,
-        ops: Vec<Value>,
-        b: Behaviour,
-    ) -> Response {
-        let path = object_path(ObjectKind::Group, id);
-        self.call(
-            ctx,
-            self.request(Method::PATCH, path, Some(patch_body(ops))),
-            b,
-        )
-        .await
+        self.patch(ctx, ObjectKind::Group, id, ops, b).await
     }
 
     /// GET, then PUT of the whole group: `schemas`, `id`, `displayName` and the complete
@@ -1366,13 +1350,8 @@ impl Engine<'_> {
         let path = object_path(ObjectKind::Group, id);
         let body =
             json!({"schemas": [GROUP_URN], "id": id, "displayName": name, "members": members});
-        let resp = self
-            .call(
-                ctx,
-                self.request(Method::PUT, path, Some(body)),
-                self.fact("group_update", Some("put")),
-            )
-            .await;
+        let b = self.fact("group_update", Some("put"));
+        let resp = self.send(ctx, Method::PUT, path, Some(body), b).await;
         exchanges.push(resp.exchange);
         resp
     }
@@ -1395,11 +1374,7 @@ impl Engine<'_> {
             path = format!("{path}?{query}");
         }
         let got = self
-            .call(
-                ctx,
-                self.request(Method::GET, path, None),
-                self.fact(role, None),
-            )
+            .send(ctx, Method::GET, path, None, self.fact(role, None))
             .await;
         exchanges.push(got.exchange);
         match got.body.clone() {

@@ -18,7 +18,7 @@ use crate::idp::mapping::differences;
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 use crate::idp::wire::{self, yes, AddWhen, MemberRemove, OpCase, Patch, Wire};
-use crate::idp::{list_resources, object_path, patch_body, Ctx};
+use crate::idp::{list_resources, Ctx};
 use crate::scenario::model::{CycleKind, OnDemand, RestartScope};
 use crate::scim::kind::ObjectKind;
 use crate::scim::patch::get_path;
@@ -244,8 +244,9 @@ impl Entra {
         let guid = uuid::Uuid::new_v4().to_string();
         let attr = eng.match_attr(ObjectKind::User);
         let path = eng.lookup_path(ObjectKind::User, &attr, &guid);
-        let req = eng.request(Method::GET, path, None);
-        let resp = eng.call(ctx, req, eng.fact("connect", None)).await;
+        let resp = eng
+            .send(ctx, Method::GET, path, None, eng.fact("connect", None))
+            .await;
         match resp.status {
             Some(200) => match list_resources(&resp) {
                 Some(r) if r.is_empty() => Ok(()),
@@ -265,8 +266,9 @@ impl Entra {
         let eng = self.engine(false);
         let guid = uuid::Uuid::new_v4().to_string();
         let path = eng.lookup_path(ObjectKind::User, "userName", &guid);
-        let req = eng.request(Method::GET, path, None);
-        let resp = eng.call(ctx, req, eng.fact("probe", None)).await;
+        let resp = eng
+            .send(ctx, Method::GET, path, None, eng.fact("probe", None))
+            .await;
         match resp.status {
             Some(200) => true,
             Some(401) | Some(403) => {
@@ -633,12 +635,9 @@ impl Entra {
                 )
             }
         };
-        let req = eng.request(
-            Method::PATCH,
-            object_path(ObjectKind::User, &link.target_id),
-            Some(patch_body(vec![op])),
-        );
-        let resp = eng.call(ctx, req, behaviour).await;
+        let resp = eng
+            .patch(ctx, ObjectKind::User, &link.target_id, vec![op], behaviour)
+            .await;
         if resp.ok() {
             if let Some(l) = ctx.sync.users.get_mut(key) {
                 l.manager_sent = now_sent;
@@ -761,7 +760,7 @@ impl Entra {
         let eng = self.engine(pod);
         let b = eng.fact("group_update", Some("rename"));
         let resp = eng
-            .patch_group_as(ctx, id, eng.patch_ops(&diffs, false), b)
+            .patch(ctx, ObjectKind::Group, id, eng.patch_ops(&diffs, false), b)
             .await;
         exchanges.push(resp.exchange);
         let modified = diffs.iter().map(|(p, _, _)| p.clone()).collect();
@@ -863,7 +862,9 @@ impl Entra {
                 );
             }
             None => {
-                let resp = eng.patch_group_as(ctx, &link.target_id, ops, b).await;
+                let resp = eng
+                    .patch(ctx, ObjectKind::Group, &link.target_id, ops, b)
+                    .await;
                 exchanges.push(resp.exchange);
                 eng.group_updated(
                     ctx, key, &g.label, &resp, "members", members, exchanges, now,

@@ -173,9 +173,11 @@ impl Okta {
         }
         for (path, what) in pages {
             let resp = eng
-                .call(
+                .send(
                     ctx,
-                    eng.request(Method::GET, path.into(), None),
+                    Method::GET,
+                    path.into(),
+                    None,
                     eng.fact("connect", None),
                 )
                 .await;
@@ -459,16 +461,9 @@ impl Okta {
                 l.members_sent = sent;
                 l.name_sent = Some(name.clone());
             }
+            let path = crate::idp::object_path(ObjectKind::Group, &id);
             let back = eng
-                .call(
-                    ctx,
-                    eng.request(
-                        Method::GET,
-                        crate::idp::object_path(ObjectKind::Group, &id),
-                        None,
-                    ),
-                    eng.fact("group_get", None),
-                )
+                .send(ctx, Method::GET, path, None, eng.fact("group_get", None))
                 .await;
             if !back.ok() {
                 continue;
@@ -690,17 +685,8 @@ impl Okta {
             let max_pages = ctx.client.limits().max_pages;
             let mut ended = false;
             for _ in 0..max_pages {
-                let resp = eng
-                    .call(
-                        ctx,
-                        eng.request(
-                            Method::GET,
-                            format!("{}?startIndex={start}&count={IMPORT_PAGE}", kind.endpoint()),
-                            None,
-                        ),
-                        import,
-                    )
-                    .await;
+                let path = format!("{}?startIndex={start}&count={IMPORT_PAGE}", kind.endpoint());
+                let resp = eng.send(ctx, Method::GET, path, None, import).await;
                 pages.push(resp.exchange);
                 let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
                     problem = Some(format!(
