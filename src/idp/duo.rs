@@ -23,7 +23,7 @@ use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 use crate::idp::wire::{self, yes, Wire};
 pub use crate::idp::wire::{ConnectionCheck, DeactivateShape, UpdateVerb};
-use crate::idp::Ctx;
+use crate::idp::{typed_settings, Ctx};
 use crate::scim::kind::ObjectKind;
 use crate::source::{Group, User};
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,24 @@ pub struct DuoSettings {
     pub wire: Option<String>,
 }
 
+impl DuoSettings {
+    /// The settings of Duo's schedule driving another IdP's `wire` (OneLogin, JumpCloud,
+    /// PingFederate): that IdP's mapping and deprovisioning, groups included, and the
+    /// wire-selecting fields as the wire has them.
+    pub fn on_wire(mapping: &str, deprovisioning: Deprovisioning, wire: &Wire) -> DuoSettings {
+        DuoSettings {
+            mapping: mapping.to_string(),
+            deprovisioning,
+            exclude_group_information: false,
+            update: wire.update.user,
+            deactivate_shape: wire.deactivate.user,
+            connection_check: wire.connect.check,
+            group_members_on_create: wire.create.group_members,
+            wire: None,
+        }
+    }
+}
+
 pub struct Duo {
     pub settings: DuoSettings,
     pub mapping: Mapping,
@@ -124,8 +142,7 @@ impl Duo {
     }
 
     fn with(raw: &Map<String, Value>, custom: bool) -> Result<Duo, String> {
-        let settings: DuoSettings = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
+        let settings: DuoSettings = typed_settings(raw, SETTINGS_HINT)?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = match (&settings.wire, custom) {
             (Some(path), true) => Wire::load(std::path::Path::new(path))
@@ -184,15 +201,8 @@ impl Duo {
         }
     }
 
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
-    }
-
     fn engine(&self) -> Engine<'_> {
-        Engine {
-            wire: &self.wire,
-            mapping: &self.mapping,
-        }
+        Engine::new(&self.wire, &self.mapping)
     }
 
     /// "Connect to application" on the Provisioning tab (D2): one read that must answer a
@@ -569,7 +579,7 @@ mod tests {
         assert!(d.settings.group_members_on_create);
         assert_eq!(d.mapping.name, "duo-secure-access");
         assert_eq!(
-            d.settings_json(),
+            crate::idp::json_of(&d.settings),
             json!({"mapping": "duo-secure-access", "deprovisioning": "deactivate",
                    "exclude_group_information": false, "update": "patch",
                    "deactivate_shape": "path", "connection_check": "filter",

@@ -124,6 +124,12 @@ fn lookup_role(kind: ObjectKind) -> &'static str {
 /// The shape of `(path, wanted, had)` differences between a desired view and a base.
 pub type Diffs = Vec<(String, Value, Option<Value>)>;
 
+impl<'p> Engine<'p> {
+    pub fn new(wire: &'p Wire, mapping: &'p Mapping) -> Engine<'p> {
+        Engine { wire, mapping }
+    }
+}
+
 impl Engine<'_> {
     // ------------------------------------------------------------------ requests
 

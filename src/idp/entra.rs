@@ -130,9 +130,7 @@ pub struct Entra {
 
 impl Entra {
     pub fn new(settings: &Map<String, Value>) -> Result<Entra, String> {
-        let settings: EntraSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
-            format!("{e}; Entra settings are dialect (default | aadOptscim062020), mapping, matching, skip_out_of_scope_deletions, actions {{create, update, delete}}, retry_429 (in-cycle | next-cycle), max_retry_wait_secs")
-        })?;
+        let settings: EntraSettings = crate::idp::typed_settings(settings, "Entra settings are dialect (default | aadOptscim062020), mapping, matching, skip_out_of_scope_deletions, actions {create, update, delete}, retry_429 (in-cycle | next-cycle), max_retry_wait_secs")?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = wire::entra().clone();
         // A 429 is retried within the cycle as the 2025 Microsoft answer describes, or left to
@@ -190,18 +188,14 @@ impl Entra {
         }
     }
 
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
-    }
-
     /// The engine on the job's wire, or on the default dialect's for on-demand provisioning
     /// (`pod`), which ignores the flag
     /// (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
     fn engine(&self, pod: bool) -> Engine<'_> {
-        Engine {
-            wire: if pod { &self.on_demand } else { &self.wire },
-            mapping: &self.mapping,
-        }
+        Engine::new(
+            if pod { &self.on_demand } else { &self.wire },
+            &self.mapping,
+        )
     }
 
     /// Entra's escrow (H): every outcome logged since `from` counts toward the

@@ -899,6 +899,21 @@ impl Ctx<'_> {
     }
 }
 
+/// A profile's typed settings from the scenario's map; an error is serde's, followed by `hint`
+/// (the settings the profile knows): `unknown field `deprovision`; Duo settings are …`.
+pub fn typed_settings<T: serde::de::DeserializeOwned>(
+    raw: &serde_json::Map<String, serde_json::Value>,
+    hint: &str,
+) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::Object(raw.clone()))
+        .map_err(|e| format!("{e}; {hint}"))
+}
+
+/// Settings in force, defaults filled in, as JSON (for reports).
+pub fn json_of<T: serde::Serialize>(settings: &T) -> serde_json::Value {
+    serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
+}
+
 /// The profile a scenario runs, chosen by its `idp`.
 pub enum Profile {
     Entra(entra::Entra),
@@ -942,12 +957,12 @@ impl Profile {
     /// The settings in force, defaults filled in (for reports).
     pub fn settings_json(&self) -> serde_json::Value {
         match self {
-            Profile::Entra(e) => e.settings_json(),
-            Profile::Okta(o) => o.settings_json(),
-            Profile::Duo(d) => d.settings_json(),
-            Profile::OneLogin(o) => o.settings_json(),
-            Profile::JumpCloud(j) => j.settings_json(),
-            Profile::PingFederate(p) => p.settings_json(),
+            Profile::Entra(e) => json_of(&e.settings),
+            Profile::Okta(o) => json_of(&o.settings),
+            Profile::Duo(d) => json_of(&d.settings),
+            Profile::OneLogin(o) => json_of(&o.settings),
+            Profile::JumpCloud(j) => json_of(&j.settings),
+            Profile::PingFederate(p) => json_of(&p.settings),
             Profile::Rfc(_) => serde_json::json!({}),
         }
     }

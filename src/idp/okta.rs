@@ -108,9 +108,7 @@ pub struct Okta {
 
 impl Okta {
     pub fn new(settings: &Map<String, Value>) -> Result<Okta, String> {
-        let settings: OktaSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
-            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate), app (OIN | AIW)")
-        })?;
+        let settings: OktaSettings = crate::idp::typed_settings(settings, "Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate), app (OIN | AIW)")?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = wire::okta().clone();
         wire.lookup.encoding = settings.filter_encoding;
@@ -150,15 +148,8 @@ impl Okta {
         }
     }
 
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
-    }
-
     fn engine(&self) -> Engine<'_> {
-        Engine {
-            wire: &self.wire,
-            mapping: &self.mapping,
-        }
+        Engine::new(&self.wire, &self.mapping)
     }
 
     // ------------------------------------------------------------------ connection

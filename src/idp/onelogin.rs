@@ -114,33 +114,20 @@ impl OneLogin {
     }
 
     pub fn new(raw: &Map<String, Value>) -> Result<OneLogin, String> {
-        let settings: OneLoginSettings = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
+        let settings: OneLoginSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = wire::onelogin().clone();
         wire.create.user_schemas = settings.schemas.urns();
         wire.create.string_booleans = settings.quoted_booleans;
         wire.deactivate.user = DeactivateShape::Put;
-        let schedule = DuoSettings {
-            mapping: settings.mapping.clone(),
-            deprovisioning: match settings.deprovisioning {
-                Deprovisioning::Delete => Leaving::Delete,
-                Deprovisioning::Suspend => Leaving::Deactivate,
-            },
-            exclude_group_information: false,
-            update: wire.update.user,
-            deactivate_shape: wire.deactivate.user,
-            connection_check: wire.connect.check,
-            group_members_on_create: wire.create.group_members,
-            wire: None,
+        let leaving = match settings.deprovisioning {
+            Deprovisioning::Delete => Leaving::Delete,
+            Deprovisioning::Suspend => Leaving::Deactivate,
         };
+        let schedule = DuoSettings::on_wire(&settings.mapping, leaving, &wire);
         let mut run = Duo::on_wire(schedule, mapping, wire);
         run.group_leaving = GroupLeaving::Keep;
         Ok(OneLogin { settings, run })
-    }
-
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
     }
 }
 
@@ -157,7 +144,7 @@ mod tests {
     fn defaults_are_the_standard_template_and_delete() {
         let o = new(json!({})).unwrap();
         assert_eq!(
-            o.settings_json(),
+            crate::idp::json_of(&o.settings),
             json!({"mapping": "onelogin-default", "deprovisioning": "delete",
                    "schemas": "standard", "quoted_booleans": false})
         );

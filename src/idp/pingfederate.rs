@@ -20,7 +20,7 @@
 
 use crate::idp::duo::{self, Deprovisioning, DuoSettings};
 use crate::idp::mapping::Mapping;
-use crate::idp::wire::{self, ConnectionCheck, UpdateVerb};
+use crate::idp::wire::{self, UpdateVerb};
 use crate::idp::Ctx;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -107,8 +107,7 @@ impl PingFederate {
     }
 
     pub fn new(raw: &Map<String, Value>) -> Result<PingFederate, String> {
-        let settings: PingSettings = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
+        let settings: PingSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         if !settings.user_filter.contains("%s") {
             return Err(format!(
                 "user_filter {:?} has no %s (where the userName goes); {SETTINGS_HINT}",
@@ -120,32 +119,15 @@ impl PingFederate {
         wire.lookup.user_expression = Some(settings.user_filter.clone());
         wire.members.update = settings.group_membership;
         wire.create.disabled_users = settings.provision_disabled_users;
-        let run = duo::Duo {
-            settings: DuoSettings {
-                mapping: settings.mapping.clone(),
-                deprovisioning: match settings.remove_user_action {
-                    RemoveUserAction::Disable => Deprovisioning::Deactivate,
-                    RemoveUserAction::Delete => Deprovisioning::Delete,
-                },
-                exclude_group_information: false,
-                update: wire.update.user,
-                deactivate_shape: wire.deactivate.user,
-                connection_check: ConnectionCheck::Filter,
-                group_members_on_create: wire.create.group_members,
-                wire: None,
-            },
-            mapping,
-            wire,
-            // Ping's groups follow their targeting: a group that leaves is removed (P3).
-            group_leaving: duo::GroupLeaving::Delete,
-            // Deleted users follow the Remove User Action like every user that leaves.
-            delete_deleted_users: false,
+        let leaving = match settings.remove_user_action {
+            RemoveUserAction::Disable => Deprovisioning::Deactivate,
+            RemoveUserAction::Delete => Deprovisioning::Delete,
         };
+        let schedule = DuoSettings::on_wire(&settings.mapping, leaving, &wire);
+        // The schedule's defaults are Ping's: a group that leaves its targeting is removed
+        // (P3), and deleted users follow the Remove User Action like every user that leaves.
+        let run = duo::Duo::on_wire(schedule, mapping, wire);
         Ok(PingFederate { settings, run })
-    }
-
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
     }
 
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
