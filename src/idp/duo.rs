@@ -18,7 +18,7 @@
 //! and deprovisioning lines are inferred.
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
+use crate::idp::engine::{each, is_inactive, members_held, Engine, Matched, Updated};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 use crate::idp::wire::{self, yes, Wire};
@@ -498,18 +498,10 @@ impl Duo {
         );
         let want = self.wanted_members(ctx, g);
         // Members whose user Duo deleted (Delete Users) left with the user.
-        let sent: BTreeSet<String> = link
-            .members_sent
-            .iter()
-            .filter(|m| ctx.sync.users.contains_key(*m))
-            .cloned()
-            .collect();
+        let sent = members_held(ctx, &g.key);
         let add: Vec<&String> = want.difference(&sent).collect();
         let remove: Vec<&String> = sent.difference(&want).collect();
-        let mut ops: Vec<Value> = diffs
-            .iter()
-            .map(|(path, value, _)| json!({"op": "replace", "path": path, "value": value}))
-            .collect();
+        let mut ops = eng.patch_ops(&diffs, false);
         let mut modified: Vec<String> = diffs.iter().map(|(p, _, _)| p.clone()).collect();
         ops.extend(eng.member_ops(ctx, &add, &remove));
         if ops.len() > diffs.len() {
@@ -533,20 +525,13 @@ impl Duo {
         }
         // A wire whose membership goes as GET then PUT of the whole group sends the same
         // change that way (PingFederate without group PATCH).
-        let resp = if self.wire.members.update == UpdateVerb::Put {
-            let name = desired
-                .get("displayName")
-                .and_then(Value::as_str)
-                .unwrap_or(&g.label)
-                .to_string();
-            let values = eng.member_values(ctx, &want);
-            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
-                .await
-        } else {
-            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
-            exchanges.push(resp.exchange);
-            resp
-        };
+        let name = desired
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or(&g.label);
+        let resp = eng
+            .update_members(ctx, &link.target_id, name, &want, ops, &mut exchanges)
+            .await;
         let ok = eng.group_updated(
             ctx, &g.key, &g.label, &resp, what, modified, exchanges, want,
         );

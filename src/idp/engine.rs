@@ -1340,6 +1340,33 @@ impl Engine<'_> {
         self.patch(ctx, ObjectKind::Group, id, ops, b).await
     }
 
+    /// A membership change as the wire sends it: GET then PUT of the whole group with the
+    /// members `all` (`members.update: put`), or a PATCH of `ops`, cited by what they carry
+    /// ([`Self::member_fact`]). `exchanges` gets every exchange.
+    pub async fn update_members(
+        &self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        name: &str,
+        all: &BTreeSet<String>,
+        ops: Vec<Value>,
+        exchanges: &mut Vec<u64>,
+    ) -> Response {
+        if self.wire.members.update == UpdateVerb::Put {
+            let values = self.member_values(ctx, all);
+            return self.put_group(ctx, id, name, values, exchanges).await;
+        }
+        let removes = ops.iter().any(|o| {
+            o["op"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("remove"))
+        });
+        let b = self.member_fact(removes);
+        let resp = self.patch(ctx, ObjectKind::Group, id, ops, b).await;
+        exchanges.push(resp.exchange);
+        resp
+    }
+
     /// GET, then PUT of the whole group: `schemas`, `id`, `displayName` and the complete
     /// `members`. The GET's answer when it failed.
     pub async fn put_group(
@@ -1431,6 +1458,18 @@ impl Engine<'_> {
             }
         }
     }
+}
+
+/// What the IdP believes the linked group `key` holds: the members it last sent, less the users
+/// the run no longer links (a user deleted in the app left its groups with it).
+pub fn members_held(ctx: &Ctx<'_>, key: &str) -> BTreeSet<String> {
+    ctx.sync.groups.get(key).map_or_else(BTreeSet::new, |l| {
+        l.members_sent
+            .iter()
+            .filter(|m| ctx.sync.users.contains_key(*m))
+            .cloned()
+            .collect()
+    })
 }
 
 /// Puts `schemas` first, naming the core schema, every extension the body carries (when

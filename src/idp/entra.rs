@@ -13,7 +13,7 @@
 //! server answered, never from the scenario.
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{disables, Engine, Looked, Matched, Updated};
+use crate::idp::engine::{disables, members_held, Engine, Looked, Matched, Updated};
 use crate::idp::mapping::differences;
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
@@ -805,12 +805,7 @@ impl Entra {
             .cloned()
             .collect();
         // A member whose target user is gone (deleted by this run) left the group with it.
-        let sent: BTreeSet<String> = link
-            .members_sent
-            .iter()
-            .filter(|m| ctx.sync.users.contains_key(*m))
-            .cloned()
-            .collect();
+        let sent = members_held(ctx, key);
         let add: Vec<&String> = desired.difference(&sent).collect();
         let remove: Vec<&String> = if only.is_some() {
             Vec::new()
@@ -825,7 +820,6 @@ impl Entra {
         }
         let eng = self.engine(pod);
         let ops = eng.member_ops(ctx, &add, &remove);
-        let b = eng.member_fact(!remove.is_empty());
         let mut now: BTreeSet<String> = sent.iter().chain(add).cloned().collect();
         for r in &remove {
             now.remove(*r);
@@ -856,10 +850,10 @@ impl Entra {
                 );
             }
             None => {
+                let (id, name) = (&link.target_id, &g.label);
                 let resp = eng
-                    .patch(ctx, ObjectKind::Group, &link.target_id, ops, b)
+                    .update_members(ctx, id, name, &now, ops, &mut exchanges)
                     .await;
-                exchanges.push(resp.exchange);
                 eng.group_updated(
                     ctx, key, &g.label, &resp, "members", members, exchanges, now,
                 );

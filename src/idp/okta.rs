@@ -349,6 +349,17 @@ impl Okta {
             .collect()
     }
 
+    /// A pushed group's link, label and name; `None` when it is not linked.
+    fn pushed(&self, ctx: &Ctx<'_>, key: &str) -> Option<(Link, String, String)> {
+        let link = ctx.sync.groups.get(key).cloned()?;
+        let label = ctx
+            .dir
+            .group(key)
+            .map(|g| g.label.clone())
+            .unwrap_or_default();
+        Some((link, label, self.group_name(ctx, key)))
+    }
+
     fn group_name(&self, ctx: &Ctx<'_>, key: &str) -> String {
         ctx.dir
             .group(key)
@@ -471,16 +482,10 @@ impl Okta {
     /// Membership (and name) changes of a pushed group: OIN sends the rename op with every
     /// membership PATCH, then filtered removes and one add; AIW sends GET then a full PUT (S1).
     async fn sync_group(&self, ctx: &mut Ctx<'_>, key: &str, initial: bool) {
-        let Some(link) = ctx.sync.groups.get(key).cloned() else {
+        let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
         };
         let eng = self.engine();
-        let label = ctx
-            .dir
-            .group(key)
-            .map(|g| g.label.clone())
-            .unwrap_or_default();
-        let name = self.group_name(ctx, key);
         let members_now: BTreeSet<String> = ctx
             .dir
             .group(key)
@@ -583,27 +588,16 @@ impl Okta {
 
     /// Push Now, or the first push onto a linked group: the whole member list (S1; AIW S16).
     async fn full_membership(&self, ctx: &mut Ctx<'_>, key: &str, mut exchanges: Vec<u64>) {
-        let Some(link) = ctx.sync.groups.get(key).cloned() else {
+        let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
         };
         let eng = self.engine();
-        let label = ctx
-            .dir
-            .group(key)
-            .map(|g| g.label.clone())
-            .unwrap_or_default();
-        let name = self.group_name(ctx, key);
         let all = self.pushable_members(ctx, key);
         let values = eng.member_values(ctx, &all);
-        let resp = if self.wire.members.update == UpdateVerb::Put {
-            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
-                .await
-        } else {
-            let ops = vec![json!({"op": "replace", "path": "members", "value": values})];
-            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
-            exchanges.push(resp.exchange);
-            resp
-        };
+        let ops = vec![json!({"op": "replace", "path": "members", "value": values})];
+        let resp = eng
+            .update_members(ctx, &link.target_id, &name, &all, ops, &mut exchanges)
+            .await;
         eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, all);
     }
 
