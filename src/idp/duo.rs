@@ -18,7 +18,7 @@
 //! and deprovisioning lines are inferred.
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{each, is_inactive, members_held, Engine, Matched, Updated};
+use crate::idp::engine::{each, is_inactive, members_held, Engine, Matched, Subjected, Updated};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 use crate::idp::wire::{self, yes, Wire};
@@ -268,9 +268,7 @@ impl Duo {
     async fn provision(&self, ctx: &mut Ctx<'_>, u: &User) {
         let eng = self.engine();
         let desired = eng.desired_user(ctx, u);
-        let m = eng
-            .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
-            .await;
+        let m = eng.match_or_create(ctx, u.subject(), &desired, &[]).await;
         // A disabled user provisioned as such (a wire's `create.disabled_users`) is linked but
         // not managed: enabling it later reactivates it.
         let disabled = is_inactive(&desired) && self.wire.create.disabled_users;
@@ -308,14 +306,7 @@ impl Duo {
         let diffs = eng.user_diffs(&desired, link.view_sent.as_ref().unwrap_or(&json!({})));
         if diffs.is_empty() {
             if !exchanges.is_empty() {
-                eng.succeeded(
-                    ctx,
-                    &u.label,
-                    ObjectKind::User,
-                    "user_update",
-                    what,
-                    exchanges,
-                );
+                eng.succeeded(ctx, u.subject(), "user_update", what, exchanges);
             }
             return;
         }
@@ -330,8 +321,7 @@ impl Duo {
         };
         if eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             "user_update",
             &resp,
             what,
@@ -370,8 +360,7 @@ impl Duo {
         };
         let ok = eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             event,
             &resp,
             what,
@@ -397,9 +386,7 @@ impl Duo {
                 self.set_active(ctx, u, false, Vec::new()).await;
             }
             Deprovisioning::Deactivate | Deprovisioning::Delete => {
-                self.engine()
-                    .delete(ctx, ObjectKind::User, &u.key, &u.label)
-                    .await;
+                self.engine().delete(ctx, u.subject()).await;
             }
         }
     }
@@ -429,9 +416,7 @@ impl Duo {
     }
 
     async fn delete_group(&self, ctx: &mut Ctx<'_>, g: &Group) {
-        self.engine()
-            .delete(ctx, ObjectKind::Group, &g.key, &g.label)
-            .await
+        self.engine().delete(ctx, g.subject()).await
     }
 
     /// Members Duo sends: the group's members in scope that it has provisioned.
@@ -459,7 +444,7 @@ impl Duo {
         }
         let values = eng.member_values(ctx, &members);
         match eng
-            .match_or_create(ctx, ObjectKind::Group, &g.key, &g.label, &desired, &values)
+            .match_or_create(ctx, g.subject(), &desired, &values)
             .await
         {
             Matched::Found { exchanges, .. } => {
@@ -512,14 +497,7 @@ impl Duo {
                 l.members_sent = sent;
             }
             if !exchanges.is_empty() {
-                eng.succeeded(
-                    ctx,
-                    &g.label,
-                    ObjectKind::Group,
-                    "group_update",
-                    what,
-                    exchanges,
-                );
+                eng.succeeded(ctx, g.subject(), "group_update", what, exchanges);
             }
             return;
         }
@@ -532,9 +510,7 @@ impl Duo {
         let resp = eng
             .update_members(ctx, &link.target_id, name, &want, ops, &mut exchanges)
             .await;
-        let ok = eng.group_updated(
-            ctx, &g.key, &g.label, &resp, what, modified, exchanges, want,
-        );
+        let ok = eng.group_updated(ctx, g.subject(), &resp, what, modified, exchanges, want);
         if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
             if ok {
                 l.view_sent = Some(desired);

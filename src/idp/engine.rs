@@ -13,7 +13,7 @@
 //! ```ignore
 //! let eng = self.engine();                           // Engine { wire, mapping }
 //! let desired = eng.desired_user(ctx, &u);           // the mapped attributes
-//! match eng.match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[]).await {
+//! match eng.match_or_create(ctx, u.subject(), &desired, &[]).await {
 //!     Matched::Found { resource, exchanges, .. } => { /* reactivate, update */ }
 //!     Matched::Created { .. } | Matched::Stopped => {}   // logged by the engine
 //! }
@@ -50,6 +50,41 @@ where
 {
     for key in keys {
         work(ctx, key).await;
+    }
+}
+
+/// The object a flow works on, and its log lines are about.
+#[derive(Clone, Copy)]
+pub struct Subject<'a> {
+    pub kind: ObjectKind,
+    /// The source directory's key (sync state, escrow).
+    pub key: &'a str,
+    /// Its name in the log.
+    pub label: &'a str,
+}
+
+/// A source object as a [`Subject`].
+pub trait Subjected {
+    fn subject(&self) -> Subject<'_>;
+}
+
+impl Subjected for User {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            kind: ObjectKind::User,
+            key: &self.key,
+            label: &self.label,
+        }
+    }
+}
+
+impl Subjected for Group {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            kind: ObjectKind::Group,
+            key: &self.key,
+            label: &self.label,
+        }
     }
 }
 
@@ -295,17 +330,14 @@ impl Engine<'_> {
     pub fn outcome(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
         resp: &Response,
         what: &str,
         modified: Vec<String>,
         exchanges: Vec<u64>,
     ) -> bool {
-        self.answer(
-            ctx, label, kind, event, event, resp, what, modified, exchanges,
-        )
+        self.answer(ctx, s, event, event, resp, what, modified, exchanges)
     }
 
     /// [`Self::outcome`], the error code looked up under `code_event` (`lookup`).
@@ -313,8 +345,7 @@ impl Engine<'_> {
     fn answer(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
         code_event: &str,
         resp: &Response,
@@ -335,9 +366,9 @@ impl Engine<'_> {
                 }),
             ),
         };
-        let action = self.wire.action(event, ok, label);
+        let action = self.wire.action(event, ok, s.label);
         ctx.log(
-            label, kind, &action, status, code, detail, modified, exchanges,
+            s.label, s.kind, &action, status, code, detail, modified, exchanges,
         );
         ok
     }
@@ -370,8 +401,7 @@ impl Engine<'_> {
     pub fn lookup_failed(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
         resp: &Response,
         exchanges: Vec<u64>,
@@ -383,32 +413,14 @@ impl Engine<'_> {
                     .clone()
                     .unwrap_or_else(|| "the answer is not a ListResponse".into());
                 ctx.finding(
-                    self.fact(lookup_role(kind), None),
+                    self.fact(lookup_role(s.kind), None),
                     message,
                     Some(resp.exchange),
                 );
-                self.failed(
-                    ctx,
-                    label,
-                    kind,
-                    event,
-                    &r.code,
-                    r.detail.clone(),
-                    exchanges,
-                );
+                self.failed(ctx, s, event, &r.code, r.detail.clone(), exchanges);
             }
             _ => {
-                self.answer(
-                    ctx,
-                    label,
-                    kind,
-                    event,
-                    "lookup",
-                    resp,
-                    "lookup",
-                    vec![],
-                    exchanges,
-                );
+                self.answer(ctx, s, event, "lookup", resp, "lookup", vec![], exchanges);
             }
         }
     }
@@ -418,22 +430,21 @@ impl Engine<'_> {
     pub fn failed(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
         code: &str,
         detail: String,
         exchanges: Vec<u64>,
     ) {
-        let action = self.wire.action(event, false, label);
+        let action = self.wire.action(event, false, s.label);
         // The page that explains the code, where the IdP's log links one.
         let detail = match &self.wire.log.failure_source {
             Some(url) => format!("{detail} ({url})"),
             None => detail,
         };
         ctx.log(
-            label,
-            kind,
+            s.label,
+            s.kind,
             &action,
             "Failure",
             Some(code.to_string()),
@@ -447,17 +458,16 @@ impl Engine<'_> {
     pub fn succeeded(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
         what: &str,
         exchanges: Vec<u64>,
     ) {
-        let action = self.wire.action(event, true, label);
+        let action = self.wire.action(event, true, s.label);
         let detail = (self.wire.log.detail == Detail::What).then(|| what.to_string());
         ctx.log(
-            label,
-            kind,
+            s.label,
+            s.kind,
             &action,
             "Success",
             None,
@@ -607,26 +617,19 @@ impl Engine<'_> {
     pub async fn match_or_create(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         desired: &Value,
         members: &[Value],
     ) -> Matched {
-        match self
-            .lookup(ctx, kind, key, label, desired, create_event(kind))
-            .await
-        {
+        let event = create_event(s.kind);
+        match self.lookup(ctx, s, desired, event).await {
             Looked::Found(m) => m,
             Looked::Failed(resp, exchanges) => {
-                self.lookup_failed(ctx, label, kind, create_event(kind), &resp, exchanges);
+                self.lookup_failed(ctx, s, event, &resp, exchanges);
                 Matched::Stopped
             }
             Looked::Stopped => Matched::Stopped,
-            Looked::Absent(exchanges) => {
-                self.create(ctx, kind, key, label, desired, members, exchanges)
-                    .await
-            }
+            Looked::Absent(exchanges) => self.create(ctx, s, desired, members, exchanges).await,
         }
     }
 
@@ -637,12 +640,11 @@ impl Engine<'_> {
     pub async fn lookup(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         desired: &Value,
         event: &str,
     ) -> Looked {
+        let kind = s.kind;
         let (rt, role) = match kind {
             ObjectKind::User => (&USER_TYPE, "user_lookup"),
             ObjectKind::Group => (&GROUP_TYPE, "group_lookup"),
@@ -658,13 +660,11 @@ impl Engine<'_> {
             asked = true;
             if let (ObjectKind::Group, Some(listing)) = (kind, &self.wire.lookup.groups_listing) {
                 return match self.listing(ctx, kind, listing, attr, &value).await {
-                    Listed::Found(r, exchanges) => {
-                        self.adopt_found(ctx, kind, key, label, event, r, exchanges)
-                    }
+                    Listed::Found(r, exchanges) => self.adopt_found(ctx, s, event, r, exchanges),
                     Listed::Absent(exchanges) => Looked::Absent(exchanges),
                     Listed::Failed(resp, exchanges) => Looked::Failed(resp, exchanges),
                     Listed::Broken(why, exchanges) => {
-                        self.failed(ctx, label, kind, event, "ListingPaging", why, exchanges);
+                        self.failed(ctx, s, event, "ListingPaging", why, exchanges);
                         Looked::Stopped
                     }
                 };
@@ -706,25 +706,16 @@ impl Engine<'_> {
                     kind.name().to_ascii_lowercase()
                 );
                 ctx.finding(lookup, why.clone(), Some(resp.exchange));
-                self.failed(
-                    ctx,
-                    label,
-                    kind,
-                    event,
-                    "DuplicateTargetEntries",
-                    why,
-                    exchanges,
-                );
+                self.failed(ctx, s, event, "DuplicateTargetEntries", why, exchanges);
                 return Looked::Stopped;
             }
-            return self.adopt_found(ctx, kind, key, label, event, existing.clone(), exchanges);
+            return self.adopt_found(ctx, s, event, existing.clone(), exchanges);
         }
         if !asked {
             if kind == ObjectKind::User {
                 self.failed(
                     ctx,
-                    label,
-                    kind,
+                    s,
                     event,
                     "MissingAttribute",
                     format!("the mapping gives no {} for this user", attrs[0]),
@@ -741,13 +732,12 @@ impl Engine<'_> {
     fn adopt_found(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         event: &str,
         existing: Value,
         exchanges: Vec<u64>,
     ) -> Looked {
+        let (kind, key) = (s.kind, s.key);
         let role = match kind {
             ObjectKind::User => "user_lookup",
             ObjectKind::Group => "group_lookup",
@@ -763,8 +753,7 @@ impl Engine<'_> {
         if !ctx.adopt(kind, key, id, false, Some(existing.clone())) {
             self.failed(
                 ctx,
-                label,
-                kind,
+                s,
                 event,
                 "ScimulatorNotOwned",
                 "the matched resource is not the run's own (see the findings): scimulator \
@@ -864,13 +853,12 @@ impl Engine<'_> {
     pub async fn create(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         desired: &Value,
         members: &[Value],
         mut exchanges: Vec<u64>,
     ) -> Matched {
+        let (kind, key) = (s.kind, s.key);
         let event = create_event(kind);
         let body = match kind {
             ObjectKind::User => self.user_create_body(desired, key, ctx),
@@ -908,15 +896,7 @@ impl Engine<'_> {
                 )
             });
             ctx.finding(create, message, Some(resp.exchange));
-            self.failed(
-                ctx,
-                label,
-                kind,
-                event,
-                &no_id.code,
-                no_id.detail.clone(),
-                exchanges,
-            );
+            self.failed(ctx, s, event, &no_id.code, no_id.detail.clone(), exchanges);
             return Matched::Stopped;
         }
         // An id that is path syntax is reported by adopt and never linked.
@@ -936,9 +916,7 @@ impl Engine<'_> {
         } else {
             vec![]
         };
-        self.outcome(
-            ctx, label, kind, event, &resp, "created", modified, exchanges,
-        );
+        self.outcome(ctx, s, event, &resp, "created", modified, exchanges);
         match id {
             Some(id) if adopted => Matched::Created { id },
             _ => Matched::Stopped,
@@ -1225,7 +1203,8 @@ impl Engine<'_> {
 
     /// Deletes a linked object; its link goes when the server says it is gone (a 404 too: a
     /// later return to scope creates it again). Logged as `{user|group}_delete`.
-    pub async fn delete(&self, ctx: &mut Ctx<'_>, kind: ObjectKind, key: &str, label: &str) {
+    pub async fn delete(&self, ctx: &mut Ctx<'_>, s: Subject<'_>) {
+        let (kind, key) = (s.kind, s.key);
         let Some(id) = ctx.sync.target_id(kind, key).map(str::to_string) else {
             return;
         };
@@ -1240,16 +1219,7 @@ impl Engine<'_> {
         if resp.ok() || resp.status == Some(404) {
             ctx.sync.links_mut(kind).remove(key);
         }
-        self.outcome(
-            ctx,
-            label,
-            kind,
-            role,
-            &resp,
-            "deleted",
-            vec![],
-            vec![resp.exchange],
-        );
+        self.outcome(ctx, s, role, &resp, "deleted", vec![], vec![resp.exchange]);
     }
 
     // ------------------------------------------------------------------ groups
@@ -1422,24 +1392,15 @@ impl Engine<'_> {
     pub fn group_updated(
         &self,
         ctx: &mut Ctx<'_>,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         resp: &Response,
         what: &str,
         modified: Vec<String>,
         exchanges: Vec<u64>,
         members: BTreeSet<String>,
     ) -> bool {
-        let ok = self.outcome(
-            ctx,
-            label,
-            ObjectKind::Group,
-            "group_update",
-            resp,
-            what,
-            modified,
-            exchanges,
-        );
+        let key = s.key;
+        let ok = self.outcome(ctx, s, "group_update", resp, what, modified, exchanges);
         if ok {
             if let Some(l) = ctx.sync.groups.get_mut(key) {
                 l.members_sent = members;

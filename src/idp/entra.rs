@@ -13,7 +13,7 @@
 //! server answered, never from the scenario.
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{disables, members_held, Engine, Looked, Matched, Updated};
+use crate::idp::engine::{disables, members_held, Engine, Looked, Matched, Subjected, Updated};
 use crate::idp::mapping::differences;
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
@@ -409,9 +409,7 @@ impl Entra {
             // DELETE only for a user still managed when hard-deleted (H; QA4).
             if link.is_some_and(|l| l.managed) && self.settings.actions.delete {
                 let from = ctx.log.len();
-                self.engine(pod)
-                    .delete(ctx, ObjectKind::User, key, &label)
-                    .await;
+                self.engine(pod).delete(ctx, u.subject()).await;
                 self.settle(ctx, ObjectKind::User, key, from);
             }
             return;
@@ -468,8 +466,7 @@ impl Entra {
             Err(resp) if !resp.ok() => {
                 eng.outcome(
                     ctx,
-                    &u.label,
-                    ObjectKind::User,
+                    u.subject(),
                     "user_update",
                     &resp,
                     "read",
@@ -530,8 +527,7 @@ impl Entra {
         let modified = diffs.iter().map(|(p, _, _)| p.clone()).collect();
         eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             event,
             &resp,
             "updated",
@@ -548,10 +544,7 @@ impl Entra {
         let desired = eng.desired_user(ctx, u);
         let from = ctx.log.len();
         let (kind, event) = (ObjectKind::User, "user_create");
-        match eng
-            .lookup(ctx, kind, &u.key, &u.label, &desired, event)
-            .await
-        {
+        match eng.lookup(ctx, u.subject(), &desired, event).await {
             Looked::Found(Matched::Found {
                 id,
                 resource,
@@ -562,7 +555,7 @@ impl Entra {
             }
             Looked::Found(_) | Looked::Stopped => {}
             Looked::Failed(resp, exchanges) => {
-                eng.lookup_failed(ctx, &u.label, kind, event, &resp, exchanges)
+                eng.lookup_failed(ctx, u.subject(), event, &resp, exchanges)
             }
             Looked::Absent(_) if !self.settings.actions.create => {}
             Looked::Absent(exchanges) if ctx.dir.is_soft_deleted(u) => ctx.log(
@@ -576,8 +569,7 @@ impl Entra {
                 exchanges,
             ),
             Looked::Absent(exchanges) => {
-                eng.create(ctx, kind, &u.key, &u.label, &desired, &[], exchanges)
-                    .await;
+                eng.create(ctx, u.subject(), &desired, &[], exchanges).await;
             }
         }
         self.settle(ctx, kind, &u.key, from);
@@ -640,8 +632,7 @@ impl Entra {
         let from = ctx.log.len();
         eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             "user_update",
             &resp,
             "manager",
@@ -667,13 +658,13 @@ impl Entra {
 
     async fn group_itself(&self, ctx: &mut Ctx<'_>, g: &Group, pod: bool) -> bool {
         let eng = self.engine(pod);
-        let (kind, key, label) = (ObjectKind::Group, g.key.as_str(), g.label.as_str());
+        let (kind, key) = (ObjectKind::Group, g.key.as_str());
         let link = ctx.sync.groups.get(key).cloned();
         if !ctx.dir.group_in_scope(g) {
             // Groups have no `active`: out of scope means DELETE (T "Delete Group"; RC Restore_Group_Test).
             let s = &self.settings;
             if link.is_some() && s.actions.delete && !s.skip_out_of_scope_deletions {
-                eng.delete(ctx, kind, key, label).await;
+                eng.delete(ctx, g.subject()).await;
             }
             return false;
         }
@@ -685,8 +676,7 @@ impl Entra {
                 Err(resp) if !resp.ok() => {
                     eng.outcome(
                         ctx,
-                        label,
-                        kind,
+                        g.subject(),
                         "group_update",
                         &resp,
                         "read",
@@ -704,10 +694,7 @@ impl Entra {
                 }
             };
         }
-        match eng
-            .lookup(ctx, kind, key, label, &desired, "group_create")
-            .await
-        {
+        match eng.lookup(ctx, g.subject(), &desired, "group_create").await {
             Looked::Found(Matched::Found {
                 id,
                 resource,
@@ -719,14 +706,13 @@ impl Entra {
             }
             Looked::Found(_) | Looked::Stopped => false,
             Looked::Failed(resp, exchanges) => {
-                eng.lookup_failed(ctx, label, kind, "group_create", &resp, exchanges);
+                eng.lookup_failed(ctx, g.subject(), "group_create", &resp, exchanges);
                 false
             }
             Looked::Absent(_) if !self.settings.actions.create => false,
             // Created without members (the wire's `create`); they follow in a PATCH (T).
             Looked::Absent(exchanges) => matches!(
-                eng.create(ctx, kind, key, label, &desired, &[], exchanges)
-                    .await,
+                eng.create(ctx, g.subject(), &desired, &[], exchanges).await,
                 Matched::Created { .. }
             ),
         }
@@ -760,8 +746,7 @@ impl Entra {
         let modified = diffs.iter().map(|(p, _, _)| p.clone()).collect();
         eng.outcome(
             ctx,
-            &g.label,
-            ObjectKind::Group,
+            g.subject(),
             "group_update",
             &resp,
             "updated",
@@ -840,8 +825,7 @@ impl Entra {
             Some(got) => {
                 eng.outcome(
                     ctx,
-                    &g.label,
-                    ObjectKind::Group,
+                    g.subject(),
                     "group_update",
                     &got,
                     "read",
@@ -854,9 +838,7 @@ impl Entra {
                 let resp = eng
                     .update_members(ctx, id, name, &now, ops, &mut exchanges)
                     .await;
-                eng.group_updated(
-                    ctx, key, &g.label, &resp, "members", members, exchanges, now,
-                );
+                eng.group_updated(ctx, g.subject(), &resp, "members", members, exchanges, now);
             }
         }
         self.settle(ctx, ObjectKind::Group, key, from);

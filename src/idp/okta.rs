@@ -13,7 +13,7 @@
 //! answered (Group Push lines as in Cisco's Okta guide: "pushed to app", "updated in app").
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
+use crate::idp::engine::{each, is_inactive, Engine, Matched, Subject, Subjected, Updated};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 pub use crate::idp::wire::FilterEncoding;
@@ -240,9 +240,7 @@ impl Okta {
     async fn assign(&self, ctx: &mut Ctx<'_>, u: &User) {
         let eng = self.engine();
         let desired = eng.desired_user(ctx, u);
-        let m = eng
-            .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
-            .await;
+        let m = eng.match_or_create(ctx, u.subject(), &desired, &[]).await;
         if let Matched::Found {
             id,
             resource,
@@ -291,8 +289,7 @@ impl Okta {
         };
         eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             "user_update",
             &resp,
             "",
@@ -313,16 +310,7 @@ impl Okta {
         } else {
             "user_deactivate"
         };
-        if eng.outcome(
-            ctx,
-            &u.label,
-            ObjectKind::User,
-            event,
-            &resp,
-            "",
-            vec![],
-            exchanges,
-        ) {
+        if eng.outcome(ctx, u.subject(), event, &resp, "", vec![], exchanges) {
             if let Some(link) = ctx.sync.users.get_mut(&u.key) {
                 link.managed = active;
             }
@@ -391,6 +379,11 @@ impl Okta {
                 continue;
             };
             let label = g.label.clone();
+            let s = Subject {
+                kind: ObjectKind::Group,
+                key,
+                label: &label,
+            };
             ctx.log(
                 &label,
                 ObjectKind::Group,
@@ -412,10 +405,7 @@ impl Okta {
             if self.settings.group_lookup || link_existing {
                 // Group Linking: the name exists in the app; Okta links instead of creating
                 // (S11). An answer that is not a ListResponse is taken as "not there".
-                match eng
-                    .lookup(ctx, ObjectKind::Group, key, &label, &desired, "group_link")
-                    .await
-                {
+                match eng.lookup(ctx, s, &desired, "group_link").await {
                     crate::idp::engine::Looked::Found(Matched::Found { exchanges, .. }) => {
                         self.full_membership(ctx, key, exchanges).await;
                         continue;
@@ -429,8 +419,7 @@ impl Okta {
                 if link_existing {
                     eng.failed(
                         ctx,
-                        &label,
-                        ObjectKind::Group,
+                        s,
                         "group_link",
                         "NotFound",
                         format!("no group named {name} in the app to link to"),
@@ -445,17 +434,7 @@ impl Okta {
                 BTreeSet::new()
             };
             let members = eng.member_values(ctx, &sent);
-            let Matched::Created { id } = eng
-                .create(
-                    ctx,
-                    ObjectKind::Group,
-                    key,
-                    &label,
-                    &desired,
-                    &members,
-                    exchanges,
-                )
-                .await
+            let Matched::Created { id } = eng.create(ctx, s, &desired, &members, exchanges).await
             else {
                 continue;
             };
@@ -484,6 +463,11 @@ impl Okta {
     async fn sync_group(&self, ctx: &mut Ctx<'_>, key: &str, initial: bool) {
         let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
+        };
+        let s = Subject {
+            kind: ObjectKind::Group,
+            key,
+            label: &label,
         };
         let eng = self.engine();
         let members_now: BTreeSet<String> = ctx
@@ -517,8 +501,7 @@ impl Okta {
                 }
                 eng.outcome(
                     ctx,
-                    &label,
-                    ObjectKind::Group,
+                    s,
                     "group_update",
                     &resp,
                     "",
@@ -549,16 +532,7 @@ impl Okta {
                     let resp = eng.patch_group(ctx, &link.target_id, rename).await;
                     exchanges.push(resp.exchange);
                     if !resp.ok() {
-                        eng.outcome(
-                            ctx,
-                            &label,
-                            ObjectKind::Group,
-                            "group_update",
-                            &resp,
-                            "",
-                            vec![],
-                            exchanges,
-                        );
+                        eng.outcome(ctx, s, "group_update", &resp, "", vec![], exchanges);
                         return;
                     }
                     if let Some(l) = ctx.sync.groups.get_mut(key) {
@@ -583,13 +557,18 @@ impl Okta {
                 }
             }
         };
-        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, after);
+        eng.group_updated(ctx, s, &resp, "", vec![], exchanges, after);
     }
 
     /// Push Now, or the first push onto a linked group: the whole member list (S1; AIW S16).
     async fn full_membership(&self, ctx: &mut Ctx<'_>, key: &str, mut exchanges: Vec<u64>) {
         let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
+        };
+        let s = Subject {
+            kind: ObjectKind::Group,
+            key,
+            label: &label,
         };
         let eng = self.engine();
         let all = self.pushable_members(ctx, key);
@@ -598,7 +577,7 @@ impl Okta {
         let resp = eng
             .update_members(ctx, &link.target_id, &name, &all, ops, &mut exchanges)
             .await;
-        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, all);
+        eng.group_updated(ctx, s, &resp, "", vec![], exchanges, all);
     }
 
     pub async fn push_now(&self, ctx: &mut Ctx<'_>, groups: &[String]) -> Result<(), String> {
@@ -635,9 +614,12 @@ impl Okta {
                     .group(key)
                     .map(|g| g.label.clone())
                     .unwrap_or_default();
-                self.engine()
-                    .delete(ctx, ObjectKind::Group, key, &label)
-                    .await;
+                let s = Subject {
+                    kind: ObjectKind::Group,
+                    key,
+                    label: &label,
+                };
+                self.engine().delete(ctx, s).await;
             }
             ctx.sync.groups.remove(key);
         }
