@@ -18,7 +18,9 @@
 //! and deprovisioning lines are inferred.
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{each, is_inactive, members_held, Engine, Matched, Subjected, Updated};
+use crate::idp::engine::{
+    each, each_changed_user, is_inactive, members_held, Engine, Matched, Subjected, Updated,
+};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 use crate::idp::wire::{self, yes, Wire};
@@ -215,13 +217,8 @@ impl Duo {
     /// watermark, then the groups (unless group information is excluded), reconciled against
     /// what Duo last sent them, so a group sends nothing when nothing about it changed.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
-        let since = ctx.sync.watermark.unwrap_or(0);
-        let start = ctx.dir.clock;
-        let users = ctx.dir.users_changed_since(since);
-        each(ctx, users, async |ctx, key| {
-            self.process_user(ctx, &key).await
-        })
-        .await;
+        let start =
+            each_changed_user(ctx, async |ctx, key| self.process_user(ctx, &key).await).await;
         if !self.settings.exclude_group_information {
             let groups: Vec<String> = ctx.dir.groups.iter().map(|g| g.key.clone()).collect();
             each(ctx, groups, async |ctx, key| {
@@ -229,8 +226,7 @@ impl Duo {
             })
             .await;
         }
-        ctx.dir.note_cycle();
-        ctx.sync.watermark = Some(start);
+        ctx.cycle_done(start);
     }
 
     // ------------------------------------------------------------------ users
@@ -525,9 +521,7 @@ impl Duo {
 mod tests {
     use super::*;
 
-    fn settings(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
-    }
+    use crate::idp::settings_map as settings;
 
     #[test]
     fn defaults() {
@@ -577,18 +571,14 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        for bad in [
+        let bad = [
             json!({"deprovisioning": "suspend"}),
             json!({"update": "post"}),
             json!({"deactivate_shape": "filter"}),
             json!({"connection_check": "ping"}),
             json!({"exclude_group_information": "yes"}),
-        ] {
-            let Err(e) = Duo::new(&settings(bad.clone())) else {
-                panic!("{bad} must be refused");
-            };
-            assert!(e.contains("Duo settings are"), "{e}");
-        }
+        ];
+        crate::idp::assert_refused(Duo::new, &bad, "Duo settings are");
         let Err(e) = Duo::new(&settings(json!({"mapping": "nope"}))) else {
             panic!("an unknown mapping must be refused");
         };

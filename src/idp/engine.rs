@@ -63,6 +63,17 @@ pub struct Subject<'a> {
     pub label: &'a str,
 }
 
+impl<'a> Subject<'a> {
+    /// A group known by its key and label.
+    pub fn group(key: &'a str, label: &'a str) -> Subject<'a> {
+        Subject {
+            kind: ObjectKind::Group,
+            key,
+            label,
+        }
+    }
+}
+
 /// A source object as a [`Subject`].
 pub trait Subjected {
     fn subject(&self) -> Subject<'_>;
@@ -86,6 +97,20 @@ impl Subjected for Group {
             label: &self.label,
         }
     }
+}
+
+/// A continuous IdP's reaction to the directory's changes: the users changed since the last
+/// one, each through `work` ([`each`]); the directory clock it started at, for
+/// [`Ctx::cycle_done`].
+pub async fn each_changed_user<'c, F>(ctx: &mut Ctx<'c>, work: F) -> u64
+where
+    F: AsyncFnMut(&mut Ctx<'c>, String),
+{
+    let since = ctx.sync.watermark.unwrap_or(0);
+    let start = ctx.dir.clock;
+    let users = ctx.dir.users_changed_since(since);
+    each(ctx, users, work).await;
+    start
 }
 
 /// An IdP's wire and mapping: what the flows need to know about the IdP.

@@ -340,8 +340,7 @@ impl Entra {
             self.sync_members(ctx, &key, fresh.contains(&key), false)
                 .await;
         }
-        ctx.dir.note_cycle();
-        ctx.sync.watermark = Some(start_clock);
+        ctx.cycle_done(start_clock);
     }
 
     pub fn restart(&self, ctx: &mut Ctx<'_>, scope: RestartScope) {

@@ -857,6 +857,13 @@ impl Ctx<'_> {
         true
     }
 
+    /// The end of a provisioning cycle (or of a continuous IdP's reaction) that started at the
+    /// directory clock `start`: changes since then wait for the next one.
+    pub fn cycle_done(&mut self, start: u64) {
+        self.dir.note_cycle();
+        self.sync.watermark = Some(start);
+    }
+
     /// A finding about what came back, not about the status (missing `id`, wrong shape).
     pub fn finding(&mut self, behaviour: Behaviour, message: String, exchange: Option<u64>) {
         self.findings.push(Finding {
@@ -907,6 +914,27 @@ pub fn typed_settings<T: serde::de::DeserializeOwned>(
 ) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::Object(raw.clone()))
         .map_err(|e| format!("{e}; {hint}"))
+}
+
+/// A settings map from JSON, as a scenario's `settings:` gives it (for tests).
+#[cfg(test)]
+pub(crate) fn settings_map(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Asserts that each of `bad` settings is refused with an error naming `hint` (for tests).
+#[cfg(test)]
+pub(crate) fn assert_refused<T>(
+    build: impl Fn(&serde_json::Map<String, serde_json::Value>) -> Result<T, String>,
+    bad: &[serde_json::Value],
+    hint: &str,
+) {
+    for b in bad {
+        match build(&settings_map(b.clone())) {
+            Ok(_) => panic!("{b} must be refused"),
+            Err(e) => assert!(e.contains(hint), "{b}: {e}"),
+        }
+    }
 }
 
 /// Settings in force, defaults filled in, as JSON (for reports).

@@ -13,7 +13,9 @@
 //! answered (Group Push lines as in Cisco's Okta guide: "pushed to app", "updated in app").
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{each, is_inactive, Engine, Matched, Subject, Subjected, Updated};
+use crate::idp::engine::{
+    each, each_changed_user, is_inactive, Engine, Matched, Subject, Subjected, Updated,
+};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 pub use crate::idp::wire::FilterEncoding;
@@ -188,12 +190,8 @@ impl Okta {
     /// pushed groups.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
         let since = ctx.sync.watermark.unwrap_or(0);
-        let start = ctx.dir.clock;
-        let users = ctx.dir.users_changed_since(since);
-        each(ctx, users, async |ctx, key| {
-            self.process_user(ctx, &key).await
-        })
-        .await;
+        let start =
+            each_changed_user(ctx, async |ctx, key| self.process_user(ctx, &key).await).await;
         if self.settings.push_groups {
             let groups: Vec<String> = ctx
                 .dir
@@ -207,8 +205,7 @@ impl Okta {
             })
             .await;
         }
-        ctx.dir.note_cycle();
-        ctx.sync.watermark = Some(start);
+        ctx.cycle_done(start);
     }
 
     async fn process_user(&self, ctx: &mut Ctx<'_>, key: &str) {
@@ -379,11 +376,7 @@ impl Okta {
                 continue;
             };
             let label = g.label.clone();
-            let s = Subject {
-                kind: ObjectKind::Group,
-                key,
-                label: &label,
-            };
+            let s = Subject::group(key, &label);
             ctx.log(
                 &label,
                 ObjectKind::Group,
@@ -464,11 +457,7 @@ impl Okta {
         let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
         };
-        let s = Subject {
-            kind: ObjectKind::Group,
-            key,
-            label: &label,
-        };
+        let s = Subject::group(key, &label);
         let eng = self.engine();
         let members_now: BTreeSet<String> = ctx
             .dir
@@ -565,11 +554,7 @@ impl Okta {
         let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
         };
-        let s = Subject {
-            kind: ObjectKind::Group,
-            key,
-            label: &label,
-        };
+        let s = Subject::group(key, &label);
         let eng = self.engine();
         let all = self.pushable_members(ctx, key);
         let values = eng.member_values(ctx, &all);
@@ -614,11 +599,7 @@ impl Okta {
                     .group(key)
                     .map(|g| g.label.clone())
                     .unwrap_or_default();
-                let s = Subject {
-                    kind: ObjectKind::Group,
-                    key,
-                    label: &label,
-                };
+                let s = Subject::group(key, &label);
                 self.engine().delete(ctx, s).await;
             }
             ctx.sync.groups.remove(key);

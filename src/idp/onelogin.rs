@@ -171,16 +171,12 @@ mod tests {
 
     #[test]
     fn bad_settings_name_the_known_ones() {
-        for bad in [
+        let bad = [
             json!({"schema": "core-1.0"}),
             json!({"schemas": "core-3"}),
             json!({"deprovisioning": "deactivate"}),
             json!({"quoted_booleans": "yes"}),
-        ] {
-            let Err(e) = new(bad.clone()) else {
-                panic!("{bad} must be refused")
-            };
-            assert!(e.contains("OneLogin settings are"), "{e}");
-        }
+        ];
+        crate::idp::assert_refused(OneLogin::new, &bad, "OneLogin settings are");
     }
 }

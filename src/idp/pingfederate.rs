@@ -194,9 +194,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn settings(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
-    }
+    use crate::idp::settings_map as settings;
 
     #[test]
     fn defaults_follow_the_settings_reference() {
@@ -234,17 +232,13 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_with_the_list() {
-        for bad in [
+        let bad = [
             json!({"remove_user_action": "suspend"}),
             json!({"group_membership": "post"}),
             json!({"user_filter": "userName Eq \"x\""}),
             json!({"remove_user": "delete"}),
-        ] {
-            let Err(e) = PingFederate::new(&settings(bad.clone())) else {
-                panic!("{bad} must be refused");
-            };
-            assert!(e.contains("PingFederate settings are"), "{bad}: {e}");
-        }
+        ];
+        crate::idp::assert_refused(PingFederate::new, &bad, "PingFederate settings are");
     }
 
     #[test]
