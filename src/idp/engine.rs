@@ -1515,3 +1515,113 @@ pub fn is_inactive(resource: &Value) -> bool {
         a == &Value::Bool(false) || a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idp::wire;
+
+    fn answered(status: Option<u16>, error: Option<TransportError>) -> Response {
+        Response {
+            exchange: 1,
+            status,
+            body: None,
+            text: None,
+            retry_after: None,
+            error,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Entra's provisioning-log codes come from its wire's `log.codes` (by event, then
+    /// status); a wire without codes logs `HTTP {status}` (Duo).
+    #[test]
+    fn error_codes_follow_the_wire() {
+        let m = Mapping::load("entra-default").unwrap();
+        let e = Engine::new(wire::entra(), &m);
+        let code = |s: Option<u16>, event: &str| e.code(&answered(s, None), event);
+        assert_eq!(code(Some(404), "user_create"), "EntryConflict");
+        assert_eq!(code(Some(404), "user_update"), "InvalidAnchor");
+        assert_eq!(
+            code(Some(404), "lookup"),
+            "SystemForCrossDomainIdentityManagementServiceIncompatible"
+        );
+        assert_eq!(code(Some(409), "user_create"), "EntryConflict");
+        assert_eq!(code(Some(503), "group_update"), "InternalServerError");
+        assert_eq!(
+            code(Some(400), "user_update"),
+            "SystemForCrossDomainIdentityManagementBadRequest"
+        );
+        assert_eq!(code(None, "user_update"), "Unknown");
+        let timeout = answered(None, Some(TransportError::Timeout(false)));
+        assert_eq!(e.code(&timeout, "group_update"), "Timeout");
+        assert_eq!(
+            e.code(&Response::refused("x".into()), "user_update"),
+            "SystemForCrossDomainIdentityManagementServiceUnavailable"
+        );
+        let d = Engine::new(wire::duo(), &m);
+        assert_eq!(
+            d.code(&answered(Some(404), None), "user_create"),
+            "HTTP 404"
+        );
+        assert_eq!(d.code(&timeout, "user_update"), "NoAnswer");
+    }
+
+    /// The default dialect of the compatibility page's left column: PascalCase, `Add` for an
+    /// attribute that had no value, booleans as strings; RFC 7644 wires: lowercase, `add` only
+    /// for a filtered path with nothing to match.
+    #[test]
+    fn patch_ops_follow_the_dialect() {
+        let m = Mapping::load("entra-default").unwrap();
+        let diffs: Diffs = vec![
+            ("active".into(), json!(false), Some(json!(true))),
+            ("nickName".into(), json!("Babs"), None),
+            (
+                "emails[type eq \"work\"].value".into(),
+                json!("b@x.org"),
+                None,
+            ),
+        ];
+        let entra = Engine::new(wire::entra(), &m).patch_ops(&diffs, true);
+        assert_eq!(
+            entra,
+            vec![
+                json!({"op": "Replace", "path": "active", "value": "False"}),
+                json!({"op": "Add", "path": "nickName", "value": "Babs"}),
+                json!({"op": "Add", "path": "emails[type eq \"work\"].value", "value": "b@x.org"}),
+            ]
+        );
+        let duo = Engine::new(wire::duo(), &m).patch_ops(&diffs, true);
+        assert_eq!(
+            duo,
+            vec![
+                json!({"op": "replace", "path": "active", "value": false}),
+                json!({"op": "replace", "path": "nickName", "value": "Babs"}),
+                json!({"op": "add", "path": "emails[type eq \"work\"].value", "value": "b@x.org"}),
+            ]
+        );
+    }
+
+    /// Entra's group POST (T): the core and ADSCIM URNs, `externalId` first, `meta`, and no
+    /// `members` at all; Duo's carries the members (or `members: []`).
+    #[test]
+    fn group_create_bodies_follow_the_wire() {
+        let m = Mapping::load("entra-default").unwrap();
+        let desired = json!({"displayName": "IT-Admins", "externalId": "g-1"});
+        let body = Engine::new(wire::entra(), &m).group_create_body(&desired, &[]);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            json!({"schemas": [GROUP_URN, crate::scim::schema::ADSCIM_GROUP_URN],
+                   "externalId": "g-1", "displayName": "IT-Admins",
+                   "meta": {"resourceType": "Group"}})
+            .to_string()
+        );
+        let body = Engine::new(wire::duo(), &m).group_create_body(&desired, &[]);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            json!({"schemas": [GROUP_URN], "displayName": "IT-Admins", "externalId": "g-1",
+                   "members": []})
+            .to_string()
+        );
+    }
+}
