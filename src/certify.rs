@@ -12,6 +12,7 @@
 //!
 //! Every object it creates is run-scoped (`cert-<run id>-…`) and deleted at the end.
 
+use crate::client::Method;
 use crate::client::{form_encode, percent_encode, Client, Request, Response};
 use crate::idp::mapping::{Entry, Mapping};
 use crate::idp::registry;
@@ -24,7 +25,6 @@ use crate::scim::patch::{apply_patch, get_path, put_path};
 use crate::scim::schema::{
     is_urn, ResourceTypeDef, ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_URN,
 };
-use reqwest::Method;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

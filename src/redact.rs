@@ -78,7 +78,7 @@ impl Redactor {
     /// the values of query-string and fragment parameters that look like credentials (a name
     /// such as `access_token`, `api_key`, `sig`, `password`, or a long random-looking value).
     pub fn add_url(&mut self, url: &str) {
-        let Ok(u) = reqwest::Url::parse(url) else {
+        let Ok(u) = url::Url::parse(url) else {
             return;
         };
         let mut secrets = Vec::new();
@@ -128,7 +128,7 @@ pub fn credential_params(part: &str) -> Vec<(String, String)> {
         }
         return out;
     }
-    for (name, value) in reqwest::Url::parse(&format!("http://x/?{part}"))
+    for (name, value) in url::Url::parse(&format!("http://x/?{part}"))
         .map(|u| {
             u.query_pairs()
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))

@@ -112,3 +112,14 @@ async fn deactivation_deletes_the_user() {
         // The failure must name the behaviour that met the bug: the disable PATCH, answered 204.
         .assert_contains("last written by Entra ID: disable user (PATCH /Users/{id}");
 }
+
+/// Entra's GETs carry no `Accept` header (azure-docs issue 94189); a server whose content
+/// negotiation answers 406 without one fails Entra's very first lookup, and the run says so.
+/// The harness's own reads ask for `application/scim+json`, so they are not what fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_406_to_a_request_without_accept_fails_entras_lookup() {
+    let r = run(Bug::RequireAccept, "cisco-guide.yaml").await;
+    r.assert_code(1)
+        .assert_contains("FAILED entra-cisco-guide")
+        .assert_contains("answered HTTP 406");
+}

@@ -154,3 +154,12 @@ async fn post_groups_ignores_members() {
         .assert_diff_line('-', r#""efox."#)
         .assert_diff_line('+', r#""members": []"#);
 }
+
+/// Okta sends `Accept: application/scim+json` on every request (S3): a server that answers
+/// 406 to a request without `Accept` works with Okta, and nothing the harness sends itself
+/// trips it either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_requiring_accept_passes_every_okta_scenario() {
+    let r = run(Bug::RequireAccept, "").await;
+    r.assert_code(0).assert_contains("0 failed, 0 errors");
+}

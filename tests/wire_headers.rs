@@ -2,12 +2,11 @@
 //! raw request head, against what the exchange log (and so report.json) says went out; and the
 //! wait an IdP's wire documents (`timeout_secs`, Okta's 60 s) as the one the client uses.
 //!
-//! reqwest 0.12 puts `Accept: */*` on every request without an `Accept` of its own and offers
-//! no public way to take it out; hyper adds `Host` (and `Content-Length` with a body). The log
-//! must show the first (a header a server could answer 406 to); the transport's own two are
-//! HTTP framing, not the IdP's choice.
+//! The transport adds only `Host` (and `Content-Length` with a body): HTTP framing, not the
+//! IdP's choice, and not logged. In particular no `Accept: */*` a general-purpose client would
+//! add: Entra's GETs carry none, and a server's 406 to that must show.
 
-use scimulator::client::{Client, ClientConfig, TransportError};
+use scimulator::client::{Client, ClientConfig, Request, TransportError};
 use scimulator::idp::engine::Engine;
 use scimulator::idp::mapping::Mapping;
 use scimulator::idp::wire::{self, Wire};
@@ -161,18 +160,14 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 async fn entra_requests_log_exactly_the_headers_that_went_out() {
     let got = sent_and_logged(wire::entra()).await;
     let (get_wire, get_log) = &got[0];
-    // Entra's wire lists no header for a GET (I94189); what leaves is the token and the
-    // `Accept: */*` reqwest adds, and report.json says exactly that.
-    assert_eq!(
-        get_wire,
-        &pairs(&[("accept", "*/*"), ("authorization", "Bearer ***")])
-    );
+    // Entra's wire lists no header for a GET (I94189); what leaves is the token alone, and
+    // report.json says exactly that.
+    assert_eq!(get_wire, &pairs(&[("authorization", "Bearer ***")]));
     assert_eq!(get_log, get_wire);
     let (post_wire, post_log) = &got[1];
     assert_eq!(
         post_wire,
         &pairs(&[
-            ("accept", "*/*"),
             ("authorization", "Bearer ***"),
             ("content-type", "application/scim+json; charset=utf-8"),
         ])
@@ -181,10 +176,36 @@ async fn entra_requests_log_exactly_the_headers_that_went_out() {
 }
 
 #[tokio::test]
+async fn header_names_go_out_in_title_case_as_idp_clients_write_them() {
+    let (url, heads) = recorder().await;
+    let mapping = Mapping::load("entra-default").unwrap();
+    let engine = Engine {
+        wire: wire::entra(),
+        mapping: &mapping,
+    };
+    let post = engine.request(
+        reqwest::Method::POST,
+        "/Users".into(),
+        Some(json!({"userName": "a"})),
+    );
+    let resp = client(&url).send(post).await;
+    assert_eq!(resp.status, Some(200), "{resp:?}");
+    let mut names: Vec<String> = heads.lock().unwrap()[0]
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["Authorization", "Content-Length", "Content-Type", "Host"]
+    );
+}
+
+#[tokio::test]
 async fn okta_requests_carry_its_accept_only_and_the_log_agrees() {
     let got = sent_and_logged(wire::okta()).await;
     for (on_wire, logged) in &got {
-        // Okta's own Accept replaces reqwest's: one Accept, Okta's (S3).
+        // One Accept, Okta's own (S3).
         let accepts: Vec<&String> = on_wire
             .iter()
             .filter(|(k, _)| k == "accept")
@@ -249,4 +270,42 @@ async fn a_wire_timeout_of_1_s_ends_a_request_the_server_never_answers() {
     .expect("the wire's 1 s wait, not the client's 10 s");
     assert_eq!(resp.error, Some(TransportError::Timeout(false)));
     assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+/// A server that answers every request with `303 See Other` to `to`.
+async fn redirector(to: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let to = to.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 1 << 16];
+                let _ = sock.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 303 See Other\r\nLocation: {to}/Users/moved\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = sock.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_303_to_another_origin_is_followed_as_a_get_without_body_or_token() {
+    let (target, heads) = recorder().await;
+    let first = redirector(target).await;
+    let mut c = client(&first);
+    let resp = c
+        .send(
+            Request::new(reqwest::Method::POST, "/Users")
+                .header("Content-Type", "application/scim+json")
+                .json(json!({"userName": "a"})),
+        )
+        .await;
+    assert_eq!(resp.status, Some(200), "{resp:?}");
+    let heads = heads.lock().unwrap().clone();
+    let names: Vec<String> = heads[0].iter().map(|(k, _)| k.to_lowercase()).collect();
+    assert_eq!(names, ["host"], "no token, no body headers: {heads:?}");
 }

@@ -76,7 +76,7 @@ pub async fn read_one(
 ) -> Result<Option<Value>, String> {
     let resp = reader
         .send(Request::new(
-            reqwest::Method::GET,
+            crate::client::Method::GET,
             crate::idp::object_path(kind, id),
         ))
         .await;
@@ -213,7 +213,7 @@ pub async fn list_all(c: &mut Client, kind: ObjectKind) -> Option<Vec<Value>> {
             kind.endpoint(),
             all.len() + 1
         );
-        let resp = c.send(Request::new(reqwest::Method::GET, path)).await;
+        let resp = c.send(Request::new(crate::client::Method::GET, path)).await;
         if resp.status != Some(200) {
             return None;
         }
@@ -320,7 +320,7 @@ pub async fn find_by_identity(
             kind.endpoint(),
             crate::client::form_encode(&filter)
         );
-        let resp = c.send(Request::new(reqwest::Method::GET, path)).await;
+        let resp = c.send(Request::new(crate::client::Method::GET, path)).await;
         if resp.status != Some(200) {
             continue;
         }

@@ -176,7 +176,7 @@ fn resolve_token_unchecked(
 /// never echoes the URL.
 pub(crate) fn check_target(t: &str) -> Result<(), String> {
     const HOW: &str = "pass the bearer token with --token, --token-env or SCIM_TOKEN";
-    match reqwest::Url::parse(t) {
+    match url::Url::parse(t) {
         Ok(u) if !matches!(u.scheme(), "http" | "https") => Err(format!(
             "--target must be an http(s) URL, not {}",
             u.scheme()

@@ -4,9 +4,9 @@
 //! the run's deadline and how many timeouts in a row make the target unusable.
 //!
 //! A profile builds a [`Request`] with the exact bytes its IdP sends; the client adds the
-//! `Authorization` header, reqwest its `Accept: */*` when the request has no `Accept` (logged,
-//! see [`REQWEST_DEFAULT_ACCEPT`]) and hyper `Host` and `Content-Length` (not logged). A
-//! request may carry its IdP's own wait ([`Request::timeout`]). A recorded exchange:
+//! `Authorization` header and the [`transport`] only what HTTP framing needs (`Host`,
+//! `Content-Length`, not logged): a request without `Accept` goes out without one. A request
+//! may carry its IdP's own wait ([`Request::timeout`]). A recorded exchange:
 //!
 //! ```json
 //! {"id":7,"step":3,"method":"PATCH","path":"/Groups/1c2…","request_headers":[["Authorization","Bearer ***"],
@@ -15,6 +15,7 @@
 //! ```
 
 pub mod fault;
+mod transport;
 
 use crate::report::model::Exchange;
 use crate::secret::Secret;
@@ -23,6 +24,9 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use transport::{Body, Transport};
+
+pub use hyper::Method;
 
 /// Default cap on one response body: larger answers are cut off and fail (`--max-body`).
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
@@ -134,7 +138,7 @@ impl Watchdog {
 /// query string included: `/Users?filter=userName+eq+%22a%40b%22`.
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub method: reqwest::Method,
+    pub method: Method,
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
@@ -143,13 +147,8 @@ pub struct Request {
     pub timeout: Option<Duration>,
 }
 
-/// The header reqwest 0.12 puts on every request that has no `Accept` of its own: its
-/// `ClientBuilder::new` inserts it into the client's default headers and no public API takes
-/// it out again. The exchange log records it, so a report shows what really went out.
-pub const REQWEST_DEFAULT_ACCEPT: (&str, &str) = ("Accept", "*/*");
-
 impl Request {
-    pub fn new(method: reqwest::Method, path: impl Into<String>) -> Self {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
         Request {
             method,
             path: path.into(),
@@ -281,79 +280,6 @@ pub enum TransportError {
     Stopped(String),
 }
 
-impl TransportError {
-    /// Names what `e` was. `reading_body`: the status line and headers had arrived, the error
-    /// came while reading the body (where an early end of file means truncation).
-    pub fn classify(e: &reqwest::Error, reading_body: bool) -> TransportError {
-        if e.is_timeout() {
-            return TransportError::Timeout(false);
-        }
-        let cause = root_cause(e);
-        if e.is_redirect() {
-            return TransportError::RedirectLoop(cause);
-        }
-        if e.is_builder() {
-            return TransportError::InvalidHeader(cause);
-        }
-        let mut chain = String::new();
-        let mut cur: Option<&dyn std::error::Error> = Some(e);
-        let mut io_kind = None;
-        while let Some(x) = cur {
-            chain.push_str(&x.to_string().to_ascii_lowercase());
-            chain.push_str(" | ");
-            if let Some(io) = x.downcast_ref::<std::io::Error>() {
-                io_kind.get_or_insert(io.kind());
-            }
-            cur = x.source();
-        }
-        use std::io::ErrorKind as K;
-        let tls = [
-            "tls",
-            "certificate",
-            "handshake",
-            "corrupt message",
-            "alert",
-        ]
-        .iter()
-        .any(|w| chain.contains(w));
-        match io_kind {
-            Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe) => {
-                return TransportError::Reset(cause)
-            }
-            Some(K::UnexpectedEof) if reading_body => return TransportError::Truncated(cause),
-            _ => {}
-        }
-        if chain.contains("connection reset") {
-            return TransportError::Reset(cause);
-        }
-        if chain.contains("end of file before message length reached")
-            || (reading_body && chain.contains("incomplete"))
-        {
-            return TransportError::Truncated(cause);
-        }
-        if e.is_connect() {
-            return if tls {
-                TransportError::Tls(cause)
-            } else {
-                TransportError::Connect {
-                    injected: false,
-                    reason: cause,
-                }
-            };
-        }
-        if tls {
-            return TransportError::Tls(cause);
-        }
-        if chain.contains("connection closed before message completed") {
-            return TransportError::Closed(cause);
-        }
-        if reading_body && e.is_body() {
-            return TransportError::Truncated(cause);
-        }
-        TransportError::Protocol(cause)
-    }
-}
-
 pub struct ClientConfig {
     /// Base URL without trailing slash: `http://127.0.0.1:8080/scim/v2`.
     pub base_url: String,
@@ -363,7 +289,7 @@ pub struct ClientConfig {
 
 /// Sends requests, applies faults, records exchanges.
 pub struct Client {
-    http: reqwest::Client,
+    http: Transport,
     base_url: String,
     token: Option<Secret>,
     pub faults: Faults,
@@ -380,14 +306,14 @@ pub struct Client {
     pub step: usize,
     /// `SCIMULATOR_RECORD_REQUESTS`: a file every request is appended to, whole (benchmarks).
     record: Option<std::path::PathBuf>,
+    /// The `Accept` a request without one gets ([`Self::with_accept`]); `None` for IdP
+    /// clients, which send exactly their wire's headers.
+    accept: Option<&'static str>,
 }
 
 impl Client {
     pub fn new(cfg: ClientConfig) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
-            .build()
+        let http = Transport::new(cfg.timeout.min(Duration::from_secs(10)))
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Client {
             http,
@@ -402,7 +328,16 @@ impl Client {
             logged: 0,
             step: 0,
             record: std::env::var_os("SCIMULATOR_RECORD_REQUESTS").map(Into::into),
+            accept: None,
         })
+    }
+
+    /// A client that asks for `media_type` when a request names no `Accept`: the harness's
+    /// own reads, which must not fail where a server insists on one (an IdP's requests are
+    /// sent as its wire says, with or without).
+    pub fn with_accept(mut self, media_type: &'static str) -> Self {
+        self.accept = Some(media_type);
+        self
     }
 
     /// The same client under the run's `limits` (its deadline, caps and shared watchdog).
@@ -596,14 +531,13 @@ impl Client {
                 .iter()
                 .map(|(k, v)| (k.clone(), self.redact_header(k, v))),
         );
-        if !req
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
-        {
-            // reqwest adds it on the wire; the log says so rather than hide it.
-            let (k, v) = REQWEST_DEFAULT_ACCEPT;
-            headers.push((k.to_string(), v.to_string()));
+        let accept = self.accept.filter(|_| {
+            !req.headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        });
+        if let Some(a) = accept {
+            headers.push(("Accept".to_string(), a.to_string()));
         }
         // Serialised once, as built (key order and value types exactly as the profile wrote
         // them): the bytes sent, and the text the log's secret check reads.
@@ -673,7 +607,9 @@ impl Client {
             }
             other => {
                 let drop = matches!(other, Some(FaultAction::DropResponse));
-                let got = self.transmit(req, sent, with_token, &mut resp).await;
+                let got = self
+                    .transmit(req, sent, with_token, accept, &mut resp)
+                    .await;
                 // What the server sent is masked before anything reads it: a message that
                 // quotes a body, and cuts it to a length, could otherwise cut an echoed token
                 // in two halves that no writer recognises. The harness never needs a secret
@@ -785,73 +721,87 @@ impl Client {
         req: &Request,
         sent: Option<Vec<u8>>,
         with_token: bool,
+        accept: Option<&str>,
         resp: &mut Response,
     ) -> Received {
         let mut got = Received::default();
         let url = format!("{}{}", self.base_url, req.path);
-        let mut rb = self.http.request(req.method.clone(), &url);
         let mut wait = self.wait_for(req);
         if let Some(left) = self.limits.watchdog.remaining() {
             // Never wait past the run's deadline, whatever --timeout or the wire says.
             wait = left.min(wait).max(Duration::from_millis(1));
         }
-        rb = rb.timeout(wait);
-        if let Some(t) = self.token.as_ref().filter(|_| with_token) {
-            rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
+        let bearer = self
+            .token
+            .as_ref()
+            .filter(|_| with_token)
+            .map(|t| format!("Bearer {}", t.expose()));
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len() + 1);
+        if let Some(b) = &bearer {
+            headers.push(("Authorization", b));
         }
-        for (k, v) in &req.headers {
-            rb = rb.header(k, v);
+        headers.extend(req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(a) = accept {
+            headers.push(("Accept", a));
         }
-        if let Some(b) = sent {
-            rb = rb.body(b);
-        }
-        match rb.send().await {
-            Ok(r) => {
-                resp.status = Some(r.status().as_u16());
-                resp.headers = r
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_string(),
-                            self.redact(&String::from_utf8_lossy(v.as_bytes())),
-                        )
-                    })
-                    .collect();
-                resp.retry_after = r
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse().ok());
-                match read_capped(r, self.limits.max_body).await {
-                    Ok(Body::Whole(bytes)) if bytes.is_empty() => {}
-                    Ok(Body::Whole(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
-                        Ok(v) => {
-                            resp.body = Some(v);
-                            got.clean = std::str::from_utf8(&bytes)
-                                .ok()
-                                .filter(|t| !self.may_hold_secret(t))
-                                .map(str::len);
-                        }
-                        Err(_) => {
-                            resp.text =
-                                Some(String::from_utf8_lossy(&bytes).chars().take(4000).collect())
-                        }
-                    },
-                    Ok(Body::Cut(head)) => {
-                        resp.error = Some(TransportError::BodyTooLarge(self.limits.max_body));
-                        let head = String::from_utf8_lossy(&head);
-                        // Room for the marker: the log keeps this whole.
-                        let head = cut(&head, self.limits.report_body.saturating_sub(128));
-                        got.cut = Some(format!(
-                            "{head}{TRUNCATED}the body was larger than {} bytes]",
-                            self.limits.max_body
-                        ));
-                    }
-                    Err(e) => resp.error = Some(TransportError::classify(&e, true)),
-                }
+        let answer = self
+            .http
+            .exchange(
+                req.method.clone(),
+                &url,
+                &headers,
+                sent,
+                self.limits.max_body,
+                wait,
+            )
+            .await;
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                resp.error = Some(e);
+                return got;
             }
-            Err(e) => resp.error = Some(TransportError::classify(&e, false)),
+        };
+        resp.status = Some(answer.status);
+        resp.headers = answer
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    self.redact(&String::from_utf8_lossy(v.as_bytes())),
+                )
+            })
+            .collect();
+        resp.retry_after = answer
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        match answer.body {
+            Body::Whole(bytes) if bytes.is_empty() => {}
+            Body::Whole(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v) => {
+                    resp.body = Some(v);
+                    got.clean = std::str::from_utf8(&bytes)
+                        .ok()
+                        .filter(|t| !self.may_hold_secret(t))
+                        .map(str::len);
+                }
+                Err(_) => {
+                    resp.text = Some(String::from_utf8_lossy(&bytes).chars().take(4000).collect())
+                }
+            },
+            Body::Cut(head) => {
+                resp.error = Some(TransportError::BodyTooLarge(self.limits.max_body));
+                let head = String::from_utf8_lossy(&head);
+                // Room for the marker: the log keeps this whole.
+                let head = cut(&head, self.limits.report_body.saturating_sub(128));
+                got.cut = Some(format!(
+                    "{head}{TRUNCATED}the body was larger than {} bytes]",
+                    self.limits.max_body
+                ));
+            }
         }
         got
     }
@@ -873,34 +823,6 @@ fn json_len(v: &Value) -> usize {
         Value::String(s) => s.len(),
         other => serde_json::to_vec(other).map_or(0, |v| v.len()),
     }
-}
-
-/// An answer's body as read: whole, or cut off at the cap (its first bytes kept).
-enum Body {
-    Whole(Vec<u8>),
-    Cut(Vec<u8>),
-}
-
-/// Reads a body chunk by chunk and stops at `max` bytes: a server answering 200 MB costs at
-/// most `max` bytes of memory. A `Content-Length` above the cap stops before reading anything.
-async fn read_capped(mut r: reqwest::Response, max: usize) -> Result<Body, reqwest::Error> {
-    const HEAD: usize = 64 * 1024;
-    if r.content_length().is_some_and(|n| n > max as u64) {
-        let mut head = Vec::new();
-        if let Ok(Some(c)) = r.chunk().await {
-            head.extend_from_slice(&c[..c.len().min(HEAD)]);
-        }
-        return Ok(Body::Cut(head));
-    }
-    let mut buf = Vec::new();
-    while let Some(c) = r.chunk().await? {
-        if buf.len() + c.len() > max {
-            buf.truncate(HEAD);
-            return Ok(Body::Cut(buf));
-        }
-        buf.extend_from_slice(&c);
-    }
-    Ok(Body::Whole(buf))
 }
 
 const TRUNCATED: &str = "… [truncated by scimulator: ";
@@ -936,7 +858,7 @@ pub fn is_truncated(body: &Value) -> bool {
 }
 
 /// The innermost error's message (`Connection refused (os error 111)`), which says more than
-/// reqwest's outer "error sending request". Secrets are masked by the writers, not here.
+/// the outer "error sending request". Secrets are masked by the writers, not here.
 fn root_cause(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut cur = e.source();

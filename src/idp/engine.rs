@@ -23,6 +23,7 @@
 //! `connect`, `user_create`, `user_update`, `user_reactivate`, `user_deactivate`,
 //! `user_delete`, `group_create`, `group_update`, `group_delete`.
 
+use crate::client::Method;
 use crate::client::TransportError;
 use crate::client::{form_encode, percent_encode, Request, Response};
 use crate::idp::mapping::{build_view, differences, Mapping};
@@ -36,7 +37,6 @@ use crate::scim::kind::ObjectKind;
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN};
 use crate::source::{Group, User};
-use reqwest::Method;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 

@@ -13,6 +13,7 @@
 //! server answered, never from the scenario.
 
 use crate::check::expected::{Deprovision, Rules};
+use crate::client::Method;
 use crate::idp::engine::{disables, members_held, Engine, Looked, Matched, Subjected, Updated};
 use crate::idp::mapping::differences;
 use crate::idp::mapping::Mapping;
@@ -24,7 +25,6 @@ use crate::scim::kind::ObjectKind;
 use crate::scim::patch::get_path;
 use crate::scim::schema::{ENTERPRISE_URN, GROUP_TYPE, USER_TYPE};
 use crate::source::{Group, User};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;

@@ -681,7 +681,7 @@ impl Ctx<'_> {
         }
         self.client.step = self.step;
         let resp = self.client.send_ref(&req).await;
-        if req.method == reqwest::Method::GET && resp.status == Some(200) {
+        if req.method == crate::client::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }
         match self
@@ -695,7 +695,7 @@ impl Ctx<'_> {
         }
         let written = match target_of(&req.path) {
             Some(t) if write => Some(t),
-            _ if req.method == reqwest::Method::POST => {
+            _ if req.method == crate::client::Method::POST => {
                 let kind = match req.path.split('?').next().unwrap_or("") {
                     "/Groups" => Some(ObjectKind::Group),
                     "/Users" => Some(ObjectKind::User),
@@ -1253,7 +1253,7 @@ mod tests {
     }
 
     fn entra_patch() -> Request {
-        let mut req = Request::new(reqwest::Method::PATCH, "/Users/2819c223");
+        let mut req = Request::new(crate::client::Method::PATCH, "/Users/2819c223");
         req.body = Some(patch_body(vec![
             json!({"op": "Replace", "path": "active", "value": "False"}),
             json!({"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@example.com"}),

@@ -13,6 +13,7 @@
 //! answered (Group Push lines as in Cisco's Okta guide: "pushed to app", "updated in app").
 
 use crate::check::expected::{Deprovision, Rules};
+use crate::client::Method;
 use crate::idp::engine::{
     each, each_changed_user, is_inactive, Engine, Matched, Subject, Subjected, Updated,
 };
@@ -24,7 +25,6 @@ use crate::idp::{list_resources, Ctx};
 use crate::report::model::{CheckReport, Outcome};
 use crate::scim::kind::ObjectKind;
 use crate::source::{PushState, User};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;

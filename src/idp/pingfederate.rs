@@ -18,11 +18,11 @@
 //! schedule Duo's profile runs, so this profile runs it ([`duo::Duo::react`]) on Ping's wire
 //! and keeps only its settings and the GitHub EMU connector's health probe.
 
+use crate::client::Method;
 use crate::idp::duo::{self, Deprovisioning, DuoSettings};
 use crate::idp::mapping::Mapping;
 use crate::idp::wire::{self, UpdateVerb};
 use crate::idp::Ctx;
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -4,6 +4,7 @@
 
 use super::schema::{get_path, merge, nested, unassigned};
 use super::{got, may, must, should, Probe, Runner, SCIM_JSON};
+use crate::client::Method;
 use crate::client::{percent_encode, Request, Response};
 use crate::probe::assertion::shown;
 use crate::scim::id::segment;
@@ -11,7 +12,6 @@ use crate::scim::kind::ObjectKind;
 use crate::scim::schema::{
     GROUP_URN, LIST_URN, PATCH_URN, RESOURCE_TYPE_URN, SCHEMA_URN, SPC_URN, USER_URN,
 };
-use reqwest::Method;
 use serde_json::{json, Value};
 
 /// The ids of a ListResponse's `Resources`.
@@ -1658,8 +1658,8 @@ pub(super) async fn content_types(r: &mut Runner<'_>) {
     let id = id_of(&resp).filter(|_| resp.status == Some(201));
     r.finish(p);
 
-    // reqwest sends `Accept: */*` when none is given: any media type, as with no header at
-    // all (RFC 7231 §5.3.2).
+    // No `Accept` header at all, as Entra sends its GETs (azure-docs issue 94189): the client
+    // accepts any media type (RFC 7231 §5.3.2).
     let mut p = Probe::new("content types GET without Accept");
     let path = id.map_or("/ServiceProviderConfig".to_string(), |i| {
         format!("/Users/{}", segment(&i))

@@ -46,7 +46,7 @@ use assertion::{check, shown, Verdict};
 pub(crate) use schema::{AttrDef, Declared};
 use serde_json::Value;
 
-pub(crate) const SCIM_JSON: &str = "application/scim+json";
+pub(crate) use crate::scim::SCIM_JSON;
 const ERROR_URN: &str = crate::scim::error::ERROR_URN;
 
 /// The prefix of every finding's behaviour: what the RFC verdict collects.
@@ -457,7 +457,7 @@ impl Runner<'_> {
     }
 
     pub(crate) async fn get(&mut self, p: &mut Probe, path: &str) -> Response {
-        let req = Request::new(reqwest::Method::GET, path).header("Accept", SCIM_JSON);
+        let req = Request::new(crate::client::Method::GET, path).header("Accept", SCIM_JSON);
         self.send(p, req).await
     }
 
@@ -465,7 +465,7 @@ impl Runner<'_> {
     pub(crate) async fn write(
         &mut self,
         p: &mut Probe,
-        method: reqwest::Method,
+        method: crate::client::Method,
         path: &str,
         body: Value,
     ) -> Response {
@@ -484,7 +484,7 @@ impl Runner<'_> {
         body: Value,
     ) -> Response {
         let r = self
-            .write(p, reqwest::Method::POST, kind.endpoint(), body)
+            .write(p, crate::client::Method::POST, kind.endpoint(), body)
             .await;
         self.remember(kind, &r);
         r
@@ -690,14 +690,14 @@ impl Runner<'_> {
                 .find(|s| s["id"] == urn)
                 .and_then(|s| AttrDef::list(&s["attributes"]))
         }
-        let req = Request::new(reqwest::Method::GET, "/Schemas").header("Accept", SCIM_JSON);
+        let req = Request::new(crate::client::Method::GET, "/Schemas").header("Accept", SCIM_JSON);
         let resp = self.client.send(req).await;
         let list = resp.body.clone().filter(|_| resp.status == Some(200));
         let mut user = found(USER_URN, &list);
         let mut group = found(GROUP_URN, &list);
         for (urn, slot) in [(USER_URN, &mut user), (GROUP_URN, &mut group)] {
             if slot.is_none() {
-                let req = Request::new(reqwest::Method::GET, format!("/Schemas/{urn}"))
+                let req = Request::new(crate::client::Method::GET, format!("/Schemas/{urn}"))
                     .header("Accept", SCIM_JSON);
                 let one = self.client.send(req).await;
                 if one.status == Some(200) {
@@ -742,7 +742,7 @@ impl Runner<'_> {
             let r = self
                 .client
                 .send(Request::new(
-                    reqwest::Method::DELETE,
+                    crate::client::Method::DELETE,
                     crate::scim::id::object_path(kind.endpoint(), &id),
                 ))
                 .await;

@@ -366,7 +366,7 @@ async fn seed_user(
 ) {
     let probe = client
         .send(
-            Request::new(reqwest::Method::GET, "/Users?startIndex=1&count=1")
+            Request::new(crate::client::Method::GET, "/Users?startIndex=1&count=1")
                 .header("Accept", "application/scim+json"),
         )
         .await;
@@ -391,7 +391,7 @@ async fn seed_user(
     });
     let resp = client
         .send(
-            Request::new(reqwest::Method::POST, "/Users")
+            Request::new(crate::client::Method::POST, "/Users")
                 .header("Content-Type", "application/scim+json; charset=utf-8")
                 .header("Accept", "application/scim+json")
                 .json(body),
@@ -430,7 +430,7 @@ fn build_request(step: &ExportStep, vars: &BTreeMap<String, String>) -> Result<B
         ));
     };
     let path = encode_url(&substitute(path, vars, &mut notes, false));
-    let method = reqwest::Method::from_bytes(step.method.as_bytes())
+    let method = crate::client::Method::from_bytes(step.method.as_bytes())
         .map_err(|_| format!("`{}` is not an HTTP method", step.method))?;
     let mut request = Request::new(method, path);
     let mut with_token = true;

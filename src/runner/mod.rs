@@ -529,7 +529,8 @@ fn harness_client(target: &Target, main: &Client, step: usize) -> Result<Client,
         timeout: target.timeout,
     })?
     .with_limits(target.limits.clone())
-    .with_timeout_given(target.timeout_given);
+    .with_timeout_given(target.timeout_given)
+    .with_accept(crate::scim::SCIM_JSON);
     c.set_next_exchange_id(main.next_exchange_id());
     c.step = step;
     Ok(c)
@@ -649,7 +650,7 @@ async fn cleanup(
     for (kind, id) in &owned {
         let resp = c
             .send(Request::new(
-                reqwest::Method::DELETE,
+                crate::client::Method::DELETE,
                 crate::idp::object_path(*kind, id),
             ))
             .await;
@@ -695,7 +696,7 @@ async fn cleanup(
         }
         let resp = c
             .send(Request::new(
-                reqwest::Method::GET,
+                crate::client::Method::GET,
                 crate::idp::object_path(*kind, id),
             ))
             .await;
@@ -839,7 +840,8 @@ fn probe_client(target: &Target) -> Result<Client, String> {
         timeout: target.timeout,
     })?
     .with_limits(target.limits.clone())
-    .with_timeout_given(target.timeout_given))
+    .with_timeout_given(target.timeout_given)
+    .with_accept(crate::scim::SCIM_JSON))
 }
 
 /// The first lookup the harness sends (a user that cannot exist): every IdP's Test
@@ -866,7 +868,7 @@ pub async fn preflight(target: &Target) -> Result<(), String> {
     let mut c = probe_client(target)?;
     let probe = lookup_path();
     let resp = c
-        .send(Request::new(reqwest::Method::GET, probe.clone()))
+        .send(Request::new(crate::client::Method::GET, probe.clone()))
         .await;
     match (resp.status, &resp.error) {
         (_, Some(e)) => {
@@ -895,7 +897,7 @@ pub async fn preflight(target: &Target) -> Result<(), String> {
     }
     let disco = c
         .send(Request::new(
-            reqwest::Method::GET,
+            crate::client::Method::GET,
             "/ServiceProviderConfig".to_string(),
         ))
         .await;
@@ -919,7 +921,7 @@ pub async fn lost(target: &Target) -> Option<String> {
     let mut c = probe_client(target).ok()?;
     let probe = lookup_path();
     let resp = c
-        .send(Request::new(reqwest::Method::GET, probe.clone()))
+        .send(Request::new(crate::client::Method::GET, probe.clone()))
         .await;
     resp.error.map(|e| {
         format!(

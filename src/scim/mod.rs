@@ -9,3 +9,6 @@ pub mod patch;
 pub mod pattern;
 pub mod resource;
 pub mod schema;
+
+/// The SCIM media type (RFC 7644 §3.1, §8.1).
+pub const SCIM_JSON: &str = "application/scim+json";

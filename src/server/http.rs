@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub const SCIM_JSON: &str = "application/scim+json";
+pub use crate::scim::SCIM_JSON;
 
 /// What every request handler shares.
 pub struct App {

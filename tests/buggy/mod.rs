@@ -125,6 +125,10 @@ pub enum Bug {
     /// Listings without a filter return at most 2 resources a page and ignore `startIndex`:
     /// every page is the first one.
     CappedPagesIgnoreStartIndex,
+    // ---- branch `transport` ----
+    /// A request without an `Accept` header gets 406 Not Acceptable (a framework's content
+    /// negotiation with no default): Entra's GETs carry none (azure-docs issue 94189).
+    RequireAccept,
 }
 
 /// The buggy server, serving until dropped or stopped.
@@ -494,6 +498,15 @@ async fn handle(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             }
         }
         // branch `ping`
+        Bug::RequireAccept => {
+            if !req.headers.contains_key(axum::http::header::ACCEPT) {
+                return scim_error(
+                    StatusCode::NOT_ACCEPTABLE,
+                    None,
+                    "an Accept header is required",
+                );
+            }
+        }
         Bug::CaseSensitiveFilterOperators | Bug::CappedPages | Bug::CappedPagesIgnoreStartIndex => {
             if let Some(answer) = ping::before(&proxy, &mut req).await {
                 return answer;
