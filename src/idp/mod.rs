@@ -582,6 +582,18 @@ pub fn object_path(kind: ObjectKind, id: &str) -> String {
 }
 
 impl Ledger {
+    /// Counts one request sent for `behaviour` (the report's behaviours and their counts).
+    pub fn exercise(&mut self, behaviour: Behaviour) {
+        match self
+            .exercised
+            .iter_mut()
+            .find(|(b, _)| b.name == behaviour.name)
+        {
+            Some((_, n)) => *n += 1,
+            None => self.exercised.push((behaviour, 1)),
+        }
+    }
+
     /// Why the run may not write (PATCH, PUT, DELETE) to `t`, or `None` when it may: it
     /// created it, or matched it by its run-scoped identity on a server that honours `filter`.
     pub fn write_refusal(&self, t: &(ObjectKind, String)) -> Option<String> {
@@ -684,15 +696,7 @@ impl Ctx<'_> {
         if req.method == crate::client::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }
-        match self
-            .ledger
-            .exercised
-            .iter_mut()
-            .find(|(b, _)| b.name == behaviour.name)
-        {
-            Some((_, n)) => *n += 1,
-            None => self.ledger.exercised.push((behaviour, 1)),
-        }
+        self.ledger.exercise(behaviour);
         let written = match target_of(&req.path) {
             Some(t) if write => Some(t),
             _ if req.method == crate::client::Method::POST => {

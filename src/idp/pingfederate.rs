@@ -20,6 +20,7 @@
 
 use crate::client::Method;
 use crate::idp::duo::{self, Deprovisioning, DuoSettings};
+use crate::idp::engine::Engine;
 use crate::idp::mapping::Mapping;
 use crate::idp::wire::{self, UpdateVerb};
 use crate::idp::Ctx;
@@ -147,23 +148,13 @@ impl PingFederate {
     async fn healthy(&self, ctx: &mut Ctx<'_>) -> bool {
         let wire = &self.run.wire;
         let b = wire.behaviour("health", None);
-        let mut req = crate::client::Request::new(Method::GET, "/Users/0");
-        for (k, v) in wire.headers(false) {
-            req = req.header(k, v);
-        }
+        let req =
+            Engine::new(wire, &self.run.mapping).request(Method::GET, "/Users/0".into(), None);
         // Sent directly, not through `Ctx::send`: the expected answer is a 404, which is not
         // a failure here.
         ctx.client.step = ctx.step;
         let resp = ctx.client.send(req).await;
-        match ctx
-            .ledger
-            .exercised
-            .iter_mut()
-            .find(|(x, _)| x.name == b.name)
-        {
-            Some((_, n)) => *n += 1,
-            None => ctx.ledger.exercised.push((b, 1)),
-        }
+        ctx.ledger.exercise(b);
         if resp.ok() || resp.status == Some(404) {
             return true;
         }
