@@ -11,7 +11,7 @@
 //! A profile's use, from `duo.rs` (a user coming into scope):
 //!
 //! ```ignore
-//! let eng = self.engine();                           // Engine { wire, mapping }
+//! let eng = self.engine();                           // Engine::new(&wire, &mapping)
 //! let desired = eng.desired_user(ctx, &u);           // the mapped attributes
 //! match eng.match_or_create(ctx, u.subject(), &desired, &[]).await {
 //!     Matched::Found { resource, exchanges, .. } => { /* reactivate, update */ }

@@ -11,6 +11,11 @@
 //!
 //! The provisioning log entries (Create, then Update for the members) come from what the
 //! server answered, never from the scenario.
+//!
+//! The requests are the engine's flows ([`super::engine`]) on Entra's wire
+//! (`src/idp/wires/entra.yaml`: its dialect, create shapes, error codes); this file keeps
+//! Entra's schedule: cycles and the watermark, escrow and quarantine, the manager reference
+//! pass, on-demand provisioning (default dialect whatever the flag) and Restart provisioning.
 
 use crate::check::expected::{Deprovision, Rules};
 use crate::client::Method;
@@ -124,8 +129,9 @@ pub struct Entra {
     pub mapping: Mapping,
     /// `src/idp/wires/entra.yaml` in the job's dialect.
     pub wire: Wire,
-    /// The same in the default dialect: on-demand provisioning ignores the flag (C).
-    on_demand: Wire,
+    /// The same in the default dialect: on-demand provisioning ignores the flag (C). Boxed:
+    /// a wire is large, and a profile is an enum variant.
+    on_demand: Box<Wire>,
 }
 
 impl Entra {
@@ -138,7 +144,7 @@ impl Entra {
         wire.retry_429 =
             (settings.retry_429 == Retry429::InCycle).then_some(settings.max_retry_wait_secs);
         wire.lookup.user_attributes = settings.matching.clone();
-        let on_demand = wire.clone();
+        let on_demand = Box::new(wire.clone());
         if settings.dialect == Dialect::AadOptscim062020 {
             // The right column of C: lowercase ops, booleans, the path-less replace, one
             // filtered remove per member.
