@@ -422,7 +422,6 @@ impl Engine<'_> {
 
     /// A lookup that failed, logged under `event`: an answer without a ListResponse is the
     /// wire's `log.no_list` refusal (with a finding) when it names one.
-    #[allow(clippy::too_many_arguments)]
     pub fn lookup_failed(
         &self,
         ctx: &mut Ctx<'_>,
@@ -451,7 +450,6 @@ impl Engine<'_> {
     }
 
     /// A failure that is not an answer (not owned, no id, no matching attribute).
-    #[allow(clippy::too_many_arguments)]
     pub fn failed(
         &self,
         ctx: &mut Ctx<'_>,
@@ -753,7 +751,6 @@ impl Engine<'_> {
     }
 
     /// Adopts a resource a lookup found (the ledger refuses one its filter does not match).
-    #[allow(clippy::too_many_arguments)]
     fn adopt_found(
         &self,
         ctx: &mut Ctx<'_>,
@@ -874,7 +871,6 @@ impl Engine<'_> {
 
     /// Creates `key` (POST), adopts the id the server gave it and logs the outcome under
     /// `{user|group}_create`; `exchanges` are the lookup's.
-    #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
         ctx: &mut Ctx<'_>,
