@@ -187,6 +187,9 @@ impl Duo {
     /// Duo's "User deprovisioning behavior" (Deactivate Users or Delete Users) applies to every
     /// user that leaves; groups follow their assignment unless "Exclude group information" is
     /// ticked (https://www.cisco.com/c/en/us/support/docs/security/secure-access/225885-provision-users-and-groups-to-secure.html).
+    /// Another IdP on this schedule says it with `deprovisioning`, `delete_deleted_users` and
+    /// `group_leaving` (a group that stays, or is deleted only when deleted in the source, is
+    /// not deleted for leaving scope).
     pub fn rules(&self) -> Rules {
         let users = match self.settings.deprovisioning {
             Deprovisioning::Deactivate => Deprovision::Disable,
@@ -195,8 +198,15 @@ impl Duo {
         Rules {
             out_of_scope_user: users,
             disabled_user: users,
-            deleted_user: users,
-            out_of_scope_group: Deprovision::Delete,
+            deleted_user: if self.delete_deleted_users {
+                Deprovision::Delete
+            } else {
+                users
+            },
+            out_of_scope_group: match self.group_leaving {
+                GroupLeaving::Delete => Deprovision::Delete,
+                GroupLeaving::Keep | GroupLeaving::DeleteIfDeleted => Deprovision::Nothing,
+            },
             groups_follow_push: false,
             clears_attributes: false,
             groups: !self.settings.exclude_group_information,
@@ -522,6 +532,58 @@ mod tests {
     use super::*;
 
     use crate::idp::settings_map as settings;
+
+    /// OneLogin, JumpCloud and PingFederate run this schedule: its rules say what each does
+    /// to users and groups that leave (the sources are in each profile's `new`).
+    #[test]
+    fn rules_of_every_idp_on_this_schedule() {
+        use crate::check::expected::Deprovision::{Delete, Disable, Nothing};
+        let rules = |idp: &str, v: Value| {
+            let r = crate::idp::Profile::new(idp, &settings(v)).unwrap().rules();
+            let u = (r.out_of_scope_user, r.disabled_user, r.deleted_user);
+            (u, r.out_of_scope_group, r.groups)
+        };
+        let cases = [
+            (
+                "duo",
+                json!({}),
+                ((Disable, Disable, Disable), Delete, true),
+            ),
+            (
+                "duo",
+                json!({"deprovisioning": "delete", "exclude_group_information": true}),
+                ((Delete, Delete, Delete), Delete, false),
+            ),
+            (
+                "onelogin",
+                json!({}),
+                ((Delete, Delete, Delete), Nothing, true),
+            ),
+            (
+                "onelogin",
+                json!({"deprovisioning": "suspend"}),
+                ((Disable, Disable, Disable), Nothing, true),
+            ),
+            (
+                "jumpcloud",
+                json!({}),
+                ((Disable, Disable, Delete), Nothing, true),
+            ),
+            (
+                "pingfederate",
+                json!({}),
+                ((Disable, Disable, Disable), Delete, true),
+            ),
+            (
+                "pingfederate",
+                json!({"remove_user_action": "delete"}),
+                ((Delete, Delete, Delete), Delete, true),
+            ),
+        ];
+        for (idp, v, want) in cases {
+            assert_eq!(rules(idp, v.clone()), want, "{idp} {v}");
+        }
+    }
 
     #[test]
     fn defaults() {

@@ -42,29 +42,15 @@ pub struct JumpCloud {
 }
 
 impl JumpCloud {
-    /// JumpCloud: set inactive, deleted on a delete
-    /// (https://jumpcloud.com/wp-json/wp/v2/support/76256); an unbound group stays
-    /// (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group deleted in JumpCloud is
-    /// deleted too, which these rules do not tell apart: scenarios check that by its log and
-    /// trace.
-    pub fn rules(&self) -> crate::check::expected::Rules {
-        use crate::check::expected::{Deprovision, Rules};
-        Rules {
-            out_of_scope_user: Deprovision::Disable,
-            disabled_user: Deprovision::Disable,
-            deleted_user: Deprovision::Delete,
-            out_of_scope_group: Deprovision::Nothing,
-            groups_follow_push: false,
-            clears_attributes: false,
-            groups: true,
-        }
-    }
-
     pub fn new(raw: &Map<String, Value>) -> Result<JumpCloud, String> {
         let settings: JumpCloudSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let wire = wire::jumpcloud().clone();
-        // `user_deprovision` sets the user inactive (J2).
+        // Set inactive, deleted on a delete (https://jumpcloud.com/wp-json/wp/v2/support/76256);
+        // an unbound group stays (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group
+        // deleted in JumpCloud is deleted too, which the expected-state rules do not tell
+        // apart: scenarios check that by its log and trace. `user_deprovision` sets the user
+        // inactive (J2).
         let schedule = DuoSettings::on_wire(&settings.mapping, Deprovisioning::Deactivate, &wire);
         let mut run = Duo::on_wire(schedule, mapping, wire);
         run.delete_deleted_users = true;

@@ -1018,9 +1018,10 @@ impl Profile {
             Profile::Entra(e) => e.rules(),
             Profile::Okta(o) => o.rules(),
             Profile::Duo(d) => d.rules(),
-            Profile::OneLogin(o) => o.rules(),
-            Profile::JumpCloud(j) => j.rules(),
-            Profile::PingFederate(p) => p.rules(),
+            // Duo's continuous schedule on their wires, with their deprovisioning.
+            Profile::OneLogin(o) => o.run.rules(),
+            Profile::JumpCloud(j) => j.run.rules(),
+            Profile::PingFederate(p) => p.run.rules(),
             // No source directory is provisioned: nothing is expected to leave.
             Profile::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,

@@ -93,26 +93,6 @@ pub struct OneLogin {
 }
 
 impl OneLogin {
-    /// OneLogin: Delete User, or suspend (active false), for every user that leaves; groups
-    /// stay in the app when they leave (no Delete Group in its call set,
-    /// https://developers.onelogin.com/scim/implement-scim-api).
-    pub fn rules(&self) -> crate::check::expected::Rules {
-        use crate::check::expected::{Deprovision, Rules};
-        let users = match self.settings.deprovisioning {
-            Deprovisioning::Delete => Deprovision::Delete,
-            Deprovisioning::Suspend => Deprovision::Disable,
-        };
-        Rules {
-            out_of_scope_user: users,
-            disabled_user: users,
-            deleted_user: users,
-            out_of_scope_group: Deprovision::Nothing,
-            groups_follow_push: false,
-            clears_attributes: false,
-            groups: true,
-        }
-    }
-
     pub fn new(raw: &Map<String, Value>) -> Result<OneLogin, String> {
         let settings: OneLoginSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
@@ -120,6 +100,9 @@ impl OneLogin {
         wire.create.user_schemas = settings.schemas.urns();
         wire.create.string_booleans = settings.quoted_booleans;
         wire.deactivate.user = DeactivateShape::Put;
+        // Delete User, or suspend (active false), for every user that leaves; groups stay in
+        // the app when they leave (no Delete Group in its call set,
+        // https://developers.onelogin.com/scim/implement-scim-api). Duo's rules say so.
         let leaving = match settings.deprovisioning {
             Deprovisioning::Delete => Leaving::Delete,
             Deprovisioning::Suspend => Leaving::Deactivate,

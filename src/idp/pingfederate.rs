@@ -87,26 +87,6 @@ pub struct PingFederate {
 }
 
 impl PingFederate {
-    /// PingFederate's Remove User Action (Disable or Delete) applies to users removed from the
-    /// datastore group or filter and to disabled ones; groups follow their targeting
-    /// (https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html).
-    pub fn rules(&self) -> crate::check::expected::Rules {
-        use crate::check::expected::{Deprovision, Rules};
-        let users = match self.settings.remove_user_action {
-            RemoveUserAction::Disable => Deprovision::Disable,
-            RemoveUserAction::Delete => Deprovision::Delete,
-        };
-        Rules {
-            out_of_scope_user: users,
-            disabled_user: users,
-            deleted_user: users,
-            out_of_scope_group: Deprovision::Delete,
-            groups_follow_push: false,
-            clears_attributes: false,
-            groups: true,
-        }
-    }
-
     pub fn new(raw: &Map<String, Value>) -> Result<PingFederate, String> {
         let settings: PingSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         if !settings.user_filter.contains("%s") {
@@ -120,6 +100,9 @@ impl PingFederate {
         wire.lookup.user_expression = Some(settings.user_filter.clone());
         wire.members.update = settings.group_membership;
         wire.create.disabled_users = settings.provision_disabled_users;
+        // The Remove User Action (Disable or Delete) applies to users removed from the datastore
+        // group or filter and to disabled ones; groups follow their targeting
+        // (https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html).
         let leaving = match settings.remove_user_action {
             RemoveUserAction::Disable => Deprovisioning::Deactivate,
             RemoveUserAction::Delete => Deprovisioning::Delete,
