@@ -6,13 +6,13 @@
 //! user "josue.r3f9a1c01@contoso.com": differs at active — last written by Entra ID: disable user (PATCH /Users/{id} {"op":"Replace","path":"active","value":"False"}) (exchange #9)
 //! ```
 
-use crate::check::diff::compare;
+use crate::check::diff::{compare, ActualState};
 use crate::check::expected::{apply_overrides, derive};
 use crate::check::read_back::{identities, read_back, read_one};
 use crate::client::Client;
 use crate::idp::sync::SyncState;
 use crate::idp::{Ledger, Profile};
-use crate::report::model::{CheckReport, Finding, Outcome};
+use crate::report::model::{CheckReport, Finding, Outcome, Severity};
 use crate::scenario::model::StateExpectation;
 use crate::scim::kind::ObjectKind;
 use crate::source::SourceDirectory;
@@ -63,6 +63,17 @@ pub async fn check_state(
         Err(e) => return state_error(e),
     };
     let ledger: &Ledger = run.ledger;
+    let gid_path = mapping
+        .group_matching()
+        .first()
+        .map_or("displayName".to_string(), |e| e.target.clone());
+    run.findings.extend(drop_deleted_members(
+        &mut actual,
+        ledger,
+        &gid_path,
+        index,
+        profile.display_name(),
+    ));
     let uid = mapping
         .user_matching()
         .first()
@@ -210,5 +221,159 @@ pub async fn check_state(
                 exchanges,
             }
         }
+    }
+}
+
+/// Takes out of the groups read back the members that are users this run deleted (a `DELETE`
+/// the server acknowledged) and that no longer exist, and says so as information: RFC 7644
+/// §3.6 does not require a service provider to remove a deleted resource from the groups that
+/// list it, and an IdP that deleted a user sends no membership change for it. The rest of
+/// the groups' members are compared as usual; such a reference is not the IdP's write.
+fn drop_deleted_members(
+    actual: &mut ActualState,
+    ledger: &Ledger,
+    group_identity: &str,
+    step: usize,
+    idp: &str,
+) -> Vec<Finding> {
+    let deleted: std::collections::HashMap<&str, &crate::idp::Write> = ledger
+        .writes
+        .iter()
+        .filter(|((kind, _), _)| *kind == ObjectKind::User)
+        .filter_map(|((_, id), ws)| {
+            ws.iter()
+                .rfind(|w| {
+                    w.request.starts_with("DELETE")
+                        && w.status
+                            .is_some_and(|s| (200..300).contains(&s) || s == 404)
+                })
+                .map(|w| (id.as_str(), w))
+        })
+        .collect();
+    if deleted.is_empty() {
+        return Vec::new();
+    }
+    let mut findings = Vec::new();
+    for group in actual.groups.values_mut() {
+        let name = group
+            .get(group_identity)
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string();
+        let Some(members) = group.get_mut("members").and_then(|m| m.as_array_mut()) else {
+            continue;
+        };
+        let mut gone = Vec::new();
+        members.retain(|m| {
+            let id = m.get("value").and_then(|v| v.as_str()).unwrap_or("");
+            match deleted.get(id) {
+                Some(w) if !actual.users.contains_key(id) => {
+                    gone.push(*w);
+                    false
+                }
+                _ => true,
+            }
+        });
+        let Some(first) = gone.first() else {
+            continue;
+        };
+        findings.push(Finding {
+            severity: Severity::Info,
+            behaviour: format!("{idp}: {}", first.behaviour.short_name()),
+            source: "RFC 7644 §3.6".into(),
+            inferred: false,
+            message: format!(
+                "group \"{name}\" still lists {} member(s) whose user the run deleted ({} answered {}): RFC 7644 §3.6 does not require a service provider to remove a deleted resource from groups, so this is not compared; an IdP reading the group back gets members that answer 404",
+                gone.len(),
+                first.request,
+                first.status.map_or("nothing".to_string(), |s| s.to_string()),
+            ),
+            exchange: Some(first.exchange),
+            step,
+            count: gone.len(),
+            examples: gone.iter().skip(1).take(3).map(|w| w.exchange).collect(),
+        });
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idp::{Behaviour, Write};
+    use serde_json::json;
+
+    const DELETE: Behaviour = Behaviour {
+        name: "delete user (DELETE /Users/{id})",
+        source: "https://example.org/idp-docs",
+        inferred: false,
+    };
+
+    fn write(request: &str, status: u16, exchange: u64) -> Write {
+        Write {
+            exchange,
+            behaviour: DELETE,
+            fields: vec![],
+            status: Some(status),
+            request: request.into(),
+        }
+    }
+
+    fn state() -> ActualState {
+        ActualState {
+            users: [("u1".to_string(), json!({"id": "u1", "userName": "ana"}))].into(),
+            groups: [(
+                "g1".to_string(),
+                json!({"id": "g1", "displayName": "Sales",
+                       "members": [{"value": "u1"}, {"value": "u2"}, {"value": "u3"}]}),
+            )]
+            .into(),
+            listed: Default::default(),
+        }
+    }
+
+    #[test]
+    fn members_the_run_deleted_are_information_not_a_difference() {
+        let mut ledger = Ledger::default();
+        ledger.writes.insert(
+            (ObjectKind::User, "u2".into()),
+            vec![write("DELETE /Users/{id}", 204, 7)],
+        );
+        let mut actual = state();
+        let found = drop_deleted_members(&mut actual, &ledger, "displayName", 3, "Duo");
+        assert_eq!(
+            actual.groups["g1"]["members"],
+            json!([{"value": "u1"}, {"value": "u3"}]),
+            "the deleted user's reference is taken out; an unknown id the run never deleted stays"
+        );
+        assert_eq!(found.len(), 1);
+        let f = &found[0];
+        assert!(matches!(f.severity, Severity::Info));
+        assert_eq!(f.exchange, Some(7));
+        assert_eq!(f.behaviour, "Duo: delete user");
+        assert!(
+            f.message
+                .contains("group \"Sales\" still lists 1 member(s)"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn a_refused_delete_or_a_user_still_there_keeps_the_member() {
+        let mut ledger = Ledger::default();
+        ledger.writes.insert(
+            (ObjectKind::User, "u2".into()),
+            vec![write("DELETE /Users/{id}", 500, 7)],
+        );
+        // Soft-deleted: the DELETE was acknowledged, the user still reads back.
+        ledger.writes.insert(
+            (ObjectKind::User, "u1".into()),
+            vec![write("DELETE /Users/{id}", 204, 8)],
+        );
+        let mut actual = state();
+        let found = drop_deleted_members(&mut actual, &ledger, "displayName", 3, "Duo");
+        assert!(found.is_empty());
+        assert_eq!(actual.groups["g1"]["members"].as_array().unwrap().len(), 3);
     }
 }

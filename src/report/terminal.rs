@@ -218,7 +218,11 @@ fn scenario_details(out: &mut String, scenario: &ScenarioReport, failed: bool, p
 }
 
 fn step_details(out: &mut String, scenario: &ScenarioReport, step: &StepReport, paint: Paint) {
-    let where_ = format!("step {} {}, line {}", step.index, step.kind, step.line);
+    // Line 0: a step the harness adds itself (set-up, clean-up), not one of the scenario's.
+    let where_ = match step.line {
+        0 => format!("step {} {} (added by scimulator)", step.index, step.kind),
+        line => format!("step {} {}, line {line}", step.index, step.kind),
+    };
     for check in step
         .checks
         .iter()
@@ -518,6 +522,28 @@ mod tests {
             !text.contains("entra-cisco-guide ("),
             "a passing scenario without findings has no details"
         );
+    }
+
+    #[test]
+    fn a_step_the_harness_added_names_no_scenario_line() {
+        let mut report = sample::run_report();
+        let scenario = &mut report.scenarios[1];
+        let mut cleanup = scenario.steps[0].clone();
+        cleanup.index = scenario.steps.len();
+        cleanup.line = 0;
+        cleanup.kind = "cleanup".into();
+        cleanup.outcome = Outcome::Error;
+        cleanup.checks.clear();
+        cleanup.error = Some("2 objects could not be deleted".into());
+        scenario.steps.push(cleanup);
+        let text = render_terminal(&report, false);
+        assert!(
+            text.contains(
+                "cleanup (added by scimulator): ERROR\n    2 objects could not be deleted"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("line 0"), "{text}");
     }
 
     #[test]

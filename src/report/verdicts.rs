@@ -6,15 +6,16 @@
 //! verdicts:
 //!   RFC 7643/7644 conformance: PASS (63 probes: 60 passed, 0 failed, 3 skipped; 1 RFC finding (0 MUST), seen 12 times)
 //!     - INFO RFC 7644 §3.4.2.2: filter operator not supported [RFC 7644 §3.4.2.2] ×12
-//!   works with Entra ID (default): FAIL (1 of 1 scenarios failed)
-//!     - MUST Entra ID: update user (PATCH /Users/{id}) [https://learn.microsoft.com/...] ×2
+//!   works with Entra ID (default): FAIL (3 of 4 scenarios failed)
+//!     - MUST Entra ID: create group without members (POST /Groups) [https://learn.microsoft.com/...] ×7 in 3 scenarios
 //! ```
 //!
 //! The RFC verdict rests on the `idp: rfc` scenarios and on every finding whose behaviour starts
 //! with "RFC" (from any scenario); it fails on a failed probe or a MUST finding. Each IdP
 //! verdict rests on the scenarios of that IdP and setting (Entra's dialect, Okta's app type) and
 //! lists their findings, or the failed checks when a scenario failed without one. Findings are
-//! listed once per cause, with how often it was seen (`×N`). INFO, MAY and SHOULD never fail a
+//! listed once per cause, with how often it was seen (`×N`) and, for an IdP, in how many of its
+//! failed scenarios. INFO, MAY and SHOULD never fail a
 //! verdict. [`exit_code`] derives the process's exit code from these same verdicts, and
 //! `report.json` and `junit.xml` carry them: a CI gate and a reader never disagree.
 
@@ -190,16 +191,32 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
             .iter()
             .filter(|s| s.outcome != Outcome::Passed)
             .collect();
+        // One line per cause across the failed scenarios, its counts added and the scenarios
+        // it was seen in counted; then the failed checks of scenarios without an IdP finding.
+        let idp_findings = |s: &ScenarioReport| -> Vec<Finding> {
+            s.findings.iter().filter(|f| !is_rfc(f)).cloned().collect()
+        };
+        let all: Vec<Finding> = bad.iter().flat_map(|s| idp_findings(s)).collect();
         let mut failing = Vec::new();
-        for s in &bad {
-            let idp_findings: Vec<&Finding> = s.findings.iter().filter(|f| !is_rfc(f)).collect();
-            for (h, n, _) in cause_lines(idp_findings.iter().copied()) {
-                push_unique(&mut failing, with_count(&h, n));
-            }
-            if idp_findings.is_empty() {
-                for line in failed_checks(s) {
-                    push_unique(&mut failing, line);
-                }
+        for (h, n, _) in cause_lines(all.iter()) {
+            let seen_in = bad
+                .iter()
+                .filter(|s| {
+                    cause_lines(idp_findings(s).iter())
+                        .iter()
+                        .any(|(x, _, _)| *x == h)
+                })
+                .count();
+            let line = with_count(&h, n);
+            failing.push(if seen_in > 1 {
+                format!("{line} in {seen_in} scenarios")
+            } else {
+                line
+            });
+        }
+        for s in bad.iter().filter(|s| idp_findings(s).is_empty()) {
+            for line in failed_checks(s) {
+                push_unique(&mut failing, line);
             }
         }
         out.push(Verdict {
@@ -407,5 +424,30 @@ mod tests {
         assert!(v[1].passed, "the Entra expectations held");
         assert_eq!(exit_code(&report, &v), crate::exit_code::FAILED);
         assert!(render(&v, false).contains("RFC 7643/7644 conformance: FAIL"));
+    }
+
+    /// The same cause in several failed scenarios is one line, its counts added, with the
+    /// number of scenarios: not one line per scenario with a different `×N` each.
+    #[test]
+    fn one_cause_in_several_scenarios_is_one_line() {
+        let mut a = scenario("entra-a", "entra", "default", Outcome::Failed);
+        let mut f = finding("Entra ID: create group", Severity::Must);
+        f.count = 2;
+        a.findings = vec![f.clone()];
+        let mut b = scenario("entra-b", "entra", "default", Outcome::Failed);
+        f.count = 3;
+        b.findings = vec![f, finding("Entra ID: update user", Severity::Must)];
+        let v = verdicts(&run_of(vec![a, b]));
+        let entra = v
+            .iter()
+            .find(|v| v.name.contains("Entra"))
+            .expect("an Entra verdict");
+        assert_eq!(
+            entra.failing,
+            [
+                "MUST Entra ID: create group [src] ×5 in 2 scenarios",
+                "MUST Entra ID: update user [src]"
+            ]
+        );
     }
 }
