@@ -19,7 +19,9 @@
 
 use crate::check::expected::{Deprovision, Rules};
 use crate::client::Method;
-use crate::idp::engine::{disables, members_held, Engine, Looked, Matched, Subjected, Updated};
+use crate::idp::engine::{
+    disables, each, members_held, Engine, Looked, Matched, Subjected, Updated,
+};
 use crate::idp::mapping::differences;
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
@@ -314,12 +316,14 @@ impl Entra {
             .filter(|u| initial || u.changed > since || escrowed(ObjectKind::User, &u.key, ctx))
             .map(|u| u.key.clone())
             .collect();
-        for key in &users {
-            self.process_user(ctx, key, false).await;
-        }
-        for key in &users {
-            self.reference_pass(ctx, key, false).await;
-        }
+        each(ctx, users.clone(), async |ctx, key| {
+            self.process_user(ctx, &key, false).await
+        })
+        .await;
+        each(ctx, users, async |ctx, key| {
+            self.reference_pass(ctx, &key, false).await
+        })
+        .await;
         let groups: Vec<String> = ctx
             .dir
             .groups
@@ -329,11 +333,12 @@ impl Entra {
             .collect();
         // Groups created or read in this cycle need no second read before their member PATCH.
         let mut fresh = BTreeSet::new();
-        for key in &groups {
-            if self.process_group(ctx, key, false).await {
-                fresh.insert(key.clone());
+        each(ctx, groups, async |ctx, key| {
+            if self.process_group(ctx, &key, false).await {
+                fresh.insert(key);
             }
-        }
+        })
+        .await;
         // Memberships of every linked group whose members or members' scope may have changed.
         let member_groups: Vec<String> = ctx
             .dir
@@ -342,10 +347,11 @@ impl Entra {
             .filter(|g| ctx.sync.groups.contains_key(&g.key) && ctx.dir.group_in_scope(g))
             .map(|g| g.key.clone())
             .collect();
-        for key in member_groups {
+        each(ctx, member_groups, async |ctx, key| {
             self.sync_members(ctx, &key, fresh.contains(&key), false)
-                .await;
-        }
+                .await
+        })
+        .await;
         ctx.cycle_done(start_clock);
     }
 
