@@ -18,12 +18,14 @@
 //! and deprovisioning lines are inferred.
 
 use crate::check::expected::{Deprovision, Rules};
-use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
+use crate::idp::engine::{
+    each, each_changed_user, is_inactive, members_held, Engine, Matched, Subjected, Updated,
+};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 use crate::idp::wire::{self, yes, Wire};
 pub use crate::idp::wire::{ConnectionCheck, DeactivateShape, UpdateVerb};
-use crate::idp::Ctx;
+use crate::idp::{typed_settings, Ctx};
 use crate::scim::kind::ObjectKind;
 use crate::source::{Group, User};
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,24 @@ pub struct DuoSettings {
     pub wire: Option<String>,
 }
 
+impl DuoSettings {
+    /// The settings of Duo's schedule driving another IdP's `wire` (OneLogin, JumpCloud,
+    /// PingFederate): that IdP's mapping and deprovisioning, groups included, and the
+    /// wire-selecting fields as the wire has them.
+    pub fn on_wire(mapping: &str, deprovisioning: Deprovisioning, wire: &Wire) -> DuoSettings {
+        DuoSettings {
+            mapping: mapping.to_string(),
+            deprovisioning,
+            exclude_group_information: false,
+            update: wire.update.user,
+            deactivate_shape: wire.deactivate.user,
+            connection_check: wire.connect.check,
+            group_members_on_create: wire.create.group_members,
+            wire: None,
+        }
+    }
+}
+
 pub struct Duo {
     pub settings: DuoSettings,
     pub mapping: Mapping,
@@ -124,8 +144,7 @@ impl Duo {
     }
 
     fn with(raw: &Map<String, Value>, custom: bool) -> Result<Duo, String> {
-        let settings: DuoSettings = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
+        let settings: DuoSettings = typed_settings(raw, SETTINGS_HINT)?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = match (&settings.wire, custom) {
             (Some(path), true) => Wire::load(std::path::Path::new(path))
@@ -168,6 +187,9 @@ impl Duo {
     /// Duo's "User deprovisioning behavior" (Deactivate Users or Delete Users) applies to every
     /// user that leaves; groups follow their assignment unless "Exclude group information" is
     /// ticked (https://www.cisco.com/c/en/us/support/docs/security/secure-access/225885-provision-users-and-groups-to-secure.html).
+    /// Another IdP on this schedule says it with `deprovisioning`, `delete_deleted_users` and
+    /// `group_leaving` (a group that stays, or is deleted only when deleted in the source, is
+    /// not deleted for leaving scope).
     pub fn rules(&self) -> Rules {
         let users = match self.settings.deprovisioning {
             Deprovisioning::Deactivate => Deprovision::Disable,
@@ -176,23 +198,23 @@ impl Duo {
         Rules {
             out_of_scope_user: users,
             disabled_user: users,
-            deleted_user: users,
-            out_of_scope_group: Deprovision::Delete,
+            deleted_user: if self.delete_deleted_users {
+                Deprovision::Delete
+            } else {
+                users
+            },
+            out_of_scope_group: match self.group_leaving {
+                GroupLeaving::Delete => Deprovision::Delete,
+                GroupLeaving::Keep | GroupLeaving::DeleteIfDeleted => Deprovision::Nothing,
+            },
             groups_follow_push: false,
             clears_attributes: false,
             groups: !self.settings.exclude_group_information,
         }
     }
 
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
-    }
-
     fn engine(&self) -> Engine<'_> {
-        Engine {
-            wire: &self.wire,
-            mapping: &self.mapping,
-        }
+        Engine::new(&self.wire, &self.mapping)
     }
 
     /// "Connect to application" on the Provisioning tab (D2): one read that must answer a
@@ -205,13 +227,8 @@ impl Duo {
     /// watermark, then the groups (unless group information is excluded), reconciled against
     /// what Duo last sent them, so a group sends nothing when nothing about it changed.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
-        let since = ctx.sync.watermark.unwrap_or(0);
-        let start = ctx.dir.clock;
-        let users = ctx.dir.users_changed_since(since);
-        each(ctx, users, async |ctx, key| {
-            self.process_user(ctx, &key).await
-        })
-        .await;
+        let start =
+            each_changed_user(ctx, async |ctx, key| self.process_user(ctx, &key).await).await;
         if !self.settings.exclude_group_information {
             let groups: Vec<String> = ctx.dir.groups.iter().map(|g| g.key.clone()).collect();
             each(ctx, groups, async |ctx, key| {
@@ -219,8 +236,7 @@ impl Duo {
             })
             .await;
         }
-        ctx.dir.note_cycle();
-        ctx.sync.watermark = Some(start);
+        ctx.cycle_done(start);
     }
 
     // ------------------------------------------------------------------ users
@@ -258,9 +274,7 @@ impl Duo {
     async fn provision(&self, ctx: &mut Ctx<'_>, u: &User) {
         let eng = self.engine();
         let desired = eng.desired_user(ctx, u);
-        let m = eng
-            .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
-            .await;
+        let m = eng.match_or_create(ctx, u.subject(), &desired, &[]).await;
         // A disabled user provisioned as such (a wire's `create.disabled_users`) is linked but
         // not managed: enabling it later reactivates it.
         let disabled = is_inactive(&desired) && self.wire.create.disabled_users;
@@ -298,14 +312,7 @@ impl Duo {
         let diffs = eng.user_diffs(&desired, link.view_sent.as_ref().unwrap_or(&json!({})));
         if diffs.is_empty() {
             if !exchanges.is_empty() {
-                eng.succeeded(
-                    ctx,
-                    &u.label,
-                    ObjectKind::User,
-                    "user_update",
-                    what,
-                    exchanges,
-                );
+                eng.succeeded(ctx, u.subject(), "user_update", what, exchanges);
             }
             return;
         }
@@ -320,8 +327,7 @@ impl Duo {
         };
         if eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             "user_update",
             &resp,
             what,
@@ -360,8 +366,7 @@ impl Duo {
         };
         let ok = eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             event,
             &resp,
             what,
@@ -387,9 +392,7 @@ impl Duo {
                 self.set_active(ctx, u, false, Vec::new()).await;
             }
             Deprovisioning::Deactivate | Deprovisioning::Delete => {
-                self.engine()
-                    .delete(ctx, ObjectKind::User, &u.key, &u.label)
-                    .await;
+                self.engine().delete(ctx, u.subject()).await;
             }
         }
     }
@@ -419,9 +422,7 @@ impl Duo {
     }
 
     async fn delete_group(&self, ctx: &mut Ctx<'_>, g: &Group) {
-        self.engine()
-            .delete(ctx, ObjectKind::Group, &g.key, &g.label)
-            .await
+        self.engine().delete(ctx, g.subject()).await
     }
 
     /// Members Duo sends: the group's members in scope that it has provisioned.
@@ -449,7 +450,7 @@ impl Duo {
         }
         let values = eng.member_values(ctx, &members);
         match eng
-            .match_or_create(ctx, ObjectKind::Group, &g.key, &g.label, &desired, &values)
+            .match_or_create(ctx, g.subject(), &desired, &values)
             .await
         {
             Matched::Found { exchanges, .. } => {
@@ -488,18 +489,10 @@ impl Duo {
         );
         let want = self.wanted_members(ctx, g);
         // Members whose user Duo deleted (Delete Users) left with the user.
-        let sent: BTreeSet<String> = link
-            .members_sent
-            .iter()
-            .filter(|m| ctx.sync.users.contains_key(*m))
-            .cloned()
-            .collect();
+        let sent = members_held(ctx, &g.key);
         let add: Vec<&String> = want.difference(&sent).collect();
         let remove: Vec<&String> = sent.difference(&want).collect();
-        let mut ops: Vec<Value> = diffs
-            .iter()
-            .map(|(path, value, _)| json!({"op": "replace", "path": path, "value": value}))
-            .collect();
+        let mut ops = eng.patch_ops(&diffs, false);
         let mut modified: Vec<String> = diffs.iter().map(|(p, _, _)| p.clone()).collect();
         ops.extend(eng.member_ops(ctx, &add, &remove));
         if ops.len() > diffs.len() {
@@ -510,36 +503,20 @@ impl Duo {
                 l.members_sent = sent;
             }
             if !exchanges.is_empty() {
-                eng.succeeded(
-                    ctx,
-                    &g.label,
-                    ObjectKind::Group,
-                    "group_update",
-                    what,
-                    exchanges,
-                );
+                eng.succeeded(ctx, g.subject(), "group_update", what, exchanges);
             }
             return;
         }
         // A wire whose membership goes as GET then PUT of the whole group sends the same
         // change that way (PingFederate without group PATCH).
-        let resp = if self.wire.members.update == UpdateVerb::Put {
-            let name = desired
-                .get("displayName")
-                .and_then(Value::as_str)
-                .unwrap_or(&g.label)
-                .to_string();
-            let values = eng.member_values(ctx, &want);
-            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
-                .await
-        } else {
-            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
-            exchanges.push(resp.exchange);
-            resp
-        };
-        let ok = eng.group_updated(
-            ctx, &g.key, &g.label, &resp, what, modified, exchanges, want,
-        );
+        let name = desired
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or(&g.label);
+        let resp = eng
+            .update_members(ctx, &link.target_id, name, &want, ops, &mut exchanges)
+            .await;
+        let ok = eng.group_updated(ctx, g.subject(), &resp, what, modified, exchanges, want);
         if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
             if ok {
                 l.view_sent = Some(desired);
@@ -554,8 +531,58 @@ impl Duo {
 mod tests {
     use super::*;
 
-    fn settings(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
+    use crate::idp::settings_map as settings;
+
+    /// OneLogin, JumpCloud and PingFederate run this schedule: its rules say what each does
+    /// to users and groups that leave (the sources are in each profile's `new`).
+    #[test]
+    fn rules_of_every_idp_on_this_schedule() {
+        use crate::check::expected::Deprovision::{Delete, Disable, Nothing};
+        let rules = |idp: &str, v: Value| {
+            let r = crate::idp::Profile::new(idp, &settings(v)).unwrap().rules();
+            let u = (r.out_of_scope_user, r.disabled_user, r.deleted_user);
+            (u, r.out_of_scope_group, r.groups)
+        };
+        let cases = [
+            (
+                "duo",
+                json!({}),
+                ((Disable, Disable, Disable), Delete, true),
+            ),
+            (
+                "duo",
+                json!({"deprovisioning": "delete", "exclude_group_information": true}),
+                ((Delete, Delete, Delete), Delete, false),
+            ),
+            (
+                "onelogin",
+                json!({}),
+                ((Delete, Delete, Delete), Nothing, true),
+            ),
+            (
+                "onelogin",
+                json!({"deprovisioning": "suspend"}),
+                ((Disable, Disable, Disable), Nothing, true),
+            ),
+            (
+                "jumpcloud",
+                json!({}),
+                ((Disable, Disable, Delete), Nothing, true),
+            ),
+            (
+                "pingfederate",
+                json!({}),
+                ((Disable, Disable, Disable), Delete, true),
+            ),
+            (
+                "pingfederate",
+                json!({"remove_user_action": "delete"}),
+                ((Delete, Delete, Delete), Delete, true),
+            ),
+        ];
+        for (idp, v, want) in cases {
+            assert_eq!(rules(idp, v.clone()), want, "{idp} {v}");
+        }
     }
 
     #[test]
@@ -569,7 +596,7 @@ mod tests {
         assert!(d.settings.group_members_on_create);
         assert_eq!(d.mapping.name, "duo-secure-access");
         assert_eq!(
-            d.settings_json(),
+            crate::idp::json_of(&d.settings),
             json!({"mapping": "duo-secure-access", "deprovisioning": "deactivate",
                    "exclude_group_information": false, "update": "patch",
                    "deactivate_shape": "path", "connection_check": "filter",
@@ -606,18 +633,14 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        for bad in [
+        let bad = [
             json!({"deprovisioning": "suspend"}),
             json!({"update": "post"}),
             json!({"deactivate_shape": "filter"}),
             json!({"connection_check": "ping"}),
             json!({"exclude_group_information": "yes"}),
-        ] {
-            let Err(e) = Duo::new(&settings(bad.clone())) else {
-                panic!("{bad} must be refused");
-            };
-            assert!(e.contains("Duo settings are"), "{e}");
-        }
+        ];
+        crate::idp::assert_refused(Duo::new, &bad, "Duo settings are");
         let Err(e) = Duo::new(&settings(json!({"mapping": "nope"}))) else {
             panic!("an unknown mapping must be refused");
         };

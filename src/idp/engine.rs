@@ -11,9 +11,9 @@
 //! A profile's use, from `duo.rs` (a user coming into scope):
 //!
 //! ```ignore
-//! let eng = self.engine();                           // Engine { wire, mapping }
+//! let eng = self.engine();                           // Engine::new(&wire, &mapping)
 //! let desired = eng.desired_user(ctx, &u);           // the mapped attributes
-//! match eng.match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[]).await {
+//! match eng.match_or_create(ctx, u.subject(), &desired, &[]).await {
 //!     Matched::Found { resource, exchanges, .. } => { /* reactivate, update */ }
 //!     Matched::Created { .. } | Matched::Stopped => {}   // logged by the engine
 //! }
@@ -24,11 +24,12 @@
 //! `user_delete`, `group_create`, `group_update`, `group_delete`.
 
 use crate::client::Method;
+use crate::client::TransportError;
 use crate::client::{form_encode, percent_encode, Request, Response};
 use crate::idp::mapping::{build_view, differences, Mapping};
 use crate::idp::wire::{
-    ConnectionCheck, DeactivateShape, Detail, FilterEncoding, MemberRemove, Rename, UpdateVerb,
-    Wire,
+    AddWhen, ConnectionCheck, DeactivateShape, Detail, Duplicates, FilterEncoding, MemberRemove,
+    OpCase, Rename, UpdateVerb, Wire,
 };
 use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
 use crate::report::model::LogEntry;
@@ -50,6 +51,66 @@ where
     for key in keys {
         work(ctx, key).await;
     }
+}
+
+/// The object a flow works on, and its log lines are about.
+#[derive(Clone, Copy)]
+pub struct Subject<'a> {
+    pub kind: ObjectKind,
+    /// The source directory's key (sync state, escrow).
+    pub key: &'a str,
+    /// Its name in the log.
+    pub label: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    /// A group known by its key and label.
+    pub fn group(key: &'a str, label: &'a str) -> Subject<'a> {
+        Subject {
+            kind: ObjectKind::Group,
+            key,
+            label,
+        }
+    }
+}
+
+/// A source object as a [`Subject`].
+pub trait Subjected {
+    fn subject(&self) -> Subject<'_>;
+}
+
+impl Subjected for User {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            kind: ObjectKind::User,
+            key: &self.key,
+            label: &self.label,
+        }
+    }
+}
+
+impl Subjected for Group {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            kind: ObjectKind::Group,
+            key: &self.key,
+            label: &self.label,
+        }
+    }
+}
+
+/// A continuous IdP's reaction to the directory's changes: the users changed since the last
+/// one, each through `work` ([`each`]); the directory clock it started at, for
+/// [`Ctx::cycle_done`].
+pub async fn each_changed_user<'c, F>(ctx: &mut Ctx<'c>, work: F) -> u64
+where
+    F: AsyncFnMut(&mut Ctx<'c>, String),
+{
+    let since = ctx.sync.watermark.unwrap_or(0);
+    let start = ctx.dir.clock;
+    let users = ctx.dir.users_changed_since(since);
+    each(ctx, users, work).await;
+    start
 }
 
 /// An IdP's wire and mapping: what the flows need to know about the IdP.
@@ -113,8 +174,21 @@ fn create_event(kind: ObjectKind) -> &'static str {
     }
 }
 
+fn lookup_role(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::User => "user_lookup",
+        ObjectKind::Group => "group_lookup",
+    }
+}
+
 /// The shape of `(path, wanted, had)` differences between a desired view and a base.
 pub type Diffs = Vec<(String, Value, Option<Value>)>;
+
+impl<'p> Engine<'p> {
+    pub fn new(wire: &'p Wire, mapping: &'p Mapping) -> Engine<'p> {
+        Engine { wire, mapping }
+    }
+}
 
 impl Engine<'_> {
     // ------------------------------------------------------------------ requests
@@ -135,6 +209,33 @@ impl Engine<'_> {
     /// Sends for `behaviour`, with the wire's 429 policy.
     pub async fn call(&self, ctx: &mut Ctx<'_>, req: Request, behaviour: Behaviour) -> Response {
         ctx.send_retrying(req, behaviour, self.wire.retry_429).await
+    }
+
+    /// [`Self::request`], sent by [`Self::call`].
+    pub async fn send(
+        &self,
+        ctx: &mut Ctx<'_>,
+        method: Method,
+        path: String,
+        body: Option<Value>,
+        behaviour: Behaviour,
+    ) -> Response {
+        self.call(ctx, self.request(method, path, body), behaviour)
+            .await
+    }
+
+    /// PATCHes the object `kind`/`id` with `ops` for `behaviour`.
+    pub async fn patch(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: ObjectKind,
+        id: &str,
+        ops: Vec<Value>,
+        behaviour: Behaviour,
+    ) -> Response {
+        let path = object_path(kind, id);
+        self.send(ctx, Method::PATCH, path, Some(patch_body(ops)), behaviour)
+            .await
     }
 
     /// The behaviour of `role` (`user_deactivate`) in the shape `variant` (`pathless`).
@@ -191,13 +292,29 @@ impl Engine<'_> {
 
     // ------------------------------------------------------------------ views
 
-    /// The attribute an object is matched on: the mapping's first matching target.
+    /// The attribute an object is matched on first.
     pub fn match_attr(&self, kind: ObjectKind) -> String {
+        self.match_attrs(kind).swap_remove(0)
+    }
+
+    /// The attributes an object is matched on, in precedence order: the wire's
+    /// `lookup.user_attributes`, else the mapping's matching targets, else `userName` or
+    /// `displayName`.
+    pub fn match_attrs(&self, kind: ObjectKind) -> Vec<String> {
         let (m, default) = match kind {
             ObjectKind::User => (self.mapping.user_matching(), "userName"),
             ObjectKind::Group => (self.mapping.group_matching(), "displayName"),
         };
-        m.first().map_or(default.into(), |e| e.target.clone())
+        let given = match kind {
+            ObjectKind::User => self.wire.lookup.user_attributes.clone(),
+            ObjectKind::Group => None,
+        };
+        let attrs = given.unwrap_or_else(|| m.iter().map(|e| e.target.clone()).collect());
+        if attrs.is_empty() {
+            vec![default.into()]
+        } else {
+            attrs
+        }
     }
 
     /// The user as the mapping sends it.
@@ -238,9 +355,24 @@ impl Engine<'_> {
     pub fn outcome(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
+        resp: &Response,
+        what: &str,
+        modified: Vec<String>,
+        exchanges: Vec<u64>,
+    ) -> bool {
+        self.answer(ctx, s, event, event, resp, what, modified, exchanges)
+    }
+
+    /// [`Self::outcome`], the error code looked up under `code_event` (`lookup`).
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &self,
+        ctx: &mut Ctx<'_>,
+        s: Subject<'_>,
+        event: &str,
+        code_event: &str,
         resp: &Response,
         what: &str,
         modified: Vec<String>,
@@ -252,39 +384,90 @@ impl Engine<'_> {
             (true, Detail::Answer) => ("Success", None, None),
             (false, d) => (
                 "Failure",
-                Some(
-                    resp.status
-                        .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}")),
-                ),
+                Some(self.code(resp, code_event)),
                 Some(match d {
                     Detail::What => format!("{what}: {}", resp.describe()),
                     Detail::Answer => resp.describe(),
                 }),
             ),
         };
-        let action = self.wire.action(event, ok, label);
+        let action = self.wire.action(event, ok, s.label);
         ctx.log(
-            label, kind, &action, status, code, detail, modified, exchanges,
+            s.label, s.kind, &action, status, code, detail, modified, exchanges,
         );
         ok
     }
 
+    /// The error code of a failed answer: the wire's `log.codes` by `{event}.{status}`,
+    /// `{status}`, `5xx`, `other` (`timeout`, `transport` without an answer), else
+    /// `HTTP {status}` or the no-answer code.
+    pub fn code(&self, resp: &Response, event: &str) -> String {
+        let codes = &self.wire.log.codes;
+        let get = |k: &str| codes.get(k).cloned();
+        let found = match (&resp.error, resp.status) {
+            _ if codes.is_empty() => None,
+            (Some(TransportError::Timeout(_)), _) => get("timeout"),
+            (Some(_), _) => get("transport"),
+            (None, Some(s)) => get(&format!("{event}.{s}"))
+                .or_else(|| get(&s.to_string()))
+                .or_else(|| if s >= 500 { get("5xx") } else { None })
+                .or_else(|| get("other")),
+            (None, None) => None,
+        };
+        found.unwrap_or_else(|| {
+            resp.status
+                .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}"))
+        })
+    }
+
+    /// A lookup that failed, logged under `event`: an answer without a ListResponse is the
+    /// wire's `log.no_list` refusal (with a finding) when it names one.
+    pub fn lookup_failed(
+        &self,
+        ctx: &mut Ctx<'_>,
+        s: Subject<'_>,
+        event: &str,
+        resp: &Response,
+        exchanges: Vec<u64>,
+    ) {
+        match &self.wire.log.no_list {
+            Some(r) if resp.ok() => {
+                let message = r
+                    .finding
+                    .clone()
+                    .unwrap_or_else(|| "the answer is not a ListResponse".into());
+                ctx.finding(
+                    self.fact(lookup_role(s.kind), None),
+                    message,
+                    Some(resp.exchange),
+                );
+                self.failed(ctx, s, event, &r.code, r.detail.clone(), exchanges);
+            }
+            _ => {
+                self.answer(ctx, s, event, "lookup", resp, "lookup", vec![], exchanges);
+            }
+        }
+    }
+
     /// A failure that is not an answer (not owned, no id, no matching attribute).
-    #[allow(clippy::too_many_arguments)]
     pub fn failed(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
         code: &str,
         detail: String,
         exchanges: Vec<u64>,
     ) {
-        let action = self.wire.action(event, false, label);
+        let action = self.wire.action(event, false, s.label);
+        // The page that explains the code, where the IdP's log links one.
+        let detail = match &self.wire.log.failure_source {
+            Some(url) => format!("{detail} ({url})"),
+            None => detail,
+        };
         ctx.log(
-            label,
-            kind,
+            s.label,
+            s.kind,
             &action,
             "Failure",
             Some(code.to_string()),
@@ -298,17 +481,16 @@ impl Engine<'_> {
     pub fn succeeded(
         &self,
         ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
+        s: Subject<'_>,
         event: &str,
         what: &str,
         exchanges: Vec<u64>,
     ) {
-        let action = self.wire.action(event, true, label);
+        let action = self.wire.action(event, true, s.label);
         let detail = (self.wire.log.detail == Detail::What).then(|| what.to_string());
         ctx.log(
-            label,
-            kind,
+            s.label,
+            s.kind,
             &action,
             "Success",
             None,
@@ -345,9 +527,7 @@ impl Engine<'_> {
             ),
             ConnectionCheck::TestObjects => return self.test_objects(ctx).await,
         };
-        let resp = self
-            .call(ctx, self.request(Method::GET, path, None), b)
-            .await;
+        let resp = self.send(ctx, Method::GET, path, None, b).await;
         let not_found_passes = check == ConnectionCheck::Lookup && self.wire.lookup.not_found_404;
         let result = match resp.status {
             Some(200) if list_resources(&resp).is_some() => Ok(()),
@@ -380,8 +560,8 @@ impl Engine<'_> {
             (ObjectKind::User, Value::Object(user)),
             (ObjectKind::Group, group),
         ] {
-            let req = self.request(Method::POST, kind.endpoint().into(), Some(body));
-            let resp = self.call(ctx, req, b).await;
+            let endpoint = kind.endpoint().into();
+            let resp = self.send(ctx, Method::POST, endpoint, Some(body), b).await;
             exchanges.push(resp.exchange);
             let id = resp
                 .body
@@ -405,9 +585,7 @@ impl Engine<'_> {
         let mut last = None;
         for (kind, id) in ids.into_iter().rev() {
             let path = object_path(kind, &id);
-            let mut resp = self
-                .call(ctx, self.request(Method::DELETE, path.clone(), None), b)
-                .await;
+            let mut resp = self.send(ctx, Method::DELETE, path, None, b).await;
             exchanges.push(resp.exchange);
             if kind == ObjectKind::User && matches!(resp.status, Some(405) | Some(501)) {
                 // The IdP expects a target without DELETE and deactivates instead (J1): the
@@ -415,8 +593,7 @@ impl Engine<'_> {
                 let refused = resp.exchange;
                 ctx.findings.retain(|f| f.exchange != Some(refused));
                 let op = json!({"op": "replace", "path": "active", "value": false});
-                let req = self.request(Method::PATCH, path, Some(patch_body(vec![op])));
-                resp = self.call(ctx, req, b).await;
+                resp = self.patch(ctx, kind, &id, vec![op], b).await;
                 exchanges.push(resp.exchange);
             }
             if !resp.ok() {
@@ -463,106 +640,126 @@ impl Engine<'_> {
     pub async fn match_or_create(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         desired: &Value,
         members: &[Value],
     ) -> Matched {
-        match self
-            .lookup(ctx, kind, key, label, desired, create_event(kind))
-            .await
-        {
+        let event = create_event(s.kind);
+        match self.lookup(ctx, s, desired, event).await {
             Looked::Found(m) => m,
             Looked::Failed(resp, exchanges) => {
-                let event = create_event(kind);
-                self.outcome(ctx, label, kind, event, &resp, "lookup", vec![], exchanges);
+                self.lookup_failed(ctx, s, event, &resp, exchanges);
                 Matched::Stopped
             }
             Looked::Stopped => Matched::Stopped,
-            Looked::Absent(exchanges) => {
-                self.create(ctx, kind, key, label, desired, members, exchanges)
-                    .await
-            }
+            Looked::Absent(exchanges) => self.create(ctx, s, desired, members, exchanges).await,
         }
     }
 
-    /// Looks `key` up by its matching attribute in `desired` and adopts the first resource
-    /// answered; [`Looked::Failed`] (not logged) when the answer is not a ListResponse. A
-    /// refusal is logged under `event`.
+    /// Looks `key` up by its matching attributes in `desired`, in precedence order, and adopts
+    /// the first resource answered (the wire's `lookup.duplicates` says whether several are
+    /// refused instead); [`Looked::Failed`] (not logged) when the answer is not a
+    /// ListResponse. A refusal is logged under `event`.
     pub async fn lookup(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         desired: &Value,
         event: &str,
     ) -> Looked {
+        let kind = s.kind;
         let (rt, role) = match kind {
             ObjectKind::User => (&USER_TYPE, "user_lookup"),
             ObjectKind::Group => (&GROUP_TYPE, "group_lookup"),
         };
-        let attr = self.match_attr(kind);
-        let Some(Value::String(value)) = get_path(desired, &attr, rt) else {
+        let attrs = self.match_attrs(kind);
+        let lookup = self.fact(role, None);
+        let mut exchanges = Vec::new();
+        let mut asked = false;
+        for attr in &attrs {
+            let Some(Value::String(value)) = get_path(desired, attr, rt) else {
+                continue;
+            };
+            asked = true;
+            if let (ObjectKind::Group, Some(listing)) = (kind, &self.wire.lookup.groups_listing) {
+                return match self.listing(ctx, kind, listing, attr, &value).await {
+                    Listed::Found(r, exchanges) => self.adopt_found(ctx, s, event, r, exchanges),
+                    Listed::Absent(exchanges) => Looked::Absent(exchanges),
+                    Listed::Failed(resp, exchanges) => Looked::Failed(resp, exchanges),
+                    Listed::Broken(why, exchanges) => {
+                        self.failed(ctx, s, event, "ListingPaging", why, exchanges);
+                        Looked::Stopped
+                    }
+                };
+            }
+            let path = self.lookup_path(kind, attr, &value);
+            let resp = self.send(ctx, Method::GET, path, None, lookup).await;
+            exchanges.push(resp.exchange);
+            let found = if self.wire.lookup.not_found_404 && resp.status == Some(404) {
+                Some(Vec::new())
+            } else {
+                list_resources(&resp).filter(|_| resp.ok())
+            };
+            let Some(found) = found else {
+                return Looked::Failed(resp, exchanges);
+            };
+            let Some(existing) = found.first() else {
+                continue;
+            };
+            // A group lookup that excludes members and gets them anyway (Entra's query).
+            let members = existing.get("members").and_then(Value::as_array);
+            if kind == ObjectKind::Group
+                && self
+                    .wire
+                    .lookup
+                    .groups
+                    .contains("excludedAttributes=members")
+                && members.is_some_and(|m| !m.is_empty())
+            {
+                ctx.finding(
+                    lookup,
+                    "the group lookup returned members despite excludedAttributes=members".into(),
+                    Some(resp.exchange),
+                );
+            }
+            if found.len() > 1 && self.wire.lookup.duplicates == Duplicates::Refuse {
+                let n = found.len();
+                let why = format!(
+                    "{n} {}s match {attr} eq \"{value}\"",
+                    kind.name().to_ascii_lowercase()
+                );
+                ctx.finding(lookup, why.clone(), Some(resp.exchange));
+                self.failed(ctx, s, event, "DuplicateTargetEntries", why, exchanges);
+                return Looked::Stopped;
+            }
+            return self.adopt_found(ctx, s, event, existing.clone(), exchanges);
+        }
+        if !asked {
             if kind == ObjectKind::User {
                 self.failed(
                     ctx,
-                    label,
-                    kind,
+                    s,
                     event,
                     "MissingAttribute",
-                    format!("the mapping gives no {attr} for this user"),
+                    format!("the mapping gives no {} for this user", attrs[0]),
                     vec![],
                 );
             }
             return Looked::Stopped;
-        };
-        let lookup = self.fact(role, None);
-        if let (ObjectKind::Group, Some(listing)) = (kind, &self.wire.lookup.groups_listing) {
-            return match self.listing(ctx, kind, listing, &attr, &value).await {
-                Listed::Found(r, exchanges) => {
-                    self.adopt_found(ctx, kind, key, label, event, r, exchanges)
-                }
-                Listed::Absent(exchanges) => Looked::Absent(exchanges),
-                Listed::Failed(resp, exchanges) => Looked::Failed(resp, exchanges),
-                Listed::Broken(why, exchanges) => {
-                    self.failed(ctx, label, kind, event, "ListingPaging", why, exchanges);
-                    Looked::Stopped
-                }
-            };
         }
-        let path = self.lookup_path(kind, &attr, &value);
-        let resp = self
-            .call(ctx, self.request(Method::GET, path, None), lookup)
-            .await;
-        let exchanges = vec![resp.exchange];
-        let found = if self.wire.lookup.not_found_404 && resp.status == Some(404) {
-            Some(Vec::new())
-        } else {
-            list_resources(&resp).filter(|_| resp.ok())
-        };
-        let Some(found) = found else {
-            return Looked::Failed(resp, exchanges);
-        };
-        let Some(existing) = found.first() else {
-            return Looked::Absent(exchanges);
-        };
-        self.adopt_found(ctx, kind, key, label, event, existing.clone(), exchanges)
+        Looked::Absent(exchanges)
     }
 
     /// Adopts a resource a lookup found (the ledger refuses one its filter does not match).
-    #[allow(clippy::too_many_arguments)]
     fn adopt_found(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         event: &str,
         existing: Value,
         exchanges: Vec<u64>,
     ) -> Looked {
+        let (kind, key) = (s.kind, s.key);
         let role = match kind {
             ObjectKind::User => "user_lookup",
             ObjectKind::Group => "group_lookup",
@@ -578,8 +775,7 @@ impl Engine<'_> {
         if !ctx.adopt(kind, key, id, false, Some(existing.clone())) {
             self.failed(
                 ctx,
-                label,
-                kind,
+                s,
                 event,
                 "ScimulatorNotOwned",
                 "the matched resource is not the run's own (see the findings): scimulator \
@@ -624,9 +820,7 @@ impl Engine<'_> {
                 kind.endpoint(),
                 query.replace("{start}", &start.to_string())
             );
-            let resp = self
-                .call(ctx, self.request(Method::GET, path, None), b)
-                .await;
+            let resp = self.send(ctx, Method::GET, path, None, b).await;
             exchanges.push(resp.exchange);
             let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
                 return Listed::Failed(resp, exchanges);
@@ -677,39 +871,31 @@ impl Engine<'_> {
 
     /// Creates `key` (POST), adopts the id the server gave it and logs the outcome under
     /// `{user|group}_create`; `exchanges` are the lookup's.
-    #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
         ctx: &mut Ctx<'_>,
-        kind: ObjectKind,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         desired: &Value,
         members: &[Value],
         mut exchanges: Vec<u64>,
     ) -> Matched {
+        let (kind, key) = (s.kind, s.key);
         let event = create_event(kind);
         let body = match kind {
             ObjectKind::User => self.user_create_body(desired, key, ctx),
-            ObjectKind::Group => {
-                let mut body = desired.as_object().cloned().unwrap_or_default();
-                set_schemas(&mut body, GROUP_URN, &[]);
-                body.insert("members".into(), Value::Array(members.to_vec()));
-                body
-            }
+            ObjectKind::Group => self.group_create_body(desired, members),
         };
         let create = match kind {
             ObjectKind::User => self.user_fact(event, None),
             ObjectKind::Group => self.fact(event, None),
         };
+        let endpoint = kind.endpoint().into();
         let resp = self
-            .call(
+            .send(
                 ctx,
-                self.request(
-                    Method::POST,
-                    kind.endpoint().into(),
-                    Some(Value::Object(body)),
-                ),
+                Method::POST,
+                endpoint,
+                Some(Value::Object(body)),
                 create,
             )
             .await;
@@ -731,22 +917,27 @@ impl Engine<'_> {
                 )
             });
             ctx.finding(create, message, Some(resp.exchange));
-            self.failed(
-                ctx,
-                label,
-                kind,
-                event,
-                &no_id.code,
-                no_id.detail.clone(),
-                exchanges,
-            );
+            self.failed(ctx, s, event, &no_id.code, no_id.detail.clone(), exchanges);
             return Matched::Stopped;
         }
         // An id that is path syntax is reported by adopt and never linked.
         let adopted = id
             .as_ref()
             .is_some_and(|id| ctx.adopt(kind, key, id, true, Some(desired.clone())));
-        self.outcome(ctx, label, kind, event, &resp, "created", vec![], exchanges);
+        let modified = if self.wire.log.create_modified {
+            let (entries, rt) = match kind {
+                ObjectKind::User => (&self.mapping.users, &USER_TYPE),
+                ObjectKind::Group => (&self.mapping.groups, &GROUP_TYPE),
+            };
+            entries
+                .iter()
+                .filter(|e| get_path(desired, &e.target, rt).is_some())
+                .map(|e| e.target.clone())
+                .collect()
+        } else {
+            vec![]
+        };
+        self.outcome(ctx, s, event, &resp, "created", modified, exchanges);
         match id {
             Some(id) if adopted => Matched::Created { id },
             _ => Matched::Stopped,
@@ -759,7 +950,9 @@ impl Engine<'_> {
         let create = &self.wire.create;
         let mut body = desired.as_object().cloned().unwrap_or_default();
         // `active` goes last, after the extras, as in Okta's documented create body.
-        body.remove("active");
+        if create.active_last {
+            body.remove("active");
+        }
         for (k, v) in &create.user_extras {
             let v = match v.as_str() {
                 Some("$password") => json!(uuid::Uuid::new_v4().simple().to_string()[..8]),
@@ -767,17 +960,50 @@ impl Engine<'_> {
             };
             body.insert(k.clone(), v);
         }
-        set_schemas(&mut body, USER_URN, &create.user_schemas_always);
+        set_schemas(
+            &mut body,
+            USER_URN,
+            &create.user_schemas_always,
+            create.list_extensions,
+        );
         if create.external_id {
             if let Some(u) = ctx.dir.user(key) {
                 body.entry("externalId")
                     .or_insert_with(|| json!(u.object_id));
             }
         }
-        // Created inactive only where the wire says a disabled user is provisioned at all.
-        let active = !(create.disabled_users && is_inactive(desired));
-        body.insert("active".into(), json!(active));
+        if create.active_last {
+            // Created inactive only where the wire says a disabled user is provisioned at all.
+            let active = !(create.disabled_users && is_inactive(desired));
+            body.insert("active".into(), json!(active));
+        }
         self.shape_user(&mut body);
+        body
+    }
+
+    /// The create body of a group: `schemas` (the core URN and the wire's), the wire's leading
+    /// attributes, the mapped ones, `members` (unless the wire sends none and there are
+    /// none), the wire's extras.
+    fn group_create_body(&self, desired: &Value, members: &[Value]) -> Map<String, Value> {
+        let create = &self.wire.create;
+        let mapped = desired.as_object().cloned().unwrap_or_default();
+        let mut body: Map<String, Value> = create
+            .group_first
+            .iter()
+            .filter_map(|k| Some((k.clone(), mapped.get(k)?.clone())))
+            .collect();
+        for (k, v) in mapped {
+            if !body.contains_key(&k) && k != "members" {
+                body.insert(k, v);
+            }
+        }
+        set_schemas(&mut body, GROUP_URN, &create.group_schemas_always, true);
+        if !members.is_empty() || create.empty_members {
+            body.insert("members".into(), Value::Array(members.to_vec()));
+        }
+        for (k, v) in &create.group_extras {
+            body.insert(k.clone(), v.clone());
+        }
         body
     }
 
@@ -808,8 +1034,7 @@ impl Engine<'_> {
             self.shape_user(m);
         }
         let path = format!("{path}{}", self.wire.update.put_suffix);
-        self.call(ctx, self.request(Method::PUT, path, Some(body)), b)
-            .await
+        self.send(ctx, Method::PUT, path, Some(body), b).await
     }
 
     // ------------------------------------------------------------------ update
@@ -828,26 +1053,15 @@ impl Engine<'_> {
         let path = object_path(ObjectKind::User, id);
         match self.wire.update.user {
             UpdateVerb::Patch => {
-                let ops = diffs
-                    .iter()
-                    .map(|(path, want, have)| {
-                        // A filtered path with nothing to match is an add (RFC 7644 §3.5.2.3).
-                        let op = if have.is_none() && path.contains('[') {
-                            "add"
-                        } else {
-                            "replace"
-                        };
-                        json!({"op": op, "path": path, "value": want})
-                    })
-                    .collect();
-                let b = self.fact("user_update", Some("patch"));
-                let resp = self
-                    .call(
-                        ctx,
-                        self.request(Method::PATCH, path, Some(patch_body(ops))),
-                        b,
-                    )
-                    .await;
+                let ops = self.patch_ops(diffs, true);
+                // A PATCH that sets `active` false disables (Entra's update of an out-of-scope
+                // user); other profiles send that through `set_active`.
+                let b = if disables(diffs) {
+                    self.fact("user_deactivate", self.wire.patch.variant.as_deref())
+                } else {
+                    self.fact("user_update", Some("patch"))
+                };
+                let resp = self.patch(ctx, ObjectKind::User, id, ops, b).await;
                 exchanges.push(resp.exchange);
                 Updated::Sent(resp)
             }
@@ -894,6 +1108,81 @@ impl Engine<'_> {
         }
     }
 
+    /// An op name in the wire's casing: `add`, or `Add`.
+    pub fn op_name(&self, op: &str) -> String {
+        match self.wire.patch.op_case {
+            OpCase::Lower => op.to_string(),
+            OpCase::Pascal => {
+                let mut c = op.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// A PATCH value in the wire's shape: booleans as `"True"`/`"False"` when it says so.
+    fn patch_value(&self, v: &Value) -> Value {
+        match v {
+            Value::Bool(b) if self.wire.patch.string_booleans => {
+                Value::String(if *b { "True".into() } else { "False".into() })
+            }
+            v => v.clone(),
+        }
+    }
+
+    /// The PATCH ops of `diffs` in the wire's dialect: one op per attribute, `add` where the
+    /// wire's `patch.add` says, else `replace`; with `patch.pathless` (and `pathless` allowed:
+    /// user updates) Entra's `aadOptscim062020` shape (table in
+    /// https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
+    pub fn patch_ops(&self, diffs: &Diffs, pathless: bool) -> Vec<Value> {
+        let adds = |path: &str, have: &Option<Value>| {
+            have.is_none()
+                && match self.wire.patch.add {
+                    // A filtered path with nothing to match is an add (RFC 7644 §3.5.2.3).
+                    AddWhen::Filtered => path.contains('['),
+                    AddWhen::Absent => true,
+                }
+        };
+        let op = |path: &str, want: &Value, have: &Option<Value>| {
+            let name = self.op_name(if adds(path, have) { "add" } else { "replace" });
+            json!({"op": name, "path": path, "value": self.patch_value(want)})
+        };
+        if !(pathless && self.wire.patch.pathless) {
+            return diffs.iter().map(|(p, w, h)| op(p, w, h)).collect();
+        }
+        let mut ops = Vec::new();
+        let mut rest = Map::new();
+        for (path, want, have) in diffs {
+            if path.contains('[') {
+                ops.push(op(path, want, have));
+            } else {
+                rest.insert(path.clone(), self.patch_value(want));
+            }
+        }
+        // Disable or re-enable alone is `{"op":"replace","path":"active","value":false}` (C); a
+        // single attribute that had no value is `{"op":"add","path":"nickName","value":…}` (C,
+        // "Add single-valued string"); with several, the filtered-path ops come first and the
+        // rest go in one path-less replace (C), `active` riding in it as captured in
+        // https://github.com/AzureAD/SCIMReferenceCode/issues/97.
+        let single = (rest.len() == 1)
+            .then(|| rest.keys().next().cloned())
+            .flatten();
+        match single {
+            Some(p) if p == "active" => ops.push(
+                json!({"op": self.op_name("replace"), "path": "active", "value": rest["active"]}),
+            ),
+            Some(p) if diffs.iter().any(|(x, _, h)| *x == p && h.is_none()) => {
+                ops.push(json!({"op": self.op_name("add"), "path": p, "value": rest[&p]}))
+            }
+            _ if !rest.is_empty() => {
+                ops.push(json!({"op": self.op_name("replace"), "value": Value::Object(rest)}))
+            }
+            _ => {}
+        }
+        ops
+    }
+
     // ------------------------------------------------------------------ (de)activate, delete
 
     /// Deactivates or reactivates a linked user in the wire's shape; the answer that decides
@@ -928,20 +1217,15 @@ impl Engine<'_> {
                 return resp;
             }
         };
-        let resp = self
-            .call(
-                ctx,
-                self.request(Method::PATCH, path, Some(patch_body(vec![op]))),
-                b,
-            )
-            .await;
+        let resp = self.patch(ctx, ObjectKind::User, id, vec![op], b).await;
         exchanges.push(resp.exchange);
         resp
     }
 
     /// Deletes a linked object; its link goes when the server says it is gone (a 404 too: a
     /// later return to scope creates it again). Logged as `{user|group}_delete`.
-    pub async fn delete(&self, ctx: &mut Ctx<'_>, kind: ObjectKind, key: &str, label: &str) {
+    pub async fn delete(&self, ctx: &mut Ctx<'_>, s: Subject<'_>) {
+        let (kind, key) = (s.kind, s.key);
         let Some(id) = ctx.sync.target_id(kind, key).map(str::to_string) else {
             return;
         };
@@ -949,26 +1233,14 @@ impl Engine<'_> {
             ObjectKind::User => "user_delete",
             ObjectKind::Group => "group_delete",
         };
+        let path = object_path(kind, &id);
         let resp = self
-            .call(
-                ctx,
-                self.request(Method::DELETE, object_path(kind, &id), None),
-                self.fact(role, None),
-            )
+            .send(ctx, Method::DELETE, path, None, self.fact(role, None))
             .await;
         if resp.ok() || resp.status == Some(404) {
             ctx.sync.links_mut(kind).remove(key);
         }
-        self.outcome(
-            ctx,
-            label,
-            kind,
-            role,
-            &resp,
-            "deleted",
-            vec![],
-            vec![resp.exchange],
-        );
+        self.outcome(ctx, s, role, &resp, "deleted", vec![], vec![resp.exchange]);
     }
 
     // ------------------------------------------------------------------ groups
@@ -998,40 +1270,92 @@ impl Engine<'_> {
             .collect()
     }
 
-    /// The ops of a membership change, in the wire's shape: removes first, then one add.
+    /// The ops of a membership change, in the wire's shape: removes first, then one add (or
+    /// the add first, `members.add_first`).
     pub fn member_ops(&self, ctx: &Ctx<'_>, add: &[&String], remove: &[&String]) -> Vec<Value> {
         let mut ops = Vec::new();
+        let remove_op = self.op_name("remove");
         if !remove.is_empty() {
             match self.wire.members.remove {
-                MemberRemove::PathList => ops.push(json!({"op": "remove", "path": "members", "value": self.member_values(ctx, remove.iter().copied())})),
+                MemberRemove::PathList => ops.push(json!({"op": remove_op, "path": "members", "value": self.member_values(ctx, remove.iter().copied())})),
                 MemberRemove::FilterPath => {
                     for id in remove
                         .iter()
                         .filter_map(|k| ctx.sync.target_id(ObjectKind::User, k))
                     {
-                        ops.push(json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}));
+                        ops.push(json!({"op": remove_op, "path": format!("members[value eq \"{id}\"]")}));
                     }
                 }
             }
         }
         if !add.is_empty() {
-            ops.push(json!({"op": "add", "path": "members", "value": self.member_values(ctx, add.iter().copied())}));
+            let mut values = self.member_values(ctx, add.iter().copied());
+            if self.wire.members.ref_null {
+                for v in &mut values {
+                    let mut m = Map::new();
+                    m.insert("$ref".into(), Value::Null);
+                    m.extend(v.as_object().cloned().unwrap_or_default());
+                    *v = Value::Object(m);
+                }
+            }
+            let op = json!({"op": self.op_name("add"), "path": "members", "value": values});
+            if self.wire.members.add_first {
+                ops.insert(0, op);
+            } else {
+                ops.push(op);
+            }
         }
         ops
     }
 
+    /// The behaviour of a membership PATCH: the wire's `group_update:add`, `:remove` or
+    /// `:remove_filter` (by what it carries and the wire's remove shape) where it names one,
+    /// else `group_update:patch`.
+    pub fn member_fact(&self, removes: bool) -> Behaviour {
+        let v = match (removes, self.wire.members.remove) {
+            (false, _) => "add",
+            (true, MemberRemove::PathList) => "remove",
+            (true, MemberRemove::FilterPath) => "remove_filter",
+        };
+        let v = if self.wire.has_behaviour("group_update", v) {
+            v
+        } else {
+            "patch"
+        };
+        self.fact("group_update", Some(v))
+    }
+
     /// PATCHes a linked group with `ops`.
     pub async fn patch_group(&self, ctx: &mut Ctx<'_>, id: &str, ops: Vec<Value>) -> Response {
-        self.call(
-            ctx,
-            self.request(
-                Method::PATCH,
-                object_path(ObjectKind::Group, id),
-                Some(patch_body(ops)),
-            ),
-            self.fact("group_update", Some("patch")),
-        )
-        .await
+        let b = self.fact("group_update", Some("patch"));
+        self.patch(ctx, ObjectKind::Group, id, ops, b).await
+    }
+
+    /// A membership change as the wire sends it: GET then PUT of the whole group with the
+    /// members `all` (`members.update: put`), or a PATCH of `ops`, cited by what they carry
+    /// ([`Self::member_fact`]). `exchanges` gets every exchange.
+    pub async fn update_members(
+        &self,
+        ctx: &mut Ctx<'_>,
+        id: &str,
+        name: &str,
+        all: &BTreeSet<String>,
+        ops: Vec<Value>,
+        exchanges: &mut Vec<u64>,
+    ) -> Response {
+        if self.wire.members.update == UpdateVerb::Put {
+            let values = self.member_values(ctx, all);
+            return self.put_group(ctx, id, name, values, exchanges).await;
+        }
+        let removes = ops.iter().any(|o| {
+            o["op"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("remove"))
+        });
+        let b = self.member_fact(removes);
+        let resp = self.patch(ctx, ObjectKind::Group, id, ops, b).await;
+        exchanges.push(resp.exchange);
+        resp
     }
 
     /// GET, then PUT of the whole group: `schemas`, `id`, `displayName` and the complete
@@ -1050,13 +1374,8 @@ impl Engine<'_> {
         let path = object_path(ObjectKind::Group, id);
         let body =
             json!({"schemas": [GROUP_URN], "id": id, "displayName": name, "members": members});
-        let resp = self
-            .call(
-                ctx,
-                self.request(Method::PUT, path, Some(body)),
-                self.fact("group_update", Some("put")),
-            )
-            .await;
+        let b = self.fact("group_update", Some("put"));
+        let resp = self.send(ctx, Method::PUT, path, Some(body), b).await;
         exchanges.push(resp.exchange);
         resp
     }
@@ -1070,16 +1389,16 @@ impl Engine<'_> {
         id: &str,
         exchanges: &mut Vec<u64>,
     ) -> Result<Value, Response> {
-        let role = match kind {
-            ObjectKind::User => "user_get",
-            ObjectKind::Group => "group_get",
+        let (role, query) = match kind {
+            ObjectKind::User => ("user_get", ""),
+            ObjectKind::Group => ("group_get", self.wire.lookup.group_get.as_str()),
         };
+        let mut path = object_path(kind, id);
+        if !query.is_empty() {
+            path = format!("{path}?{query}");
+        }
         let got = self
-            .call(
-                ctx,
-                self.request(Method::GET, object_path(kind, id), None),
-                self.fact(role, None),
-            )
+            .send(ctx, Method::GET, path, None, self.fact(role, None))
             .await;
         exchanges.push(got.exchange);
         match got.body.clone() {
@@ -1094,24 +1413,15 @@ impl Engine<'_> {
     pub fn group_updated(
         &self,
         ctx: &mut Ctx<'_>,
-        key: &str,
-        label: &str,
+        s: Subject<'_>,
         resp: &Response,
         what: &str,
         modified: Vec<String>,
         exchanges: Vec<u64>,
         members: BTreeSet<String>,
     ) -> bool {
-        let ok = self.outcome(
-            ctx,
-            label,
-            ObjectKind::Group,
-            "group_update",
-            resp,
-            what,
-            modified,
-            exchanges,
-        );
+        let key = s.key;
+        let ok = self.outcome(ctx, s, "group_update", resp, what, modified, exchanges);
         if ok {
             if let Some(l) = ctx.sync.groups.get_mut(key) {
                 l.members_sent = members;
@@ -1132,13 +1442,25 @@ impl Engine<'_> {
     }
 }
 
-/// Puts `schemas` first, naming the core schema, every extension the body carries and
-/// `always`.
-pub fn set_schemas(body: &mut Map<String, Value>, core: &str, always: &[String]) {
+/// What the IdP believes the linked group `key` holds: the members it last sent, less the users
+/// the run no longer links (a user deleted in the app left its groups with it).
+pub fn members_held(ctx: &Ctx<'_>, key: &str) -> BTreeSet<String> {
+    ctx.sync.groups.get(key).map_or_else(BTreeSet::new, |l| {
+        l.members_sent
+            .iter()
+            .filter(|m| ctx.sync.users.contains_key(*m))
+            .cloned()
+            .collect()
+    })
+}
+
+/// Puts `schemas` first, naming the core schema, every extension the body carries (when
+/// `extensions`) and `always`.
+pub fn set_schemas(body: &mut Map<String, Value>, core: &str, always: &[String], extensions: bool) {
     let mut schemas = vec![json!(core)];
     for k in body
         .keys()
-        .filter(|k| k.starts_with("urn:"))
+        .filter(|k| extensions && k.starts_with("urn:"))
         .chain(always.iter())
     {
         if !schemas.iter().any(|s| s.as_str() == Some(k.as_str())) {
@@ -1176,9 +1498,126 @@ pub fn list_extensions(resource: &mut Value) {
     }
 }
 
+/// Whether `diffs` set `active` false: the update disables the user.
+pub fn disables(diffs: &Diffs) -> bool {
+    diffs
+        .iter()
+        .any(|(p, w, _)| p == "active" && w == &Value::Bool(false))
+}
+
 /// `active` is false, as a boolean or the string `"False"` (Entra's default dialect).
 pub fn is_inactive(resource: &Value) -> bool {
     resource.get("active").is_some_and(|a| {
         a == &Value::Bool(false) || a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idp::wire;
+
+    fn answered(status: Option<u16>, error: Option<TransportError>) -> Response {
+        Response {
+            exchange: 1,
+            status,
+            body: None,
+            text: None,
+            retry_after: None,
+            error,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Entra's provisioning-log codes come from its wire's `log.codes` (by event, then
+    /// status); a wire without codes logs `HTTP {status}` (Duo).
+    #[test]
+    fn error_codes_follow_the_wire() {
+        let m = Mapping::load("entra-default").unwrap();
+        let e = Engine::new(wire::entra(), &m);
+        let code = |s: Option<u16>, event: &str| e.code(&answered(s, None), event);
+        assert_eq!(code(Some(404), "user_create"), "EntryConflict");
+        assert_eq!(code(Some(404), "user_update"), "InvalidAnchor");
+        assert_eq!(
+            code(Some(404), "lookup"),
+            "SystemForCrossDomainIdentityManagementServiceIncompatible"
+        );
+        assert_eq!(code(Some(409), "user_create"), "EntryConflict");
+        assert_eq!(code(Some(503), "group_update"), "InternalServerError");
+        assert_eq!(
+            code(Some(400), "user_update"),
+            "SystemForCrossDomainIdentityManagementBadRequest"
+        );
+        assert_eq!(code(None, "user_update"), "Unknown");
+        let timeout = answered(None, Some(TransportError::Timeout(false)));
+        assert_eq!(e.code(&timeout, "group_update"), "Timeout");
+        assert_eq!(
+            e.code(&Response::refused("x".into()), "user_update"),
+            "SystemForCrossDomainIdentityManagementServiceUnavailable"
+        );
+        let d = Engine::new(wire::duo(), &m);
+        assert_eq!(
+            d.code(&answered(Some(404), None), "user_create"),
+            "HTTP 404"
+        );
+        assert_eq!(d.code(&timeout, "user_update"), "NoAnswer");
+    }
+
+    /// The default dialect of the compatibility page's left column: PascalCase, `Add` for an
+    /// attribute that had no value, booleans as strings; RFC 7644 wires: lowercase, `add` only
+    /// for a filtered path with nothing to match.
+    #[test]
+    fn patch_ops_follow_the_dialect() {
+        let m = Mapping::load("entra-default").unwrap();
+        let diffs: Diffs = vec![
+            ("active".into(), json!(false), Some(json!(true))),
+            ("nickName".into(), json!("Babs"), None),
+            (
+                "emails[type eq \"work\"].value".into(),
+                json!("b@x.org"),
+                None,
+            ),
+        ];
+        let entra = Engine::new(wire::entra(), &m).patch_ops(&diffs, true);
+        assert_eq!(
+            entra,
+            vec![
+                json!({"op": "Replace", "path": "active", "value": "False"}),
+                json!({"op": "Add", "path": "nickName", "value": "Babs"}),
+                json!({"op": "Add", "path": "emails[type eq \"work\"].value", "value": "b@x.org"}),
+            ]
+        );
+        let duo = Engine::new(wire::duo(), &m).patch_ops(&diffs, true);
+        assert_eq!(
+            duo,
+            vec![
+                json!({"op": "replace", "path": "active", "value": false}),
+                json!({"op": "replace", "path": "nickName", "value": "Babs"}),
+                json!({"op": "add", "path": "emails[type eq \"work\"].value", "value": "b@x.org"}),
+            ]
+        );
+    }
+
+    /// Entra's group POST (T): the core and ADSCIM URNs, `externalId` first, `meta`, and no
+    /// `members` at all; Duo's carries the members (or `members: []`).
+    #[test]
+    fn group_create_bodies_follow_the_wire() {
+        let m = Mapping::load("entra-default").unwrap();
+        let desired = json!({"displayName": "IT-Admins", "externalId": "g-1"});
+        let body = Engine::new(wire::entra(), &m).group_create_body(&desired, &[]);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            json!({"schemas": [GROUP_URN, crate::scim::schema::ADSCIM_GROUP_URN],
+                   "externalId": "g-1", "displayName": "IT-Admins",
+                   "meta": {"resourceType": "Group"}})
+            .to_string()
+        );
+        let body = Engine::new(wire::duo(), &m).group_create_body(&desired, &[]);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            json!({"schemas": [GROUP_URN], "displayName": "IT-Admins", "externalId": "g-1",
+                   "members": []})
+            .to_string()
+        );
+    }
 }

@@ -11,28 +11,31 @@
 //!
 //! The provisioning log entries (Create, then Update for the members) come from what the
 //! server answered, never from the scenario.
+//!
+//! The requests are the engine's flows ([`super::engine`]) on Entra's wire
+//! (`src/idp/wires/entra.yaml`: its dialect, create shapes, error codes); this file keeps
+//! Entra's schedule: cycles and the watermark, escrow and quarantine, the manager reference
+//! pass, on-demand provisioning (default dialect whatever the flag) and Restart provisioning.
 
 use crate::check::expected::{Deprovision, Rules};
 use crate::client::Method;
-use crate::client::{form_encode, Request, Response, TransportError};
-use crate::idp::engine::Engine;
+use crate::idp::engine::{
+    disables, each, members_held, Engine, Looked, Matched, Subjected, Updated,
+};
 use crate::idp::mapping::differences;
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
-use crate::idp::wire::{self, yes, Wire};
-use crate::idp::{filter_eq, list_resources, object_path, patch_body, Behaviour, Ctx};
+use crate::idp::wire::{self, yes, AddWhen, MemberRemove, OpCase, Patch, Wire};
+use crate::idp::{list_resources, Ctx};
 use crate::scenario::model::{CycleKind, OnDemand, RestartScope};
 use crate::scim::kind::ObjectKind;
 use crate::scim::patch::get_path;
-use crate::scim::schema::{
-    ADSCIM_GROUP_URN, ENTERPRISE_URN, GROUP_TYPE, GROUP_URN, USER_TYPE, USER_URN,
-};
+use crate::scim::schema::{ENTERPRISE_URN, GROUP_TYPE, USER_TYPE};
 use crate::source::{Group, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
-const E: &str = "https://learn.microsoft.com/en-us/entra/identity/monitoring-health/howto-analyze-provisioning-logs";
 const P: &str =
     "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/provision-on-demand";
 const Q: &str = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-quarantine-status";
@@ -126,48 +129,41 @@ pub struct EntraSettings {
 pub struct Entra {
     pub settings: EntraSettings,
     pub mapping: Mapping,
-    /// `src/idp/wires/entra.yaml`.
+    /// `src/idp/wires/entra.yaml` in the job's dialect.
     pub wire: Wire,
-}
-
-/// Why one object's processing failed: the log entry's error code and detail.
-struct Failure {
-    code: String,
-    detail: String,
-}
-
-fn failure(resp: &Response, not_found: &str) -> Failure {
-    // Error codes of https://learn.microsoft.com/en-us/entra/identity/monitoring-health/howto-analyze-provisioning-logs;
-    // which status maps to which code is partly inferred.
-    let code = match (&resp.error, resp.status) {
-        (Some(TransportError::Timeout(_)), _) => "Timeout",
-        (Some(_), _) => "SystemForCrossDomainIdentityManagementServiceUnavailable",
-        (None, Some(409)) => "EntryConflict",
-        (None, Some(404)) => not_found,
-        (None, Some(401)) => "Unauthorized",
-        (None, Some(403)) => "InsufficientRights",
-        (None, Some(429)) => "TooManyRequests",
-        (None, Some(s)) if s >= 500 => "InternalServerError",
-        (None, Some(_)) => "SystemForCrossDomainIdentityManagementBadRequest",
-        (None, None) => "Unknown",
-    };
-    Failure {
-        code: code.into(),
-        detail: resp.describe(),
-    }
+    /// The same in the default dialect: on-demand provisioning ignores the flag (C). Boxed:
+    /// a wire is large, and a profile is an enum variant.
+    on_demand: Box<Wire>,
 }
 
 impl Entra {
     pub fn new(settings: &Map<String, Value>) -> Result<Entra, String> {
-        let settings: EntraSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
-            format!("{e}; Entra settings are dialect (default | aadOptscim062020), mapping, matching, skip_out_of_scope_deletions, actions {{create, update, delete}}, retry_429 (in-cycle | next-cycle), max_retry_wait_secs")
-        })?;
+        let settings: EntraSettings = crate::idp::typed_settings(settings, "Entra settings are dialect (default | aadOptscim062020), mapping, matching, skip_out_of_scope_deletions, actions {create, update, delete}, retry_429 (in-cycle | next-cycle), max_retry_wait_secs")?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
-        let wire = wire::entra().clone();
+        let mut wire = wire::entra().clone();
+        // A 429 is retried within the cycle as the 2025 Microsoft answer describes, or left to
+        // the next cycle.
+        wire.retry_429 =
+            (settings.retry_429 == Retry429::InCycle).then_some(settings.max_retry_wait_secs);
+        wire.lookup.user_attributes = settings.matching.clone();
+        let on_demand = Box::new(wire.clone());
+        if settings.dialect == Dialect::AadOptscim062020 {
+            // The right column of C: lowercase ops, booleans, the path-less replace, one
+            // filtered remove per member.
+            wire.patch = Patch {
+                op_case: OpCase::Lower,
+                string_booleans: false,
+                add: AddWhen::Absent,
+                pathless: true,
+                variant: Some("flag".into()),
+            };
+            wire.members.remove = MemberRemove::FilterPath;
+        }
         Ok(Entra {
             settings,
             mapping,
             wire,
+            on_demand,
         })
     }
 
@@ -200,145 +196,58 @@ impl Entra {
         }
     }
 
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
+    /// The engine on the job's wire, or on the default dialect's for on-demand provisioning
+    /// (`pod`), which ignores the flag
+    /// (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
+    fn engine(&self, pod: bool) -> Engine<'_> {
+        Engine::new(
+            if pod { &self.on_demand } else { &self.wire },
+            &self.mapping,
+        )
     }
 
-    /// PascalCase in the default dialect and for on-demand provisioning (which ignores the flag,
-    /// https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
-    fn op(&self, name: &str, pod: bool) -> String {
-        if self.settings.dialect == Dialect::Default || pod {
-            let mut c = name.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        } else {
-            name.to_ascii_lowercase()
-        }
-    }
-
-    fn flagged(&self, pod: bool) -> bool {
-        self.settings.dialect == Dialect::AadOptscim062020 && !pod
-    }
-
-    fn matching_targets(&self) -> Vec<String> {
-        match &self.settings.matching {
-            Some(m) => m.clone(),
-            None => self
-                .mapping
-                .user_matching()
-                .iter()
-                .map(|e| e.target.clone())
-                .collect(),
-        }
-    }
-
-    /// Sends, retrying a 429 within the cycle as the 2025 Microsoft answer describes.
-    async fn call(&self, ctx: &mut Ctx<'_>, req: Request, b: Behaviour) -> Response {
-        let retry = (self.settings.retry_429 == Retry429::InCycle)
-            .then_some(self.settings.max_retry_wait_secs);
-        ctx.send_retrying(req, b, retry).await
-    }
-
-    fn engine(&self) -> Engine<'_> {
-        Engine {
-            wire: &self.wire,
-            mapping: &self.mapping,
-        }
-    }
-
-    /// The behaviour of `role` in the wire (`src/idp/wires/entra.yaml`).
-    fn b(&self, role: &str, variant: Option<&str>) -> Behaviour {
-        self.wire.behaviour(role, variant)
-    }
-
-    /// Requests with the wire's headers: none on a GET or DELETE (no SCIM media type), the
-    /// Content-Type with a body.
-    fn get(&self, path: String) -> Request {
-        self.engine().request(Method::GET, path, None)
-    }
-
-    fn delete(&self, path: String) -> Request {
-        self.engine().request(Method::DELETE, path, None)
-    }
-
-    fn with_body(&self, method: Method, path: String, body: Value) -> Request {
-        self.engine().request(method, path, Some(body))
-    }
-
-    // ------------------------------------------------------------------ views
-
-    /// What Entra would write for this user now (without the manager: that comes in the
-    /// reference pass).
-    fn desired_user(&self, ctx: &Ctx<'_>, u: &User) -> Value {
-        self.engine().desired_user(ctx, u)
-    }
-
-    fn desired_group(&self, g: &Group) -> Value {
-        self.engine().desired_group(g)
-    }
-
-    /// PATCH operations for changed attributes in the job's dialect (table in
-    /// https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
-    fn attribute_ops(&self, diffs: &[(String, Value, Option<Value>)], pod: bool) -> Vec<Value> {
-        let mut ops = Vec::new();
-        if self.flagged(pod) {
-            let mut pathless = Map::new();
-            for (path, want, have) in diffs {
-                if path.contains('[') {
-                    let op = if have.is_none() { "add" } else { "replace" };
-                    ops.push(json!({"op": op, "path": path, "value": want}));
-                } else {
-                    pathless.insert(path.clone(), want.clone());
-                }
+    /// Entra's escrow (H): every outcome logged since `from` counts toward the
+    /// escrow-proportion quarantine; a failure is escrowed (retried next cycle) and a success
+    /// clears it; a refused token quarantines the job.
+    fn settle(&self, ctx: &mut Ctx<'_>, kind: ObjectKind, key: &str, from: usize) {
+        let outcomes: Vec<(bool, Option<String>, Option<String>)> = ctx.log[from..]
+            .iter()
+            .filter(|e| e.status == "Success" || e.status == "Failure")
+            .map(|e| {
+                (
+                    e.status == "Failure",
+                    e.error_code.clone(),
+                    e.detail.clone(),
+                )
+            })
+            .collect();
+        let escrow = (kind, key.to_string());
+        for (failed, code, detail) in outcomes {
+            ctx.sync.count_event(failed);
+            if !failed {
+                ctx.sync.escrows.remove(&escrow);
+                continue;
             }
-            // Disable or re-enable alone is `{"op":"replace","path":"active","value":false}` (C);
-            // a single attribute that had no value is `{"op":"add","path":"nickName","value":…}`
-            // (C, "Add single-valued string"); with several, the filtered-path ops come first and
-            // the rest go in one path-less replace (C), `active` riding in it as captured in
-            // https://github.com/AzureAD/SCIMReferenceCode/issues/97.
-            let new_single = |p: &str| {
-                diffs
-                    .iter()
-                    .any(|(path, _, have)| path == p && have.is_none())
-            };
-            if pathless.len() == 1 && pathless.contains_key("active") {
-                ops.push(json!({"op": "replace", "path": "active", "value": pathless["active"]}));
-            } else if pathless.len() == 1 && new_single(pathless.keys().next().expect("one")) {
-                let (path, value) = pathless.into_iter().next().expect("one");
-                ops.push(json!({"op": "add", "path": path, "value": value}));
-            } else if !pathless.is_empty() {
-                ops.push(json!({"op": "replace", "value": Value::Object(pathless)}));
+            if matches!(code.as_deref(), Some("Unauthorized" | "InsufficientRights")) {
+                ctx.sync.quarantine = Some(format!(
+                    "EncounteredQuarantineException: {}",
+                    detail.unwrap_or_default()
+                ));
             }
-        } else {
-            for (path, want, have) in diffs {
-                // `Add` for attributes that had no value (https://github.com/limosa-io/laravel-scim-server/issues/34).
-                let op = if have.is_none() { "Add" } else { "Replace" };
-                let value = match want {
-                    Value::Bool(b) => {
-                        Value::String(if *b { "True".into() } else { "False".into() })
-                    }
-                    v => v.clone(),
-                };
-                ops.push(json!({"op": op, "path": path, "value": value}));
-            }
+            ctx.sync.escrows.insert(escrow.clone());
         }
-        ops
     }
 
     // ------------------------------------------------------------------ actions
 
     /// The admin's "Test Connection": `Ok` when Entra would report success.
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        let eng = self.engine(false);
         let guid = uuid::Uuid::new_v4().to_string();
-        let attr = self
-            .matching_targets()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| "userName".into());
-        let path = format!("/Users?filter={}", form_encode(&filter_eq(&attr, &guid)));
-        let resp = self
-            .call(ctx, self.get(path), self.b("connect", None))
+        let attr = eng.match_attr(ObjectKind::User);
+        let path = eng.lookup_path(ObjectKind::User, &attr, &guid);
+        let resp = eng
+            .send(ctx, Method::GET, path, None, eng.fact("connect", None))
             .await;
         match resp.status {
             Some(200) => match list_resources(&resp) {
@@ -356,12 +265,12 @@ impl Entra {
 
     /// The probe at the start of each cycle. `false`: the job cannot go on (quarantine).
     async fn probe(&self, ctx: &mut Ctx<'_>) -> bool {
+        let eng = self.engine(false);
         let guid = uuid::Uuid::new_v4().to_string();
-        let path = format!(
-            "/Users?filter={}",
-            form_encode(&filter_eq("userName", &guid))
-        );
-        let resp = self.call(ctx, self.get(path), self.b("probe", None)).await;
+        let path = eng.lookup_path(ObjectKind::User, "userName", &guid);
+        let resp = eng
+            .send(ctx, Method::GET, path, None, eng.fact("probe", None))
+            .await;
         match resp.status {
             Some(200) => true,
             Some(401) | Some(403) => {
@@ -407,12 +316,14 @@ impl Entra {
             .filter(|u| initial || u.changed > since || escrowed(ObjectKind::User, &u.key, ctx))
             .map(|u| u.key.clone())
             .collect();
-        for key in &users {
-            self.process_user(ctx, key, false).await;
-        }
-        for key in &users {
-            self.reference_pass(ctx, key, false).await;
-        }
+        each(ctx, users.clone(), async |ctx, key| {
+            self.process_user(ctx, &key, false).await
+        })
+        .await;
+        each(ctx, users, async |ctx, key| {
+            self.reference_pass(ctx, &key, false).await
+        })
+        .await;
         let groups: Vec<String> = ctx
             .dir
             .groups
@@ -422,11 +333,12 @@ impl Entra {
             .collect();
         // Groups created or read in this cycle need no second read before their member PATCH.
         let mut fresh = BTreeSet::new();
-        for key in &groups {
-            if self.process_group(ctx, key, false).await {
-                fresh.insert(key.clone());
+        each(ctx, groups, async |ctx, key| {
+            if self.process_group(ctx, &key, false).await {
+                fresh.insert(key);
             }
-        }
+        })
+        .await;
         // Memberships of every linked group whose members or members' scope may have changed.
         let member_groups: Vec<String> = ctx
             .dir
@@ -435,12 +347,12 @@ impl Entra {
             .filter(|g| ctx.sync.groups.contains_key(&g.key) && ctx.dir.group_in_scope(g))
             .map(|g| g.key.clone())
             .collect();
-        for key in member_groups {
+        each(ctx, member_groups, async |ctx, key| {
             self.sync_members(ctx, &key, fresh.contains(&key), false)
-                .await;
-        }
-        ctx.dir.note_cycle();
-        ctx.sync.watermark = Some(start_clock);
+                .await
+        })
+        .await;
+        ctx.cycle_done(start_clock);
     }
 
     pub fn restart(&self, ctx: &mut Ctx<'_>, scope: RestartScope) {
@@ -506,29 +418,10 @@ impl Entra {
 
         if u.hard_deleted {
             // DELETE only for a user still managed when hard-deleted (H; QA4).
-            if let Some(l) = link.filter(|l| l.managed) {
-                if self.settings.actions.delete {
-                    let resp = self
-                        .call(
-                            ctx,
-                            self.delete(object_path(ObjectKind::User, &l.target_id)),
-                            self.b("user_delete", None),
-                        )
-                        .await;
-                    self.record(
-                        ctx,
-                        &label,
-                        ObjectKind::User,
-                        key,
-                        "Delete",
-                        &resp,
-                        vec![],
-                        "InvalidAnchor",
-                    );
-                    if resp.ok() || resp.status == Some(404) {
-                        ctx.sync.users.remove(key);
-                    }
-                }
+            if link.is_some_and(|l| l.managed) && self.settings.actions.delete {
+                let from = ctx.log.len();
+                self.engine(pod).delete(ctx, u.subject()).await;
+                self.settle(ctx, ObjectKind::User, key, from);
             }
             return;
         }
@@ -571,28 +464,31 @@ impl Entra {
         }
     }
 
+    /// Reads the linked user (T "Get User"), then updates what differs from what it holds.
     async fn update_linked_user(&self, ctx: &mut Ctx<'_>, u: &User, l: &Link, pod: bool) {
-        let resp = self
-            .call(
-                ctx,
-                self.get(object_path(ObjectKind::User, &l.target_id)),
-                self.b("user_get", None),
-            )
-            .await;
-        if !resp.ok() {
-            self.record(
-                ctx,
-                &u.label,
-                ObjectKind::User,
-                &u.key,
-                "Update",
-                &resp,
-                vec![],
-                "InvalidAnchor",
-            );
-            return;
-        }
-        let current = resp.body.clone().unwrap_or(Value::Null);
+        let eng = self.engine(pod);
+        let from = ctx.log.len();
+        let mut exchanges = Vec::new();
+        let current = match eng
+            .read(ctx, ObjectKind::User, &l.target_id, &mut exchanges)
+            .await
+        {
+            Ok(current) => current,
+            Err(resp) if !resp.ok() => {
+                eng.outcome(
+                    ctx,
+                    u.subject(),
+                    "user_update",
+                    &resp,
+                    "read",
+                    vec![],
+                    exchanges,
+                );
+                self.settle(ctx, ObjectKind::User, &u.key, from);
+                return;
+            }
+            Err(_) => Value::Null,
+        };
         if let Some(m) = get_path(
             &current,
             &format!("{ENTERPRISE_URN}:manager.value"),
@@ -602,10 +498,13 @@ impl Entra {
                 x.manager_sent = m.as_str().map(str::to_string);
             }
         }
-        self.patch_user(ctx, u, &l.target_id, &current, pod, vec![resp.exchange])
+        self.patch_user(ctx, u, &l.target_id, &current, pod, exchanges)
             .await;
+        self.settle(ctx, ObjectKind::User, &u.key, from);
     }
 
+    /// PATCHes what differs between the mapped user and `current`, in the job's dialect; a
+    /// change that sets `active` false is logged as Disable.
     async fn patch_user(
         &self,
         ctx: &mut Ctx<'_>,
@@ -618,255 +517,73 @@ impl Entra {
         if !self.settings.actions.update {
             return;
         }
-        let desired = self.desired_user(ctx, u);
+        let eng = self.engine(pod);
+        let desired = eng.desired_user(ctx, u);
         let diffs = differences(&self.mapping.users, &desired, current, &USER_TYPE);
         if diffs.is_empty() {
             ctx.sync.escrows.remove(&(ObjectKind::User, u.key.clone()));
             return;
         }
-        let disabling = diffs
-            .iter()
-            .any(|(p, w, _)| p == "active" && w == &Value::Bool(false));
-        let ops = self.attribute_ops(&diffs, pod);
-        let b = match (disabling, self.flagged(pod)) {
-            (false, _) => self.b("user_update", None),
-            (true, false) => self.b("user_deactivate", Some("default")),
-            (true, true) => self.b("user_deactivate", Some("flag")),
+        let Updated::Sent(resp) = eng
+            .update_user(ctx, id, &desired, &diffs, &mut exchanges)
+            .await
+        else {
+            return;
         };
-        let resp = self
-            .call(
-                ctx,
-                self.with_body(
-                    Method::PATCH,
-                    object_path(ObjectKind::User, id),
-                    patch_body(ops),
-                ),
-                b,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        let action = if disabling { "Disable" } else { "Update" };
+        let event = if disables(&diffs) {
+            "user_deactivate"
+        } else {
+            "user_update"
+        };
         let modified = diffs.iter().map(|(p, _, _)| p.clone()).collect();
-        self.record_with(
+        eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
-            &u.key,
-            action,
+            u.subject(),
+            event,
             &resp,
+            "updated",
             modified,
-            "InvalidAnchor",
             exchanges,
         );
     }
 
     /// Match by each matching attribute in precedence order, stop at the first hit (A), then
-    /// update what differs, or create.
+    /// update what differs, or create (T: the create body lists the enterprise URN, `meta`
+    /// and `roles: []`, the wire's `create`).
     async fn match_or_create_user(&self, ctx: &mut Ctx<'_>, u: &User, pod: bool) {
-        let desired = self.desired_user(ctx, u);
-        let mut exchanges = Vec::new();
-        for attr in self.matching_targets() {
-            let Some(Value::String(v)) = get_path(&desired, &attr, &USER_TYPE) else {
-                continue;
-            };
-            let path = self.engine().lookup_path(ObjectKind::User, &attr, &v);
-            let resp = self
-                .call(ctx, self.get(path), self.b("user_lookup", None))
-                .await;
-            exchanges.push(resp.exchange);
-            if !resp.ok() {
-                self.record_with(
-                    ctx,
-                    &u.label,
-                    ObjectKind::User,
-                    &u.key,
-                    "Create",
-                    &resp,
-                    vec![],
-                    "SystemForCrossDomainIdentityManagementServiceIncompatible",
-                    exchanges,
-                );
-                return;
+        let eng = self.engine(pod);
+        let desired = eng.desired_user(ctx, u);
+        let from = ctx.log.len();
+        let (kind, event) = (ObjectKind::User, "user_create");
+        match eng.lookup(ctx, u.subject(), &desired, event).await {
+            Looked::Found(Matched::Found {
+                id,
+                resource,
+                exchanges,
+            }) => {
+                self.patch_user(ctx, u, &id, &resource, pod, exchanges)
+                    .await
             }
-            let Some(found) = list_resources(&resp) else {
-                ctx.finding(
-                    self.b("user_lookup", None),
-                    "the answer is not a ListResponse".into(),
-                    Some(resp.exchange),
-                );
-                self.fail(
-                    ctx,
-                    &u.label,
-                    ObjectKind::User,
-                    &u.key,
-                    "Create",
-                    "SystemForCrossDomainIdentityManagementServiceIncompatible",
-                    "the lookup answer is not a ListResponse",
-                    exchanges,
-                );
-                return;
-            };
-            match found.len() {
-                0 => continue,
-                1 => {
-                    let current = found[0].clone();
-                    let Some(id) = current
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                    else {
-                        ctx.finding(
-                            self.b("user_lookup", None),
-                            "a resource in the ListResponse has no id".into(),
-                            Some(resp.exchange),
-                        );
-                        self.fail(
-                            ctx,
-                            &u.label,
-                            ObjectKind::User,
-                            &u.key,
-                            "Update",
-                            "SystemForCrossDomainIdentityManagementServiceIncompatible",
-                            "matched resource has no id",
-                            exchanges,
-                        );
-                        return;
-                    };
-                    if !ctx.adopt(ObjectKind::User, &u.key, &id, false, None) {
-                        self.fail(
-                            ctx,
-                            &u.label,
-                            ObjectKind::User,
-                            &u.key,
-                            "Update",
-                            "ScimulatorNotOwned",
-                            "the matched resource is not the run's own (see the findings): scimulator does not write to it",
-                            exchanges,
-                        );
-                        return;
-                    }
-                    self.patch_user(ctx, u, &id, &current, pod, exchanges).await;
-                    return;
-                }
-                n => {
-                    ctx.finding(
-                        self.b("user_lookup", None),
-                        format!("{n} users match {attr} eq \"{v}\""),
-                        Some(resp.exchange),
-                    );
-                    self.fail(
-                        ctx,
-                        &u.label,
-                        ObjectKind::User,
-                        &u.key,
-                        "Create",
-                        "DuplicateTargetEntries",
-                        &format!("{n} target users match {attr}"),
-                        exchanges,
-                    );
-                    return;
-                }
+            Looked::Found(_) | Looked::Stopped => {}
+            Looked::Failed(resp, exchanges) => {
+                eng.lookup_failed(ctx, u.subject(), event, &resp, exchanges)
             }
-        }
-        if !self.settings.actions.create {
-            return;
-        }
-        if ctx.dir.is_soft_deleted(u) {
-            ctx.log(
+            Looked::Absent(_) if !self.settings.actions.create => {}
+            Looked::Absent(exchanges) if ctx.dir.is_soft_deleted(u) => ctx.log(
                 &u.label,
-                ObjectKind::User,
+                kind,
                 "Skip",
                 "Skipped",
                 None,
                 Some("not created: the source user is disabled or deleted [inferred]".into()),
                 vec![],
                 exchanges,
-            );
-            return;
-        }
-        // The create body of T: schemas (enterprise URN only when enterprise attributes are
-        // mapped), the mapped attributes, meta and an empty roles array. Custom extension URNs
-        // are not added to `schemas` (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
-        let mut body = Map::new();
-        // Microsoft's sample lists the core and the enterprise URN even when no enterprise
-        // attribute is sent (T): the wire's `create.user_schemas_always`.
-        let mut schemas = vec![json!(USER_URN)];
-        for urn in self
-            .wire
-            .create
-            .user_schemas_always
-            .iter()
-            .map(String::as_str)
-            .chain(desired.get(ENTERPRISE_URN).map(|_| ENTERPRISE_URN))
-        {
-            if !schemas.iter().any(|s| s == urn) {
-                schemas.push(json!(urn));
+            ),
+            Looked::Absent(exchanges) => {
+                eng.create(ctx, u.subject(), &desired, &[], exchanges).await;
             }
         }
-        body.insert("schemas".into(), Value::Array(schemas));
-        if let Value::Object(m) = &desired {
-            body.extend(m.clone());
-        }
-        body.insert("meta".into(), json!({"resourceType": "User"}));
-        body.insert("roles".into(), json!([]));
-        let resp = self
-            .call(
-                ctx,
-                self.with_body(Method::POST, "/Users".into(), Value::Object(body)),
-                self.b("user_create", None),
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        if resp.ok() {
-            match resp
-                .body
-                .as_ref()
-                .and_then(|b| b.get("id"))
-                .and_then(Value::as_str)
-            {
-                Some(id) => {
-                    let id = id.to_string();
-                    // An id that is path syntax is reported by adopt and never linked.
-                    let _ = ctx.adopt(ObjectKind::User, &u.key, &id, true, None);
-                }
-                None => {
-                    ctx.finding(
-                        self.b("user_create", None),
-                        "201 without an id: Entra cannot reference the user".into(),
-                        Some(resp.exchange),
-                    );
-                    self.fail(
-                        ctx,
-                        &u.label,
-                        ObjectKind::User,
-                        &u.key,
-                        "Create",
-                        "SystemForCrossDomainIdentityManagementServiceIncompatible",
-                        "the created resource has no id",
-                        exchanges,
-                    );
-                    return;
-                }
-            }
-        }
-        let modified = self
-            .mapping
-            .users
-            .iter()
-            .filter(|e| get_path(&desired, &e.target, &USER_TYPE).is_some())
-            .map(|e| e.target.clone())
-            .collect();
-        self.record_with(
-            ctx,
-            &u.label,
-            ObjectKind::User,
-            &u.key,
-            "Create",
-            &resp,
-            modified,
-            "EntryConflict",
-            exchanges,
-        );
+        self.settle(ctx, kind, &u.key, from);
     }
 
     /// The second pass for references: the manager, once both users exist in the target (H;
@@ -884,13 +601,14 @@ impl Entra {
         let Some(link) = ctx.sync.users.get(key).cloned() else {
             return;
         };
+        let eng = self.engine(pod);
         let (op, behaviour, now_sent) = match u.attrs.get("manager").and_then(Value::as_str) {
             // The manager was removed in Entra: observed as a filtered remove on the
             // single-valued attribute (https://github.com/thomaspoignant/scim-patch/issues/453).
             None => match &link.manager_sent {
                 Some(old) => (
-                    json!({"op": self.op("remove", pod), "path": format!("manager[value eq \"{old}\"]")}),
-                    self.b("manager_remove", None),
+                    json!({"op": eng.op_name("remove"), "path": format!("manager[value eq \"{old}\"]")}),
+                    eng.fact("manager_remove", None),
                     None,
                 ),
                 None => return,
@@ -908,33 +626,31 @@ impl Entra {
                     return;
                 }
                 (
-                    json!({"op": self.op("add", pod), "path": entry.target, "value": mgr_id}),
-                    self.b("manager", None),
+                    json!({"op": eng.op_name("add"), "path": entry.target, "value": mgr_id}),
+                    eng.fact("manager", None),
                     Some(mgr_id),
                 )
             }
         };
-        let req = self.with_body(
-            Method::PATCH,
-            object_path(ObjectKind::User, &link.target_id),
-            patch_body(vec![op]),
-        );
-        let resp = self.call(ctx, req, behaviour).await;
+        let resp = eng
+            .patch(ctx, ObjectKind::User, &link.target_id, vec![op], behaviour)
+            .await;
         if resp.ok() {
             if let Some(l) = ctx.sync.users.get_mut(key) {
                 l.manager_sent = now_sent;
             }
         }
-        self.record(
+        let from = ctx.log.len();
+        eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
-            key,
-            "Update",
+            u.subject(),
+            "user_update",
             &resp,
+            "manager",
             vec![entry.target.clone()],
-            "InvalidAnchor",
+            vec![resp.exchange],
         );
+        self.settle(ctx, ObjectKind::User, key, from);
     }
 
     // ------------------------------------------------------------------ groups
@@ -945,237 +661,75 @@ impl Entra {
         let Some(g) = ctx.dir.group(key).cloned() else {
             return false;
         };
-        let link = ctx.sync.groups.get(key).cloned();
-        if !ctx.dir.group_in_scope(&g) {
-            // Groups have no `active`: out of scope means DELETE (T "Delete Group"; RC Restore_Group_Test).
-            if let Some(l) = link {
-                if self.settings.actions.delete && !self.settings.skip_out_of_scope_deletions {
-                    let resp = self
-                        .call(
-                            ctx,
-                            self.delete(object_path(ObjectKind::Group, &l.target_id)),
-                            self.b("group_delete", None),
-                        )
-                        .await;
-                    self.record(
-                        ctx,
-                        &g.label,
-                        ObjectKind::Group,
-                        key,
-                        "Delete",
-                        &resp,
-                        vec![],
-                        "InvalidAnchor",
-                    );
-                    if resp.ok() || resp.status == Some(404) {
-                        ctx.sync.groups.remove(key);
-                    }
-                }
-            }
-            return false;
-        }
-        let desired = self.desired_group(&g);
-        if let Some(l) = link {
-            let resp = self
-                .call(
-                    ctx,
-                    self.get(format!(
-                        "{}?excludedAttributes=members",
-                        object_path(ObjectKind::Group, &l.target_id)
-                    )),
-                    self.b("group_get", None),
-                )
-                .await;
-            if !resp.ok() {
-                self.record(
-                    ctx,
-                    &g.label,
-                    ObjectKind::Group,
-                    key,
-                    "Update",
-                    &resp,
-                    vec![],
-                    "InvalidAnchor",
-                );
-                return false;
-            }
-            let current = resp.body.clone().unwrap_or(Value::Null);
-            self.patch_group_attributes(
-                ctx,
-                &g,
-                &l.target_id,
-                &desired,
-                &current,
-                pod,
-                vec![resp.exchange],
-            )
-            .await;
-            return true;
-        }
-        let mut exchanges = Vec::new();
-        let name = desired
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let path = self
-            .engine()
-            .lookup_path(ObjectKind::Group, "displayName", &name);
-        let resp = self
-            .call(ctx, self.get(path), self.b("group_lookup", None))
-            .await;
-        exchanges.push(resp.exchange);
-        if !resp.ok() {
-            self.record_with(
-                ctx,
-                &g.label,
-                ObjectKind::Group,
-                key,
-                "Create",
-                &resp,
-                vec![],
-                "SystemForCrossDomainIdentityManagementServiceIncompatible",
-                exchanges,
-            );
-            return false;
-        }
-        let found = list_resources(&resp).unwrap_or_default();
-        match found.len() {
-            0 => {}
-            1 => {
-                let current = found[0].clone();
-                if current
-                    .get("members")
-                    .is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty()))
-                {
-                    ctx.finding(
-                        self.b("group_lookup", None),
-                        "the group lookup returned members despite excludedAttributes=members"
-                            .into(),
-                        Some(resp.exchange),
-                    );
-                }
-                let Some(id) = current
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                else {
-                    self.fail(
-                        ctx,
-                        &g.label,
-                        ObjectKind::Group,
-                        key,
-                        "Update",
-                        "SystemForCrossDomainIdentityManagementServiceIncompatible",
-                        "matched group has no id",
-                        exchanges,
-                    );
-                    return false;
-                };
-                if !ctx.adopt(ObjectKind::Group, key, &id, false, None) {
-                    self.fail(
-                        ctx,
-                        &g.label,
-                        ObjectKind::Group,
-                        key,
-                        "Update",
-                        "ScimulatorNotOwned",
-                        "the matched resource is not the run's own (see the findings): scimulator does not write to it",
-                        exchanges,
-                    );
-                    return false;
-                }
-                self.patch_group_attributes(ctx, &g, &id, &desired, &current, pod, exchanges)
-                    .await;
-                return true;
-            }
-            n => {
-                self.fail(
-                    ctx,
-                    &g.label,
-                    ObjectKind::Group,
-                    key,
-                    "Create",
-                    "DuplicateTargetEntries",
-                    &format!("{n} target groups named \"{name}\""),
-                    exchanges,
-                );
-                return false;
-            }
-        }
-        if !self.settings.actions.create {
-            return false;
-        }
-        // Groups are created with an empty members list (T), with the ADSCIM schema URN.
-        let mut body = Map::new();
-        body.insert("schemas".into(), json!([GROUP_URN, ADSCIM_GROUP_URN]));
-        if let Value::Object(m) = &desired {
-            if let Some(x) = m.get("externalId") {
-                body.insert("externalId".into(), x.clone());
-            }
-            for (k, v) in m {
-                if k != "externalId" && k != "members" {
-                    body.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        body.insert("meta".into(), json!({"resourceType": "Group"}));
-        let resp = self
-            .call(
-                ctx,
-                self.with_body(Method::POST, "/Groups".into(), Value::Object(body)),
-                self.b("group_create", None),
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        let mut created = false;
-        if resp.ok() {
-            match resp
-                .body
-                .as_ref()
-                .and_then(|b| b.get("id"))
-                .and_then(Value::as_str)
-            {
-                Some(id) => {
-                    let id = id.to_string();
-                    // An id that is path syntax is reported by adopt and never linked.
-                    let _ = ctx.adopt(ObjectKind::Group, key, &id, true, None);
-                    created = true;
-                }
-                None => {
-                    ctx.finding(
-                        self.b("group_create", None),
-                        "201 without an id".into(),
-                        Some(resp.exchange),
-                    );
-                    self.fail(
-                        ctx,
-                        &g.label,
-                        ObjectKind::Group,
-                        key,
-                        "Create",
-                        "SystemForCrossDomainIdentityManagementServiceIncompatible",
-                        "the created group has no id",
-                        exchanges,
-                    );
-                    return false;
-                }
-            }
-        }
-        self.record_with(
-            ctx,
-            &g.label,
-            ObjectKind::Group,
-            key,
-            "Create",
-            &resp,
-            vec!["displayName".into(), "externalId".into()],
-            "EntryConflict",
-            exchanges,
-        );
-        created
+        let from = ctx.log.len();
+        let fresh = self.group_itself(ctx, &g, pod).await;
+        self.settle(ctx, ObjectKind::Group, key, from);
+        fresh
     }
 
+    async fn group_itself(&self, ctx: &mut Ctx<'_>, g: &Group, pod: bool) -> bool {
+        let eng = self.engine(pod);
+        let (kind, key) = (ObjectKind::Group, g.key.as_str());
+        let link = ctx.sync.groups.get(key).cloned();
+        if !ctx.dir.group_in_scope(g) {
+            // Groups have no `active`: out of scope means DELETE (T "Delete Group"; RC Restore_Group_Test).
+            let s = &self.settings;
+            if link.is_some() && s.actions.delete && !s.skip_out_of_scope_deletions {
+                eng.delete(ctx, g.subject()).await;
+            }
+            return false;
+        }
+        let desired = eng.desired_group(g);
+        if let Some(l) = link {
+            // T "Get Group", without members (the wire's `lookup.group_get`).
+            let mut exchanges = Vec::new();
+            return match eng.read(ctx, kind, &l.target_id, &mut exchanges).await {
+                Err(resp) if !resp.ok() => {
+                    eng.outcome(
+                        ctx,
+                        g.subject(),
+                        "group_update",
+                        &resp,
+                        "read",
+                        vec![],
+                        exchanges,
+                    );
+                    false
+                }
+                got => {
+                    let current = got.unwrap_or(Value::Null);
+                    let id = &l.target_id;
+                    self.patch_group_attributes(ctx, g, id, &desired, &current, pod, exchanges)
+                        .await;
+                    true
+                }
+            };
+        }
+        match eng.lookup(ctx, g.subject(), &desired, "group_create").await {
+            Looked::Found(Matched::Found {
+                id,
+                resource,
+                exchanges,
+            }) => {
+                self.patch_group_attributes(ctx, g, &id, &desired, &resource, pod, exchanges)
+                    .await;
+                true
+            }
+            Looked::Found(_) | Looked::Stopped => false,
+            Looked::Failed(resp, exchanges) => {
+                eng.lookup_failed(ctx, g.subject(), "group_create", &resp, exchanges);
+                false
+            }
+            Looked::Absent(_) if !self.settings.actions.create => false,
+            // Created without members (the wire's `create`); they follow in a PATCH (T).
+            Looked::Absent(exchanges) => matches!(
+                eng.create(ctx, g.subject(), &desired, &[], exchanges).await,
+                Matched::Created { .. }
+            ),
+        }
+    }
+
+    /// PATCHes what differs in the group's own attributes (T "Update Group Attributes").
     #[allow(clippy::too_many_arguments)]
     async fn patch_group_attributes(
         &self,
@@ -1194,32 +748,20 @@ impl Entra {
         if diffs.is_empty() {
             return;
         }
-        let ops: Vec<Value> = diffs
-            .iter()
-            .map(|(p, w, have)| json!({"op": self.op(if have.is_none() { "add" } else { "replace" }, pod), "path": p, "value": w}))
-            .collect();
-        let resp = self
-            .call(
-                ctx,
-                self.with_body(
-                    Method::PATCH,
-                    object_path(ObjectKind::Group, id),
-                    patch_body(ops),
-                ),
-                self.b("group_update", Some("rename")),
-            )
+        let eng = self.engine(pod);
+        let b = eng.fact("group_update", Some("rename"));
+        let resp = eng
+            .patch(ctx, ObjectKind::Group, id, eng.patch_ops(&diffs, false), b)
             .await;
         exchanges.push(resp.exchange);
         let modified = diffs.iter().map(|(p, _, _)| p.clone()).collect();
-        self.record_with(
+        eng.outcome(
             ctx,
-            &g.label,
-            ObjectKind::Group,
-            &g.key,
-            "Update",
+            g.subject(),
+            "group_update",
             &resp,
+            "updated",
             modified,
-            "InvalidAnchor",
             exchanges,
         );
     }
@@ -1259,17 +801,12 @@ impl Entra {
             .cloned()
             .collect();
         // A member whose target user is gone (deleted by this run) left the group with it.
-        let sent: BTreeSet<String> = link
-            .members_sent
-            .iter()
-            .filter(|m| ctx.sync.users.contains_key(*m))
-            .cloned()
-            .collect();
-        let add: Vec<String> = desired.difference(&sent).cloned().collect();
-        let remove: Vec<String> = if only.is_some() {
+        let sent = members_held(ctx, key);
+        let add: Vec<&String> = desired.difference(&sent).collect();
+        let remove: Vec<&String> = if only.is_some() {
             Vec::new()
         } else {
-            sent.difference(&desired).cloned().collect()
+            sent.difference(&desired).collect()
         };
         if add.is_empty() && remove.is_empty() {
             if let Some(l) = ctx.sync.groups.get_mut(key) {
@@ -1277,192 +814,45 @@ impl Entra {
             }
             return;
         }
-        let id_of = |k: &String, ctx: &Ctx<'_>| {
-            ctx.sync
-                .target_id(ObjectKind::User, k)
-                .unwrap_or("")
-                .to_string()
-        };
-        let mut ops = Vec::new();
-        if !add.is_empty() {
-            let values: Vec<Value> = add
-                .iter()
-                .map(|k| json!({"$ref": null, "value": id_of(k, ctx)}))
-                .collect();
-            ops.push(json!({"op": self.op("add", pod), "path": "members", "value": values}));
+        let eng = self.engine(pod);
+        let ops = eng.member_ops(ctx, &add, &remove);
+        let mut now: BTreeSet<String> = sent.iter().chain(add).cloned().collect();
+        for r in &remove {
+            now.remove(*r);
         }
-        if !remove.is_empty() {
-            if self.flagged(pod) {
-                for k in &remove {
-                    ops.push(json!({"op": "remove", "path": format!("members[value eq \"{}\"]", id_of(k, ctx))}));
-                }
-            } else {
-                let values: Vec<Value> = remove
-                    .iter()
-                    .map(|k| json!({"value": id_of(k, ctx)}))
-                    .collect();
-                ops.push(json!({"op": "Remove", "path": "members", "value": values}));
-            }
-        }
+        let from = ctx.log.len();
         let mut exchanges = Vec::new();
-        if !read_now && !pod {
-            // Entra reads the group (without members) before updating it (T "Get Group").
-            let resp = self
-                .call(
+        let members = vec!["members".to_string()];
+        // Entra reads the group (without members) before updating it (T "Get Group").
+        let read = if !read_now && !pod {
+            eng.read(ctx, ObjectKind::Group, &link.target_id, &mut exchanges)
+                .await
+                .err()
+                .filter(|got| !got.ok())
+        } else {
+            None
+        };
+        match read {
+            Some(got) => {
+                eng.outcome(
                     ctx,
-                    self.get(format!(
-                        "{}?excludedAttributes=members",
-                        object_path(ObjectKind::Group, &link.target_id)
-                    )),
-                    self.b("group_get", None),
-                )
-                .await;
-            exchanges.push(resp.exchange);
-            if !resp.ok() {
-                self.record_with(
-                    ctx,
-                    &g.label,
-                    ObjectKind::Group,
-                    key,
-                    "Update",
-                    &resp,
-                    vec!["members".into()],
-                    "InvalidAnchor",
+                    g.subject(),
+                    "group_update",
+                    &got,
+                    "read",
+                    members,
                     exchanges,
                 );
-                return;
+            }
+            None => {
+                let (id, name) = (&link.target_id, &g.label);
+                let resp = eng
+                    .update_members(ctx, id, name, &now, ops, &mut exchanges)
+                    .await;
+                eng.group_updated(ctx, g.subject(), &resp, "members", members, exchanges, now);
             }
         }
-        let member_behaviour = match (remove.is_empty(), self.flagged(pod)) {
-            (true, _) => self.b("group_update", Some("add")),
-            (false, false) => self.b("group_update", Some("remove")),
-            (false, true) => self.b("group_update", Some("remove_flag")),
-        };
-        let resp = self
-            .call(
-                ctx,
-                self.with_body(
-                    Method::PATCH,
-                    object_path(ObjectKind::Group, &link.target_id),
-                    patch_body(ops),
-                ),
-                member_behaviour,
-            )
-            .await;
-        exchanges.push(resp.exchange);
-        if resp.ok() {
-            if let Some(l) = ctx.sync.groups.get_mut(key) {
-                let mut now = sent;
-                now.extend(add);
-                for r in &remove {
-                    now.remove(r);
-                }
-                l.members_sent = now;
-            }
-        }
-        self.record_with(
-            ctx,
-            &g.label,
-            ObjectKind::Group,
-            key,
-            "Update",
-            &resp,
-            vec!["members".into()],
-            "InvalidAnchor",
-            exchanges,
-        );
-    }
-
-    // ------------------------------------------------------------------ log
-
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
-        key: &str,
-        action: &str,
-        resp: &Response,
-        modified: Vec<String>,
-        not_found: &str,
-    ) {
-        self.record_with(
-            ctx,
-            label,
-            kind,
-            key,
-            action,
-            resp,
-            modified,
-            not_found,
-            vec![resp.exchange],
-        );
-    }
-
-    /// One log entry from what the server answered; failures are escrowed for later cycles.
-    #[allow(clippy::too_many_arguments)]
-    fn record_with(
-        &self,
-        ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
-        key: &str,
-        action: &str,
-        resp: &Response,
-        modified: Vec<String>,
-        not_found: &str,
-        exchanges: Vec<u64>,
-    ) {
-        ctx.sync.count_event(!resp.ok());
-        if resp.ok() {
-            ctx.sync.escrows.remove(&(kind, key.to_string()));
-            ctx.log(
-                label, kind, action, "Success", None, None, modified, exchanges,
-            );
-        } else {
-            let f = failure(resp, not_found);
-            if f.code == "Unauthorized" || f.code == "InsufficientRights" {
-                ctx.sync.quarantine = Some(format!("EncounteredQuarantineException: {}", f.detail));
-            }
-            ctx.sync.escrows.insert((kind, key.to_string()));
-            ctx.log(
-                label,
-                kind,
-                action,
-                "Failure",
-                Some(f.code),
-                Some(f.detail),
-                modified,
-                exchanges,
-            );
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn fail(
-        &self,
-        ctx: &mut Ctx<'_>,
-        label: &str,
-        kind: ObjectKind,
-        key: &str,
-        action: &str,
-        code: &str,
-        detail: &str,
-        exchanges: Vec<u64>,
-    ) {
-        ctx.sync.count_event(true);
-        ctx.sync.escrows.insert((kind, key.to_string()));
-        ctx.log(
-            label,
-            kind,
-            action,
-            "Failure",
-            Some(code.into()),
-            Some(format!("{detail} ({E})")),
-            vec![],
-            exchanges,
-        );
+        self.settle(ctx, ObjectKind::Group, key, from);
     }
 }
 
@@ -1481,13 +871,13 @@ mod tests {
     fn a_new_single_attribute_is_an_add_with_its_path() {
         let diffs = vec![("nickName".to_string(), json!("Babs"), None)];
         assert_eq!(
-            flagged().attribute_ops(&diffs, false),
+            flagged().engine(false).patch_ops(&diffs, true),
             vec![json!({"op": "add", "path": "nickName", "value": "Babs"})]
         );
         // The default dialect: `{"op":"Add","path":"nickName","value":"Babs"}`.
         let default = Entra::new(&Map::new()).unwrap();
         assert_eq!(
-            default.attribute_ops(&diffs, false),
+            default.engine(false).patch_ops(&diffs, true),
             vec![json!({"op": "Add", "path": "nickName", "value": "Babs"})]
         );
     }
@@ -1510,7 +900,7 @@ mod tests {
             ),
         ];
         assert_eq!(
-            flagged().attribute_ops(&diffs, false),
+            flagged().engine(false).patch_ops(&diffs, true),
             vec![
                 json!({"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x.org"}),
                 json!({"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom"}}),

@@ -42,48 +42,20 @@ pub struct JumpCloud {
 }
 
 impl JumpCloud {
-    /// JumpCloud: set inactive, deleted on a delete
-    /// (https://jumpcloud.com/wp-json/wp/v2/support/76256); an unbound group stays
-    /// (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group deleted in JumpCloud is
-    /// deleted too, which these rules do not tell apart: scenarios check that by its log and
-    /// trace.
-    pub fn rules(&self) -> crate::check::expected::Rules {
-        use crate::check::expected::{Deprovision, Rules};
-        Rules {
-            out_of_scope_user: Deprovision::Disable,
-            disabled_user: Deprovision::Disable,
-            deleted_user: Deprovision::Delete,
-            out_of_scope_group: Deprovision::Nothing,
-            groups_follow_push: false,
-            clears_attributes: false,
-            groups: true,
-        }
-    }
-
     pub fn new(raw: &Map<String, Value>) -> Result<JumpCloud, String> {
-        let settings: JumpCloudSettings = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
+        let settings: JumpCloudSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let wire = wire::jumpcloud().clone();
-        let schedule = DuoSettings {
-            mapping: settings.mapping.clone(),
-            // `user_deprovision` sets the user inactive (J2).
-            deprovisioning: Deprovisioning::Deactivate,
-            exclude_group_information: false,
-            update: wire.update.user,
-            deactivate_shape: wire.deactivate.user,
-            connection_check: wire.connect.check,
-            group_members_on_create: wire.create.group_members,
-            wire: None,
-        };
+        // Set inactive, deleted on a delete (https://jumpcloud.com/wp-json/wp/v2/support/76256);
+        // an unbound group stays (https://jumpcloud.com/wp-json/wp/v2/support/85119). A group
+        // deleted in JumpCloud is deleted too, which the expected-state rules do not tell
+        // apart: scenarios check that by its log and trace. `user_deprovision` sets the user
+        // inactive (J2).
+        let schedule = DuoSettings::on_wire(&settings.mapping, Deprovisioning::Deactivate, &wire);
         let mut run = Duo::on_wire(schedule, mapping, wire);
         run.delete_deleted_users = true;
         run.group_leaving = GroupLeaving::DeleteIfDeleted;
         Ok(JumpCloud { settings, run })
-    }
-
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
     }
 }
 
@@ -96,7 +68,10 @@ mod tests {
     #[test]
     fn defaults_follow_jumpcloud() {
         let j = JumpCloud::new(&Map::new()).unwrap();
-        assert_eq!(j.settings_json(), json!({"mapping": "jumpcloud-default"}));
+        assert_eq!(
+            crate::idp::json_of(&j.settings),
+            json!({"mapping": "jumpcloud-default"})
+        );
         assert_eq!(j.run.wire.connect.check, ConnectionCheck::TestObjects);
         assert!(!j.run.wire.create.empty_groups);
         assert_eq!(j.run.wire.members.remove, MemberRemove::PathList);

@@ -582,6 +582,18 @@ pub fn object_path(kind: ObjectKind, id: &str) -> String {
 }
 
 impl Ledger {
+    /// Counts one request sent for `behaviour` (the report's behaviours and their counts).
+    pub fn exercise(&mut self, behaviour: Behaviour) {
+        match self
+            .exercised
+            .iter_mut()
+            .find(|(b, _)| b.name == behaviour.name)
+        {
+            Some((_, n)) => *n += 1,
+            None => self.exercised.push((behaviour, 1)),
+        }
+    }
+
     /// Why the run may not write (PATCH, PUT, DELETE) to `t`, or `None` when it may: it
     /// created it, or matched it by its run-scoped identity on a server that honours `filter`.
     pub fn write_refusal(&self, t: &(ObjectKind, String)) -> Option<String> {
@@ -686,15 +698,7 @@ impl Ctx<'_> {
         if req.method == crate::client::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }
-        match self
-            .ledger
-            .exercised
-            .iter_mut()
-            .find(|(b, _)| b.name == behaviour.name)
-        {
-            Some((_, n)) => *n += 1,
-            None => self.ledger.exercised.push((behaviour, 1)),
-        }
+        self.ledger.exercise(behaviour);
         let written = match target_of(&req.path) {
             Some(t) if write => Some(t),
             _ if req.method == crate::client::Method::POST => {
@@ -859,6 +863,13 @@ impl Ctx<'_> {
         true
     }
 
+    /// The end of a provisioning cycle (or of a continuous IdP's reaction) that started at the
+    /// directory clock `start`: changes since then wait for the next one.
+    pub fn cycle_done(&mut self, start: u64) {
+        self.dir.note_cycle();
+        self.sync.watermark = Some(start);
+    }
+
     /// A finding about what came back, not about the status (missing `id`, wrong shape).
     pub fn finding(&mut self, behaviour: Behaviour, message: String, exchange: Option<u64>) {
         self.findings.push(Finding {
@@ -899,6 +910,42 @@ impl Ctx<'_> {
             exchanges: exchanges.into_iter().filter(|e| *e != 0).collect(),
         });
     }
+}
+
+/// A profile's typed settings from the scenario's map; an error is serde's, followed by `hint`
+/// (the settings the profile knows): `unknown field `deprovision`; Duo settings are …`.
+pub fn typed_settings<T: serde::de::DeserializeOwned>(
+    raw: &serde_json::Map<String, serde_json::Value>,
+    hint: &str,
+) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::Object(raw.clone()))
+        .map_err(|e| format!("{e}; {hint}"))
+}
+
+/// A settings map from JSON, as a scenario's `settings:` gives it (for tests).
+#[cfg(test)]
+pub(crate) fn settings_map(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Asserts that each of `bad` settings is refused with an error naming `hint` (for tests).
+#[cfg(test)]
+pub(crate) fn assert_refused<T>(
+    build: impl Fn(&serde_json::Map<String, serde_json::Value>) -> Result<T, String>,
+    bad: &[serde_json::Value],
+    hint: &str,
+) {
+    for b in bad {
+        match build(&settings_map(b.clone())) {
+            Ok(_) => panic!("{b} must be refused"),
+            Err(e) => assert!(e.contains(hint), "{b}: {e}"),
+        }
+    }
+}
+
+/// Settings in force, defaults filled in, as JSON (for reports).
+pub fn json_of<T: serde::Serialize>(settings: &T) -> serde_json::Value {
+    serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
 }
 
 /// The profile a scenario runs, chosen by its `idp`.
@@ -944,12 +991,12 @@ impl Profile {
     /// The settings in force, defaults filled in (for reports).
     pub fn settings_json(&self) -> serde_json::Value {
         match self {
-            Profile::Entra(e) => e.settings_json(),
-            Profile::Okta(o) => o.settings_json(),
-            Profile::Duo(d) => d.settings_json(),
-            Profile::OneLogin(o) => o.settings_json(),
-            Profile::JumpCloud(j) => j.settings_json(),
-            Profile::PingFederate(p) => p.settings_json(),
+            Profile::Entra(e) => json_of(&e.settings),
+            Profile::Okta(o) => json_of(&o.settings),
+            Profile::Duo(d) => json_of(&d.settings),
+            Profile::OneLogin(o) => json_of(&o.settings),
+            Profile::JumpCloud(j) => json_of(&j.settings),
+            Profile::PingFederate(p) => json_of(&p.settings),
             Profile::Rfc(_) => serde_json::json!({}),
         }
     }
@@ -973,9 +1020,10 @@ impl Profile {
             Profile::Entra(e) => e.rules(),
             Profile::Okta(o) => o.rules(),
             Profile::Duo(d) => d.rules(),
-            Profile::OneLogin(o) => o.rules(),
-            Profile::JumpCloud(j) => j.rules(),
-            Profile::PingFederate(p) => p.rules(),
+            // Duo's continuous schedule on their wires, with their deprovisioning.
+            Profile::OneLogin(o) => o.run.rules(),
+            Profile::JumpCloud(j) => j.run.rules(),
+            Profile::PingFederate(p) => p.run.rules(),
             // No source directory is provisioned: nothing is expected to leave.
             Profile::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,

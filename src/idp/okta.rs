@@ -14,7 +14,9 @@
 
 use crate::check::expected::{Deprovision, Rules};
 use crate::client::Method;
-use crate::idp::engine::{each, is_inactive, Engine, Matched, Updated};
+use crate::idp::engine::{
+    each, each_changed_user, is_inactive, Engine, Matched, Subject, Subjected, Updated,
+};
 use crate::idp::mapping::Mapping;
 use crate::idp::sync::Link;
 pub use crate::idp::wire::FilterEncoding;
@@ -108,9 +110,7 @@ pub struct Okta {
 
 impl Okta {
     pub fn new(settings: &Map<String, Value>) -> Result<Okta, String> {
-        let settings: OktaSettings = serde_json::from_value(Value::Object(settings.clone())).map_err(|e| {
-            format!("{e}; Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate), app (OIN | AIW)")
-        })?;
+        let settings: OktaSettings = crate::idp::typed_settings(settings, "Okta settings are mapping, create_users, update_user_attributes, deactivate_users, push_groups, import_groups, filter_encoding (percent | plus), group_lookup, push_members_on_create, group_rename (with_members | separate), app (OIN | AIW)")?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = wire::okta().clone();
         wire.lookup.encoding = settings.filter_encoding;
@@ -150,15 +150,8 @@ impl Okta {
         }
     }
 
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
-    }
-
     fn engine(&self) -> Engine<'_> {
-        Engine {
-            wire: &self.wire,
-            mapping: &self.mapping,
-        }
+        Engine::new(&self.wire, &self.mapping)
     }
 
     // ------------------------------------------------------------------ connection
@@ -173,9 +166,11 @@ impl Okta {
         }
         for (path, what) in pages {
             let resp = eng
-                .call(
+                .send(
                     ctx,
-                    eng.request(Method::GET, path.into(), None),
+                    Method::GET,
+                    path.into(),
+                    None,
                     eng.fact("connect", None),
                 )
                 .await;
@@ -195,12 +190,8 @@ impl Okta {
     /// pushed groups.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
         let since = ctx.sync.watermark.unwrap_or(0);
-        let start = ctx.dir.clock;
-        let users = ctx.dir.users_changed_since(since);
-        each(ctx, users, async |ctx, key| {
-            self.process_user(ctx, &key).await
-        })
-        .await;
+        let start =
+            each_changed_user(ctx, async |ctx, key| self.process_user(ctx, &key).await).await;
         if self.settings.push_groups {
             let groups: Vec<String> = ctx
                 .dir
@@ -214,8 +205,7 @@ impl Okta {
             })
             .await;
         }
-        ctx.dir.note_cycle();
-        ctx.sync.watermark = Some(start);
+        ctx.cycle_done(start);
     }
 
     async fn process_user(&self, ctx: &mut Ctx<'_>, key: &str) {
@@ -247,9 +237,7 @@ impl Okta {
     async fn assign(&self, ctx: &mut Ctx<'_>, u: &User) {
         let eng = self.engine();
         let desired = eng.desired_user(ctx, u);
-        let m = eng
-            .match_or_create(ctx, ObjectKind::User, &u.key, &u.label, &desired, &[])
-            .await;
+        let m = eng.match_or_create(ctx, u.subject(), &desired, &[]).await;
         if let Matched::Found {
             id,
             resource,
@@ -298,8 +286,7 @@ impl Okta {
         };
         eng.outcome(
             ctx,
-            &u.label,
-            ObjectKind::User,
+            u.subject(),
             "user_update",
             &resp,
             "",
@@ -320,16 +307,7 @@ impl Okta {
         } else {
             "user_deactivate"
         };
-        if eng.outcome(
-            ctx,
-            &u.label,
-            ObjectKind::User,
-            event,
-            &resp,
-            "",
-            vec![],
-            exchanges,
-        ) {
+        if eng.outcome(ctx, u.subject(), event, &resp, "", vec![], exchanges) {
             if let Some(link) = ctx.sync.users.get_mut(&u.key) {
                 link.managed = active;
             }
@@ -354,6 +332,17 @@ impl Okta {
             })
             .cloned()
             .collect()
+    }
+
+    /// A pushed group's link, label and name; `None` when it is not linked.
+    fn pushed(&self, ctx: &Ctx<'_>, key: &str) -> Option<(Link, String, String)> {
+        let link = ctx.sync.groups.get(key).cloned()?;
+        let label = ctx
+            .dir
+            .group(key)
+            .map(|g| g.label.clone())
+            .unwrap_or_default();
+        Some((link, label, self.group_name(ctx, key)))
     }
 
     fn group_name(&self, ctx: &Ctx<'_>, key: &str) -> String {
@@ -387,6 +376,7 @@ impl Okta {
                 continue;
             };
             let label = g.label.clone();
+            let s = Subject::group(key, &label);
             ctx.log(
                 &label,
                 ObjectKind::Group,
@@ -408,10 +398,7 @@ impl Okta {
             if self.settings.group_lookup || link_existing {
                 // Group Linking: the name exists in the app; Okta links instead of creating
                 // (S11). An answer that is not a ListResponse is taken as "not there".
-                match eng
-                    .lookup(ctx, ObjectKind::Group, key, &label, &desired, "group_link")
-                    .await
-                {
+                match eng.lookup(ctx, s, &desired, "group_link").await {
                     crate::idp::engine::Looked::Found(Matched::Found { exchanges, .. }) => {
                         self.full_membership(ctx, key, exchanges).await;
                         continue;
@@ -425,8 +412,7 @@ impl Okta {
                 if link_existing {
                     eng.failed(
                         ctx,
-                        &label,
-                        ObjectKind::Group,
+                        s,
                         "group_link",
                         "NotFound",
                         format!("no group named {name} in the app to link to"),
@@ -441,17 +427,7 @@ impl Okta {
                 BTreeSet::new()
             };
             let members = eng.member_values(ctx, &sent);
-            let Matched::Created { id } = eng
-                .create(
-                    ctx,
-                    ObjectKind::Group,
-                    key,
-                    &label,
-                    &desired,
-                    &members,
-                    exchanges,
-                )
-                .await
+            let Matched::Created { id } = eng.create(ctx, s, &desired, &members, exchanges).await
             else {
                 continue;
             };
@@ -459,16 +435,9 @@ impl Okta {
                 l.members_sent = sent;
                 l.name_sent = Some(name.clone());
             }
+            let path = crate::idp::object_path(ObjectKind::Group, &id);
             let back = eng
-                .call(
-                    ctx,
-                    eng.request(
-                        Method::GET,
-                        crate::idp::object_path(ObjectKind::Group, &id),
-                        None,
-                    ),
-                    eng.fact("group_get", None),
-                )
+                .send(ctx, Method::GET, path, None, eng.fact("group_get", None))
                 .await;
             if !back.ok() {
                 continue;
@@ -485,16 +454,11 @@ impl Okta {
     /// Membership (and name) changes of a pushed group: OIN sends the rename op with every
     /// membership PATCH, then filtered removes and one add; AIW sends GET then a full PUT (S1).
     async fn sync_group(&self, ctx: &mut Ctx<'_>, key: &str, initial: bool) {
-        let Some(link) = ctx.sync.groups.get(key).cloned() else {
+        let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
         };
+        let s = Subject::group(key, &label);
         let eng = self.engine();
-        let label = ctx
-            .dir
-            .group(key)
-            .map(|g| g.label.clone())
-            .unwrap_or_default();
-        let name = self.group_name(ctx, key);
         let members_now: BTreeSet<String> = ctx
             .dir
             .group(key)
@@ -526,8 +490,7 @@ impl Okta {
                 }
                 eng.outcome(
                     ctx,
-                    &label,
-                    ObjectKind::Group,
+                    s,
                     "group_update",
                     &resp,
                     "",
@@ -558,16 +521,7 @@ impl Okta {
                     let resp = eng.patch_group(ctx, &link.target_id, rename).await;
                     exchanges.push(resp.exchange);
                     if !resp.ok() {
-                        eng.outcome(
-                            ctx,
-                            &label,
-                            ObjectKind::Group,
-                            "group_update",
-                            &resp,
-                            "",
-                            vec![],
-                            exchanges,
-                        );
+                        eng.outcome(ctx, s, "group_update", &resp, "", vec![], exchanges);
                         return;
                     }
                     if let Some(l) = ctx.sync.groups.get_mut(key) {
@@ -592,33 +546,23 @@ impl Okta {
                 }
             }
         };
-        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, after);
+        eng.group_updated(ctx, s, &resp, "", vec![], exchanges, after);
     }
 
     /// Push Now, or the first push onto a linked group: the whole member list (S1; AIW S16).
     async fn full_membership(&self, ctx: &mut Ctx<'_>, key: &str, mut exchanges: Vec<u64>) {
-        let Some(link) = ctx.sync.groups.get(key).cloned() else {
+        let Some((link, label, name)) = self.pushed(ctx, key) else {
             return;
         };
+        let s = Subject::group(key, &label);
         let eng = self.engine();
-        let label = ctx
-            .dir
-            .group(key)
-            .map(|g| g.label.clone())
-            .unwrap_or_default();
-        let name = self.group_name(ctx, key);
         let all = self.pushable_members(ctx, key);
         let values = eng.member_values(ctx, &all);
-        let resp = if self.wire.members.update == UpdateVerb::Put {
-            eng.put_group(ctx, &link.target_id, &name, values, &mut exchanges)
-                .await
-        } else {
-            let ops = vec![json!({"op": "replace", "path": "members", "value": values})];
-            let resp = eng.patch_group(ctx, &link.target_id, ops).await;
-            exchanges.push(resp.exchange);
-            resp
-        };
-        eng.group_updated(ctx, key, &label, &resp, "", vec![], exchanges, all);
+        let ops = vec![json!({"op": "replace", "path": "members", "value": values})];
+        let resp = eng
+            .update_members(ctx, &link.target_id, &name, &all, ops, &mut exchanges)
+            .await;
+        eng.group_updated(ctx, s, &resp, "", vec![], exchanges, all);
     }
 
     pub async fn push_now(&self, ctx: &mut Ctx<'_>, groups: &[String]) -> Result<(), String> {
@@ -655,9 +599,8 @@ impl Okta {
                     .group(key)
                     .map(|g| g.label.clone())
                     .unwrap_or_default();
-                self.engine()
-                    .delete(ctx, ObjectKind::Group, key, &label)
-                    .await;
+                let s = Subject::group(key, &label);
+                self.engine().delete(ctx, s).await;
             }
             ctx.sync.groups.remove(key);
         }
@@ -690,17 +633,8 @@ impl Okta {
             let max_pages = ctx.client.limits().max_pages;
             let mut ended = false;
             for _ in 0..max_pages {
-                let resp = eng
-                    .call(
-                        ctx,
-                        eng.request(
-                            Method::GET,
-                            format!("{}?startIndex={start}&count={IMPORT_PAGE}", kind.endpoint()),
-                            None,
-                        ),
-                        import,
-                    )
-                    .await;
+                let path = format!("{}?startIndex={start}&count={IMPORT_PAGE}", kind.endpoint());
+                let resp = eng.send(ctx, Method::GET, path, None, import).await;
                 pages.push(resp.exchange);
                 let Some(found) = list_resources(&resp).filter(|_| resp.ok()) else {
                     problem = Some(format!(

@@ -93,54 +93,24 @@ pub struct OneLogin {
 }
 
 impl OneLogin {
-    /// OneLogin: Delete User, or suspend (active false), for every user that leaves; groups
-    /// stay in the app when they leave (no Delete Group in its call set,
-    /// https://developers.onelogin.com/scim/implement-scim-api).
-    pub fn rules(&self) -> crate::check::expected::Rules {
-        use crate::check::expected::{Deprovision, Rules};
-        let users = match self.settings.deprovisioning {
-            Deprovisioning::Delete => Deprovision::Delete,
-            Deprovisioning::Suspend => Deprovision::Disable,
-        };
-        Rules {
-            out_of_scope_user: users,
-            disabled_user: users,
-            deleted_user: users,
-            out_of_scope_group: Deprovision::Nothing,
-            groups_follow_push: false,
-            clears_attributes: false,
-            groups: true,
-        }
-    }
-
     pub fn new(raw: &Map<String, Value>) -> Result<OneLogin, String> {
-        let settings: OneLoginSettings = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
+        let settings: OneLoginSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         let mapping = Mapping::load(&settings.mapping).map_err(|e| e.to_string())?;
         let mut wire = wire::onelogin().clone();
         wire.create.user_schemas = settings.schemas.urns();
         wire.create.string_booleans = settings.quoted_booleans;
         wire.deactivate.user = DeactivateShape::Put;
-        let schedule = DuoSettings {
-            mapping: settings.mapping.clone(),
-            deprovisioning: match settings.deprovisioning {
-                Deprovisioning::Delete => Leaving::Delete,
-                Deprovisioning::Suspend => Leaving::Deactivate,
-            },
-            exclude_group_information: false,
-            update: wire.update.user,
-            deactivate_shape: wire.deactivate.user,
-            connection_check: wire.connect.check,
-            group_members_on_create: wire.create.group_members,
-            wire: None,
+        // Delete User, or suspend (active false), for every user that leaves; groups stay in
+        // the app when they leave (no Delete Group in its call set,
+        // https://developers.onelogin.com/scim/implement-scim-api). Duo's rules say so.
+        let leaving = match settings.deprovisioning {
+            Deprovisioning::Delete => Leaving::Delete,
+            Deprovisioning::Suspend => Leaving::Deactivate,
         };
+        let schedule = DuoSettings::on_wire(&settings.mapping, leaving, &wire);
         let mut run = Duo::on_wire(schedule, mapping, wire);
         run.group_leaving = GroupLeaving::Keep;
         Ok(OneLogin { settings, run })
-    }
-
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
     }
 }
 
@@ -157,7 +127,7 @@ mod tests {
     fn defaults_are_the_standard_template_and_delete() {
         let o = new(json!({})).unwrap();
         assert_eq!(
-            o.settings_json(),
+            crate::idp::json_of(&o.settings),
             json!({"mapping": "onelogin-default", "deprovisioning": "delete",
                    "schemas": "standard", "quoted_booleans": false})
         );
@@ -184,16 +154,12 @@ mod tests {
 
     #[test]
     fn bad_settings_name_the_known_ones() {
-        for bad in [
+        let bad = [
             json!({"schema": "core-1.0"}),
             json!({"schemas": "core-3"}),
             json!({"deprovisioning": "deactivate"}),
             json!({"quoted_booleans": "yes"}),
-        ] {
-            let Err(e) = new(bad.clone()) else {
-                panic!("{bad} must be refused")
-            };
-            assert!(e.contains("OneLogin settings are"), "{e}");
-        }
+        ];
+        crate::idp::assert_refused(OneLogin::new, &bad, "OneLogin settings are");
     }
 }

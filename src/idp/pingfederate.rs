@@ -20,8 +20,9 @@
 
 use crate::client::Method;
 use crate::idp::duo::{self, Deprovisioning, DuoSettings};
+use crate::idp::engine::Engine;
 use crate::idp::mapping::Mapping;
-use crate::idp::wire::{self, ConnectionCheck, UpdateVerb};
+use crate::idp::wire::{self, UpdateVerb};
 use crate::idp::Ctx;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -86,29 +87,8 @@ pub struct PingFederate {
 }
 
 impl PingFederate {
-    /// PingFederate's Remove User Action (Disable or Delete) applies to users removed from the
-    /// datastore group or filter and to disabled ones; groups follow their targeting
-    /// (https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html).
-    pub fn rules(&self) -> crate::check::expected::Rules {
-        use crate::check::expected::{Deprovision, Rules};
-        let users = match self.settings.remove_user_action {
-            RemoveUserAction::Disable => Deprovision::Disable,
-            RemoveUserAction::Delete => Deprovision::Delete,
-        };
-        Rules {
-            out_of_scope_user: users,
-            disabled_user: users,
-            deleted_user: users,
-            out_of_scope_group: Deprovision::Delete,
-            groups_follow_push: false,
-            clears_attributes: false,
-            groups: true,
-        }
-    }
-
     pub fn new(raw: &Map<String, Value>) -> Result<PingFederate, String> {
-        let settings: PingSettings = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| format!("{e}; {SETTINGS_HINT}"))?;
+        let settings: PingSettings = crate::idp::typed_settings(raw, SETTINGS_HINT)?;
         if !settings.user_filter.contains("%s") {
             return Err(format!(
                 "user_filter {:?} has no %s (where the userName goes); {SETTINGS_HINT}",
@@ -120,32 +100,18 @@ impl PingFederate {
         wire.lookup.user_expression = Some(settings.user_filter.clone());
         wire.members.update = settings.group_membership;
         wire.create.disabled_users = settings.provision_disabled_users;
-        let run = duo::Duo {
-            settings: DuoSettings {
-                mapping: settings.mapping.clone(),
-                deprovisioning: match settings.remove_user_action {
-                    RemoveUserAction::Disable => Deprovisioning::Deactivate,
-                    RemoveUserAction::Delete => Deprovisioning::Delete,
-                },
-                exclude_group_information: false,
-                update: wire.update.user,
-                deactivate_shape: wire.deactivate.user,
-                connection_check: ConnectionCheck::Filter,
-                group_members_on_create: wire.create.group_members,
-                wire: None,
-            },
-            mapping,
-            wire,
-            // Ping's groups follow their targeting: a group that leaves is removed (P3).
-            group_leaving: duo::GroupLeaving::Delete,
-            // Deleted users follow the Remove User Action like every user that leaves.
-            delete_deleted_users: false,
+        // The Remove User Action (Disable or Delete) applies to users removed from the datastore
+        // group or filter and to disabled ones; groups follow their targeting
+        // (https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html).
+        let leaving = match settings.remove_user_action {
+            RemoveUserAction::Disable => Deprovisioning::Deactivate,
+            RemoveUserAction::Delete => Deprovisioning::Delete,
         };
+        let schedule = DuoSettings::on_wire(&settings.mapping, leaving, &wire);
+        // The schedule's defaults are Ping's: a group that leaves its targeting is removed
+        // (P3), and deleted users follow the Remove User Action like every user that leaves.
+        let run = duo::Duo::on_wire(schedule, mapping, wire);
         Ok(PingFederate { settings, run })
-    }
-
-    pub fn settings_json(&self) -> Value {
-        serde_json::to_value(&self.settings).unwrap_or(Value::Null)
     }
 
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
@@ -165,23 +131,13 @@ impl PingFederate {
     async fn healthy(&self, ctx: &mut Ctx<'_>) -> bool {
         let wire = &self.run.wire;
         let b = wire.behaviour("health", None);
-        let mut req = crate::client::Request::new(Method::GET, "/Users/0");
-        for (k, v) in wire.headers(false) {
-            req = req.header(k, v);
-        }
+        let req =
+            Engine::new(wire, &self.run.mapping).request(Method::GET, "/Users/0".into(), None);
         // Sent directly, not through `Ctx::send`: the expected answer is a 404, which is not
         // a failure here.
         ctx.client.step = ctx.step;
         let resp = ctx.client.send(req).await;
-        match ctx
-            .ledger
-            .exercised
-            .iter_mut()
-            .find(|(x, _)| x.name == b.name)
-        {
-            Some((_, n)) => *n += 1,
-            None => ctx.ledger.exercised.push((b, 1)),
-        }
+        ctx.ledger.exercise(b);
         if resp.ok() || resp.status == Some(404) {
             return true;
         }
@@ -212,9 +168,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn settings(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
-    }
+    use crate::idp::settings_map as settings;
 
     #[test]
     fn defaults_follow_the_settings_reference() {
@@ -252,17 +206,13 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_with_the_list() {
-        for bad in [
+        let bad = [
             json!({"remove_user_action": "suspend"}),
             json!({"group_membership": "post"}),
             json!({"user_filter": "userName Eq \"x\""}),
             json!({"remove_user": "delete"}),
-        ] {
-            let Err(e) = PingFederate::new(&settings(bad.clone())) else {
-                panic!("{bad} must be refused");
-            };
-            assert!(e.contains("PingFederate settings are"), "{bad}: {e}");
-        }
+        ];
+        crate::idp::assert_refused(PingFederate::new, &bad, "PingFederate settings are");
     }
 
     #[test]

@@ -366,12 +366,15 @@ mod tests {
         let Ok(Profile::Okta(set)) = profile("okta", &s) else {
             panic!("okta with app: AIW builds an Okta profile");
         };
-        assert_eq!(aiw.settings_json(), set.settings_json());
-        assert_eq!(aiw.settings_json()["app"], "AIW");
+        assert_eq!(
+            crate::idp::json_of(&aiw.settings),
+            crate::idp::json_of(&set.settings)
+        );
+        assert_eq!(crate::idp::json_of(&aiw.settings)["app"], "AIW");
         let Ok(Profile::Okta(oin)) = profile("okta", &Map::new()) else {
             panic!("okta builds");
         };
-        assert_eq!(oin.settings_json()["app"], "OIN");
+        assert_eq!(crate::idp::json_of(&oin.settings)["app"], "OIN");
     }
 
     #[test]

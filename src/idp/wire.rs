@@ -58,6 +58,9 @@ pub struct Wire {
     pub create: Create,
     #[serde(default)]
     pub update: Update,
+    /// How a PATCH is written: op casing, booleans, when an attribute is added.
+    #[serde(default)]
+    pub patch: Patch,
     #[serde(default)]
     pub deactivate: Deactivate,
     #[serde(default)]
@@ -143,6 +146,28 @@ pub struct Lookup {
     /// A 404 answer to a lookup means "not found" (Okta) instead of a failure.
     #[serde(default)]
     pub not_found_404: bool,
+    /// Users are matched on these target attributes, in precedence order, the first hit
+    /// winning (Entra's "matching precedence"); absent: the mapping's matching attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_attributes: Option<Vec<String>>,
+    /// What a lookup answering several resources means.
+    #[serde(default)]
+    pub duplicates: Duplicates,
+    /// The query of a group read by id (before an update): `excludedAttributes=members` gives
+    /// `GET /Groups/{id}?excludedAttributes=members` (Entra); empty: none.
+    #[serde(default)]
+    pub group_get: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Duplicates {
+    /// The first resource answered is adopted.
+    #[default]
+    AdoptFirst,
+    /// Nothing is adopted: the object fails with `DuplicateTargetEntries` and a finding
+    /// (Entra: "more than one target entry matched").
+    Refuse,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -190,6 +215,27 @@ pub struct Create {
     /// the mapping) instead of being left out (PingFederate "Provision disabled users").
     #[serde(default)]
     pub disabled_users: bool,
+    /// `schemas` lists every extension URN the body carries; `false`: only the core URN and
+    /// `user_schemas_always` (Entra leaves custom extension URNs out).
+    #[serde(default = "yes")]
+    pub list_extensions: bool,
+    /// `active: true` goes last, after the extras (Okta's documented body); `false`: `active`
+    /// stays where the mapping puts it (Entra).
+    #[serde(default = "yes")]
+    pub active_last: bool,
+    /// URNs a group create lists after the core Group URN (Entra: the ADSCIM one).
+    #[serde(default)]
+    pub group_schemas_always: Vec<String>,
+    /// Extra members of a group create body, after the mapped attributes (`meta`).
+    #[serde(default)]
+    pub group_extras: Map<String, Value>,
+    /// Mapped group attributes that lead the body, right after `schemas` (`externalId`).
+    #[serde(default)]
+    pub group_first: Vec<String>,
+    /// A group create without members still carries `members: []`; `false`: no `members`
+    /// at all (Entra).
+    #[serde(default = "yes")]
+    pub empty_members: bool,
 }
 
 impl Default for Create {
@@ -203,6 +249,12 @@ impl Default for Create {
             string_booleans: false,
             empty_groups: true,
             disabled_users: false,
+            list_extensions: true,
+            active_last: true,
+            group_schemas_always: Vec::new(),
+            group_extras: Map::new(),
+            group_first: Vec::new(),
+            empty_members: true,
         }
     }
 }
@@ -254,6 +306,48 @@ pub enum UpdateVerb {
     Put,
 }
 
+/// How a PATCH is written. The default is RFC 7644's: lowercase ops, JSON booleans, `add` only
+/// for a filtered path with nothing to match (§3.5.2.3).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    #[serde(default)]
+    pub op_case: OpCase,
+    /// Booleans go as `"True"` and `"False"` (Entra without `aadOptscim062020`).
+    #[serde(default)]
+    pub string_booleans: bool,
+    #[serde(default)]
+    pub add: AddWhen,
+    /// Attributes without a filter go in one path-less replace, filtered ones first with
+    /// their own op; one attribute alone keeps its path (Entra's `aadOptscim062020`).
+    #[serde(default)]
+    pub pathless: bool,
+    /// The variant of the behaviours this dialect's requests are cited under: a user update
+    /// that disables is `user_deactivate:{variant}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpCase {
+    /// `add`, `replace`, `remove`.
+    #[default]
+    Lower,
+    /// `Add`, `Replace`, `Remove`.
+    Pascal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddWhen {
+    /// `add` for a filtered path that had no value, `replace` otherwise.
+    #[default]
+    Filtered,
+    /// `add` for every attribute that had no value.
+    Absent,
+}
+
 /// How a user is deactivated and reactivated.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -300,6 +394,12 @@ pub struct Members {
     /// Where a rename goes when membership changes too.
     #[serde(default)]
     pub rename: Rename,
+    /// The add op comes before the removes (Entra); default: removes first.
+    #[serde(default)]
+    pub add_first: bool,
+    /// An added member is `{"$ref": null, "value": id}` (Entra's documented shape).
+    #[serde(default)]
+    pub ref_null: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -340,6 +440,21 @@ pub struct Vocabulary {
     pub detail: Detail,
     /// Code and detail when a create answered success without an id.
     pub no_id: Refusal,
+    /// Code and detail when a lookup answered success without a ListResponse; absent: the
+    /// answer is logged as it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_list: Option<Refusal>,
+    /// Error codes of a failed answer instead of `HTTP {status}`: by `{event}.{status}`,
+    /// `{status}`, `5xx`, then `other`; `timeout` and `transport` when no answer came
+    /// (Entra's provisioning-log codes). Lookups are the event `lookup`.
+    #[serde(default)]
+    pub codes: BTreeMap<String, String>,
+    /// A failure that is not an answer (no id, not owned) cites this page in its detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_source: Option<String>,
+    /// A create's line lists the mapped attributes it sent as modified properties.
+    #[serde(default)]
+    pub create_modified: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
