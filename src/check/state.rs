@@ -72,17 +72,6 @@ pub async fn check_state(
         Err(e) => return state_error(e),
     };
     let ledger: &Ledger = run.ledger;
-    let gid_path = mapping
-        .group_matching()
-        .first()
-        .map_or("displayName".to_string(), |e| e.target.clone());
-    run.findings.extend(drop_deleted_members(
-        &mut actual,
-        ledger,
-        &gid_path,
-        index,
-        profile.display_name(),
-    ));
     let uid = mapping
         .user_matching()
         .first()
@@ -91,6 +80,13 @@ pub async fn check_state(
         .group_matching()
         .first()
         .map_or("displayName".to_string(), |e| e.target.clone());
+    run.findings.extend(drop_deleted_members(
+        &mut actual,
+        ledger,
+        &gid,
+        index,
+        profile.display_name(),
+    ));
     let manager = mapping.user_reference("User").map(|e| e.target.clone());
     let n_users = expected.users.iter().filter(|e| e.present).count();
     let n_groups = expected.groups.iter().filter(|e| e.present).count();

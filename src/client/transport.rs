@@ -124,11 +124,11 @@ impl Transport {
                 .await?;
             let status = resp.status();
             let Some(next) = redirect_target(&uri, status, resp.headers()) else {
-                let headers = resp.headers().clone();
-                let body = read_capped(resp.into_body(), max_body, &headers).await?;
+                let (parts, body) = resp.into_parts();
+                let body = read_capped(body, max_body, &parts.headers).await?;
                 return Ok(Answer {
                     status: status.as_u16(),
-                    headers,
+                    headers: parts.headers,
                     body,
                 });
             };

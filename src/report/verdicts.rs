@@ -193,20 +193,22 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
             .collect();
         // One line per cause across the failed scenarios, its counts added and the scenarios
         // it was seen in counted; then the failed checks of scenarios without an IdP finding.
-        let idp_findings = |s: &ScenarioReport| -> Vec<Finding> {
-            s.findings.iter().filter(|f| !is_rfc(f)).cloned().collect()
-        };
-        let all: Vec<Finding> = bad.iter().flat_map(|s| idp_findings(s)).collect();
+        let per_scenario: Vec<Vec<&Finding>> = bad
+            .iter()
+            .map(|s| s.findings.iter().filter(|f| !is_rfc(f)).collect())
+            .collect();
+        let heads: Vec<Vec<String>> = per_scenario
+            .iter()
+            .map(|fs| {
+                cause_lines(fs.iter().copied())
+                    .into_iter()
+                    .map(|(h, _, _)| h)
+                    .collect()
+            })
+            .collect();
         let mut failing = Vec::new();
-        for (h, n, _) in cause_lines(all.iter()) {
-            let seen_in = bad
-                .iter()
-                .filter(|s| {
-                    cause_lines(idp_findings(s).iter())
-                        .iter()
-                        .any(|(x, _, _)| *x == h)
-                })
-                .count();
+        for (h, n, _) in cause_lines(per_scenario.iter().flatten().copied()) {
+            let seen_in = heads.iter().filter(|hs| hs.contains(&h)).count();
             let line = with_count(&h, n);
             failing.push(if seen_in > 1 {
                 format!("{line} in {seen_in} scenarios")
@@ -214,7 +216,11 @@ pub fn verdicts(report: &RunReport) -> Vec<Verdict> {
                 line
             });
         }
-        for s in bad.iter().filter(|s| idp_findings(s).is_empty()) {
+        for (s, _) in bad
+            .iter()
+            .zip(&per_scenario)
+            .filter(|(_, fs)| fs.is_empty())
+        {
             for line in failed_checks(s) {
                 push_unique(&mut failing, line);
             }
