@@ -240,7 +240,11 @@ pub fn validate_exchange(ex: &Exchange) -> Vec<Violation> {
             ),
             severity: Severity::Must,
         }],
-        Some(body) => validate_body(expect, body, asks_partial(query, ex.request_body.as_ref())),
+        Some(body) => validate_body(
+            expect,
+            body,
+            asks_partial(query, ex.request_body.as_deref()),
+        ),
     }
 }
 
@@ -425,7 +429,7 @@ mod tests {
             request_headers: Default::default(),
             request_body: None,
             status: Some(status),
-            response_body: body,
+            response_body: body.map(Box::new),
             duration_ms: 1.0,
             error: None,
             fault: None,

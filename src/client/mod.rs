@@ -586,7 +586,7 @@ impl Client {
             method: req.method.to_string(),
             path: self.redact(&req.path),
             request_headers: self.shared_headers(headers),
-            request_body,
+            request_body: request_body.map(Box::new),
             status: None,
             response_body: None,
             duration_ms: 0.0,
@@ -657,7 +657,7 @@ impl Client {
                     // sees no answer, as an IdP whose own limit cut the response would.
                     ex.status = resp.status;
                     let head = Value::String(self.redact(&head));
-                    ex.response_body = Some(self.bounded(head));
+                    ex.response_body = Some(Box::new(self.bounded(head)));
                     logged = true;
                     resp.status = None;
                     resp.headers.clear();
@@ -667,7 +667,7 @@ impl Client {
                     // the exchange log, and hand the profile a timeout.
                     ex.status = resp.status;
                     if let Some(b) = &resp.body {
-                        ex.response_body = Some(self.log_response(b, clean_len));
+                        ex.response_body = Some(Box::new(self.log_response(b, clean_len)));
                         logged = true;
                     }
                     resp = Response {
@@ -686,9 +686,9 @@ impl Client {
         if ex.status.is_none() && !logged {
             ex.status = resp.status;
             ex.response_body = match (&resp.body, &resp.text) {
-                (Some(b), _) => Some(self.log_response(b, clean_len)),
+                (Some(b), _) => Some(Box::new(self.log_response(b, clean_len))),
                 // Already masked above.
-                (None, Some(t)) => Some(self.bounded(Value::String(t.clone()))),
+                (None, Some(t)) => Some(Box::new(self.bounded(Value::String(t.clone())))),
                 (None, None) => None,
             };
         } else if ex.status.is_none() {

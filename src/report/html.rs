@@ -143,8 +143,8 @@ fn exchange_view<'a>(x: &'a Exchange, cited: bool, bodies: bool) -> ExchangeView
         status_class,
         harness,
         cited,
-        request: bodies.then(|| body(x.request_body.as_ref())).flatten(),
-        response: bodies.then(|| body(x.response_body.as_ref())).flatten(),
+        request: bodies.then(|| body(x.request_body.as_deref())).flatten(),
+        response: bodies.then(|| body(x.response_body.as_deref())).flatten(),
     }
 }
 
@@ -294,8 +294,9 @@ mod tests {
     #[test]
     fn the_page_has_verdicts_diff_and_causes_and_escapes_everything() {
         let mut report = sample::run_report();
-        report.scenarios[1].exchanges[7].response_body =
-            Some(serde_json::json!({"detail": "<script>alert(1)</script>"}));
+        report.scenarios[1].exchanges[7].response_body = Some(Box::new(
+            serde_json::json!({"detail": "<script>alert(1)</script>"}),
+        ));
         let html = render_html(&report).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..100]);
         assert!(!html.contains("<script>alert"), "unescaped server text");
@@ -322,7 +323,8 @@ mod tests {
         let mut report = sample::run_report();
         let s = &mut report.scenarios[1];
         let template = s.exchanges[1].clone();
-        s.exchanges[1].response_body = Some(serde_json::json!({"blob": "x".repeat(1_000_000)}));
+        s.exchanges[1].response_body =
+            Some(Box::new(serde_json::json!({"blob": "x".repeat(1_000_000)})));
         for i in 0..3000 {
             let mut x = template.clone();
             x.id = 100 + i;

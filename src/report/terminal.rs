@@ -633,8 +633,9 @@ mod tests {
         let members: Vec<Value> = (0..100)
             .map(|i| serde_json::json!({"value": format!("user-{i:03}-with-a-long-id")}))
             .collect();
-        report.scenarios[1].exchanges[7].request_body =
-            Some(serde_json::json!({"Operations": [{"op": "Add", "value": members}]}));
+        report.scenarios[1].exchanges[7].request_body = Some(Box::new(
+            serde_json::json!({"Operations": [{"op": "Add", "value": members}]}),
+        ));
         let text = render_terminal(&report, false);
         assert!(
             text.contains("... (69 more lines in report.json)"),
