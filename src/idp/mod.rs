@@ -18,6 +18,7 @@ use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
 use crate::scim::kind::ObjectKind;
 use crate::source::SourceDirectory;
+use std::cell::{Ref, RefCell, RefMut};
 use std::collections::{BTreeMap, BTreeSet};
 use sync::SyncState;
 
@@ -544,17 +545,141 @@ pub fn failure_cause(req: &Request, resp: &Response) -> String {
     out
 }
 
-/// Everything a profile works with while a step runs.
+/// Everything a profile works with while a step runs: its client, and the run's state
+/// (source directory, sync state, provisioning log, findings, ledger) shared by every lane of
+/// a pass ([`engine::each`] with `in_flight` above 1). The state sits behind `RefCell`s and
+/// is borrowed only between awaits: `dir()`, `sync_mut()`, ... hand out a guard that a flow
+/// drops before its next request (clippy's `await_holding_refcell_ref`, denied in CI, proves
+/// no guard crosses an await), so lanes interleaving on one thread never see a borrow clash.
 pub struct Ctx<'a> {
-    pub client: &'a mut Client,
-    pub dir: &'a mut SourceDirectory,
-    pub sync: &'a mut SyncState,
-    pub log: &'a mut Vec<LogEntry>,
-    pub findings: &'a mut Vec<Finding>,
-    pub ledger: &'a mut Ledger,
+    /// The client this lane sends through: the run's own, or a lane client of it
+    /// ([`Client::lane`]) while a pass runs several objects at once.
+    pub client: LaneClient<'a>,
+    shared: std::rc::Rc<Shared<'a>>,
     pub step: usize,
     /// The IdP's display name for findings: `Entra ID`.
     pub idp_name: &'static str,
+    /// How many objects' flows a pass keeps in flight at once (the common `in_flight`
+    /// setting, [`registry::InFlight`]); 1 is sequential.
+    pub in_flight: usize,
+}
+
+/// The run's state a [`Ctx`] and its lanes share.
+struct Shared<'a> {
+    dir: RefCell<&'a mut SourceDirectory>,
+    sync: RefCell<&'a mut SyncState>,
+    log: RefCell<&'a mut Vec<LogEntry>>,
+    findings: RefCell<&'a mut Vec<Finding>>,
+    ledger: RefCell<&'a mut Ledger>,
+}
+
+/// The client of a [`Ctx`]: the run's (borrowed) or a lane's (owned, merged back into the
+/// run's when its pass ends).
+pub enum LaneClient<'a> {
+    Main(&'a mut Client),
+    Lane(Box<Client>),
+}
+
+impl std::ops::Deref for LaneClient<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        match self {
+            LaneClient::Main(c) => c,
+            LaneClient::Lane(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for LaneClient<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        match self {
+            LaneClient::Main(c) => c,
+            LaneClient::Lane(c) => c,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context over the run's client and state, sequential (`in_flight` 1).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: &'a mut Client,
+        dir: &'a mut SourceDirectory,
+        sync: &'a mut SyncState,
+        log: &'a mut Vec<LogEntry>,
+        findings: &'a mut Vec<Finding>,
+        ledger: &'a mut Ledger,
+        step: usize,
+        idp_name: &'static str,
+    ) -> Ctx<'a> {
+        Ctx {
+            client: LaneClient::Main(client),
+            shared: std::rc::Rc::new(Shared {
+                dir: RefCell::new(dir),
+                sync: RefCell::new(sync),
+                log: RefCell::new(log),
+                findings: RefCell::new(findings),
+                ledger: RefCell::new(ledger),
+            }),
+            step,
+            idp_name,
+            in_flight: 1,
+        }
+    }
+
+    /// The same context with `n` objects in flight per pass.
+    pub fn with_in_flight(mut self, n: usize) -> Ctx<'a> {
+        self.in_flight = n.max(1);
+        self
+    }
+
+    /// A lane of this context: the same shared state, its own lane client
+    /// ([`Client::lane`]).
+    pub fn lane(&self) -> Ctx<'a> {
+        Ctx {
+            client: LaneClient::Lane(Box::new(self.client.lane())),
+            shared: self.shared.clone(),
+            step: self.step,
+            idp_name: self.idp_name,
+            in_flight: 1,
+        }
+    }
+
+    /// Ends a lane: its exchanges go back into this context's client.
+    pub fn merge(&mut self, lane: Ctx<'a>) {
+        if let LaneClient::Lane(mut c) = lane.client {
+            self.client.merge(&mut c);
+        }
+    }
+
+    pub fn dir(&self) -> Ref<'_, SourceDirectory> {
+        Ref::map(self.shared.dir.borrow(), |d| &**d)
+    }
+    pub fn dir_mut(&self) -> RefMut<'_, SourceDirectory> {
+        RefMut::map(self.shared.dir.borrow_mut(), |d| &mut **d)
+    }
+    pub fn sync(&self) -> Ref<'_, SyncState> {
+        Ref::map(self.shared.sync.borrow(), |d| &**d)
+    }
+    pub fn sync_mut(&self) -> RefMut<'_, SyncState> {
+        RefMut::map(self.shared.sync.borrow_mut(), |d| &mut **d)
+    }
+    /// The provisioning log so far.
+    pub fn log_entries(&self) -> Ref<'_, Vec<LogEntry>> {
+        Ref::map(self.shared.log.borrow(), |d| &**d)
+    }
+    pub fn log_mut(&self) -> RefMut<'_, Vec<LogEntry>> {
+        RefMut::map(self.shared.log.borrow_mut(), |d| &mut **d)
+    }
+    pub fn findings_mut(&self) -> RefMut<'_, Vec<Finding>> {
+        RefMut::map(self.shared.findings.borrow_mut(), |d| &mut **d)
+    }
+    pub fn ledger(&self) -> Ref<'_, Ledger> {
+        Ref::map(self.shared.ledger.borrow(), |d| &**d)
+    }
+    pub fn ledger_mut(&self) -> RefMut<'_, Ledger> {
+        RefMut::map(self.shared.ledger.borrow_mut(), |d| &mut **d)
+    }
 }
 
 /// Splits `/Users/{id}?…` into kind and id (decoded: paths carry it percent-encoded, built by
@@ -670,13 +795,14 @@ impl Ctx<'_> {
         let refused =
             |why: String| Response::refused(format!("refused by the safety ledger: {why}"));
         // An id that is path syntax (`../../X`) never leaves: the request would go elsewhere.
-        if let Some(why) = refuse_unsafe_path(&req, self.step, self.findings) {
+        if let Some(why) = refuse_unsafe_path(&req, self.step, &mut self.findings_mut()) {
             return refused(why);
         }
         if write {
             if let Some(t) = target_of(&req.path) {
-                if let Some(why) = self.ledger.write_refusal(&t) {
-                    self.findings.push(Finding {
+                let refusal = self.ledger().write_refusal(&t);
+                if let Some(why) = refusal {
+                    self.findings_mut().push(Finding {
                         severity: Severity::Must,
                         behaviour:
                             "scimulator safety: writes only to objects this run created or matched"
@@ -698,7 +824,7 @@ impl Ctx<'_> {
         if req.method == crate::client::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }
-        self.ledger.exercise(behaviour);
+        self.ledger_mut().exercise(behaviour);
         let written = match target_of(&req.path) {
             Some(t) if write => Some(t),
             _ if req.method == crate::client::Method::POST => {
@@ -719,13 +845,17 @@ impl Ctx<'_> {
         };
         if let Some(key) = written {
             let fields = touched_fields(req.method.as_str(), req.body.as_ref());
-            self.ledger.writes.entry(key).or_default().push(Write {
-                exchange: resp.exchange,
-                behaviour,
-                fields,
-                status: resp.status,
-                request: format!("{} {}", req.method, generic_path(&req.path)),
-            });
+            self.ledger_mut()
+                .writes
+                .entry(key)
+                .or_default()
+                .push(Write {
+                    exchange: resp.exchange,
+                    behaviour,
+                    fields,
+                    status: resp.status,
+                    request: format!("{} {}", req.method, generic_path(&req.path)),
+                });
         }
         let injected = self
             .client
@@ -736,7 +866,7 @@ impl Ctx<'_> {
             // The behaviour of the step is where it happened; what failed is said by the
             // exchange itself (which operation, which attribute, what the server answered),
             // never by the behaviour's description of what the IdP sends.
-            self.findings.push(Finding {
+            self.findings_mut().push(Finding {
                 severity: Severity::Must,
                 behaviour: format!(
                     "{}: {} ({} {})",
@@ -769,25 +899,22 @@ impl Ctx<'_> {
         };
         let (_, foreign, unproven) = split_lookup(kind, &filter, &resources);
         for id in foreign.iter().chain(&unproven) {
-            self.ledger.foreign.insert((kind, id.clone()));
+            self.ledger_mut().foreign.insert((kind, id.clone()));
         }
         if !foreign.is_empty() {
-            self.ledger.filter_ignored = true;
+            self.ledger_mut().filter_ignored = true;
             let f =
                 filter_ignored_finding(kind, &text, foreign.len(), Some(resp.exchange), self.step);
             // One finding per cause: later lookups add to its count and examples.
-            match self
-                .findings
-                .iter_mut()
-                .find(|x| x.behaviour == f.behaviour)
-            {
+            let mut findings = self.findings_mut();
+            match findings.iter_mut().find(|x| x.behaviour == f.behaviour) {
                 Some(prev) => {
                     prev.count = prev.count.max(foreign.len());
                     if prev.examples.len() < 5 {
                         prev.examples.push(resp.exchange);
                     }
                 }
-                None => self.findings.push(f),
+                None => findings.push(f),
             }
         }
     }
@@ -798,21 +925,21 @@ impl Ctx<'_> {
     pub fn own(&mut self, kind: ObjectKind, id: &str, created: bool) -> bool {
         if let Some(why) = crate::scim::id::problem(id) {
             if !self
-                .ledger
+                .ledger()
                 .unsafe_ids
                 .iter()
                 .any(|(k, x)| *k == kind && x == id)
             {
-                self.ledger.unsafe_ids.push((kind, id.to_string()));
+                self.ledger_mut().unsafe_ids.push((kind, id.to_string()));
                 count_finding(
-                    self.findings,
+                    &mut self.findings_mut(),
                     unsafe_id_finding(kind, id, why, None, self.step),
                 );
             }
             return false;
         }
-        if !created && self.ledger.foreign.contains(&(kind, id.to_string())) {
-            self.findings.push(Finding {
+        if !created && self.ledger().foreign.contains(&(kind, id.to_string())) {
+            self.findings_mut().push(Finding {
                 severity: Severity::Must,
                 behaviour: "scimulator safety: writes only to objects this run created or matched"
                     .into(),
@@ -830,9 +957,9 @@ impl Ctx<'_> {
             });
             return false;
         }
-        self.ledger.touchable.insert((kind, id.to_string()));
-        if created && self.ledger.created_set.insert((kind, id.to_string())) {
-            self.ledger.created.push((kind, id.to_string()));
+        self.ledger_mut().touchable.insert((kind, id.to_string()));
+        if created && self.ledger_mut().created_set.insert((kind, id.to_string())) {
+            self.ledger_mut().created.push((kind, id.to_string()));
         }
         true
     }
@@ -859,20 +986,22 @@ impl Ctx<'_> {
             view_sent,
             ..Default::default()
         };
-        self.sync.links_mut(kind).insert(key.to_string(), link);
+        self.sync_mut()
+            .links_mut(kind)
+            .insert(key.to_string(), link);
         true
     }
 
     /// The end of a provisioning cycle (or of a continuous IdP's reaction) that started at the
     /// directory clock `start`: changes since then wait for the next one.
     pub fn cycle_done(&mut self, start: u64) {
-        self.dir.note_cycle();
-        self.sync.watermark = Some(start);
+        self.dir_mut().note_cycle();
+        self.sync_mut().watermark = Some(start);
     }
 
     /// A finding about what came back, not about the status (missing `id`, wrong shape).
     pub fn finding(&mut self, behaviour: Behaviour, message: String, exchange: Option<u64>) {
-        self.findings.push(Finding {
+        self.findings_mut().push(Finding {
             severity: Severity::Must,
             behaviour: format!("{}: {}", self.idp_name, behaviour.name),
             source: behaviour.source.to_string(),
@@ -898,7 +1027,7 @@ impl Ctx<'_> {
         exchanges: Vec<u64>,
     ) {
         crate::report::progress::object_logged(kind.name(), identity);
-        self.log.push(LogEntry {
+        self.log_mut().push(LogEntry {
             date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             identity: identity.to_string(),
             object_type: kind.name().to_string(),
@@ -1121,11 +1250,11 @@ impl Profile {
     pub fn restart(&self, ctx: &mut Ctx<'_>, scope: crate::scenario::model::RestartScope) {
         match self {
             Profile::Entra(e) => e.restart(ctx, scope),
-            Profile::Okta(_) => ctx.sync.restart(scope),
+            Profile::Okta(_) => ctx.sync_mut().restart(scope),
             Profile::Duo(_)
             | Profile::OneLogin(_)
             | Profile::JumpCloud(_)
-            | Profile::PingFederate(_) => ctx.sync.restart(scope),
+            | Profile::PingFederate(_) => ctx.sync_mut().restart(scope),
             Profile::Rfc(_) => {}
         }
     }
