@@ -684,7 +684,7 @@ impl Engine<'_> {
             resp.status
                 .map_or(self.wire.log.no_answer.clone(), |s| format!("HTTP {s}"))
         });
-        ctx.log_mut().push(LogEntry {
+        ctx.push_log(LogEntry {
             date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             identity: "Outbound SCIM Sync".into(),
             object_type: "Application".into(),

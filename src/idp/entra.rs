@@ -206,20 +206,23 @@ impl Entra {
         )
     }
 
-    /// Entra's escrow (H): every outcome logged since `from` counts toward the
+    /// Entra's escrow (H): every outcome this flow logged since the mark `from` counts toward the
     /// escrow-proportion quarantine; a failure is escrowed (retried next cycle) and a success
     /// clears it; a refused token quarantines the job.
     fn settle(&self, ctx: &mut Ctx<'_>, kind: ObjectKind, key: &str, from: usize) {
-        let outcomes: Vec<(bool, Option<String>, Option<String>)> = ctx.log_entries()[from..]
-            .iter()
-            .filter(|e| e.status == "Success" || e.status == "Failure")
-            .map(|e| {
-                (
-                    e.status == "Failure",
-                    e.error_code.clone(),
-                    e.detail.clone(),
-                )
+        // This flow's own entries: other lanes of the pass log theirs in between.
+        let outcomes: Vec<(bool, Option<String>, Option<String>)> = ctx
+            .logged_since(from, |e| {
+                (e.status == "Success" || e.status == "Failure").then(|| {
+                    (
+                        e.status == "Failure",
+                        e.error_code.clone(),
+                        e.detail.clone(),
+                    )
+                })
             })
+            .into_iter()
+            .flatten()
             .collect();
         let escrow = (kind, key.to_string());
         for (failed, code, detail) in outcomes {
@@ -420,7 +423,7 @@ impl Entra {
         if u.hard_deleted {
             // DELETE only for a user still managed when hard-deleted (H; QA4).
             if link.is_some_and(|l| l.managed) && self.settings.actions.delete {
-                let from = ctx.log_entries().len();
+                let from = ctx.log_mark();
                 self.engine(pod).delete(ctx, u.subject()).await;
                 self.settle(ctx, ObjectKind::User, key, from);
             }
@@ -466,7 +469,7 @@ impl Entra {
     /// Reads the linked user (T "Get User"), then updates what differs from what it holds.
     async fn update_linked_user(&self, ctx: &mut Ctx<'_>, u: &User, l: &Link, pod: bool) {
         let eng = self.engine(pod);
-        let from = ctx.log_entries().len();
+        let from = ctx.log_mark();
         let mut exchanges = Vec::new();
         let current = match eng
             .read(ctx, ObjectKind::User, &l.target_id, &mut exchanges)
@@ -554,7 +557,7 @@ impl Entra {
     async fn match_or_create_user(&self, ctx: &mut Ctx<'_>, u: &User, pod: bool) {
         let eng = self.engine(pod);
         let desired = eng.desired_user(ctx, u);
-        let from = ctx.log_entries().len();
+        let from = ctx.log_mark();
         let (kind, event) = (ObjectKind::User, "user_create");
         match eng.lookup(ctx, u.subject(), &desired, event).await {
             Looked::Found(Matched::Found {
@@ -641,7 +644,7 @@ impl Entra {
                 l.manager_sent = now_sent;
             }
         }
-        let from = ctx.log_entries().len();
+        let from = ctx.log_mark();
         eng.outcome(
             ctx,
             u.subject(),
@@ -662,7 +665,7 @@ impl Entra {
         let Some(g) = ctx.dir().group(key).cloned() else {
             return false;
         };
-        let from = ctx.log_entries().len();
+        let from = ctx.log_mark();
         let fresh = self.group_itself(ctx, &g, pod).await;
         self.settle(ctx, ObjectKind::Group, key, from);
         fresh
@@ -823,7 +826,7 @@ impl Entra {
         for r in &remove {
             now.remove(*r);
         }
-        let from = ctx.log_entries().len();
+        let from = ctx.log_mark();
         let mut exchanges = Vec::new();
         let members = vec!["members".to_string()];
         // Entra reads the group (without members) before updating it (T "Get Group").

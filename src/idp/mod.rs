@@ -560,8 +560,11 @@ pub struct Ctx<'a> {
     /// The IdP's display name for findings: `Entra ID`.
     pub idp_name: &'static str,
     /// How many objects' flows a pass keeps in flight at once (the common `in_flight`
-    /// setting, [`registry::InFlight`]); 1 is sequential.
+    /// setting, [`registry::IN_FLIGHT`]); 1 is sequential.
     pub in_flight: usize,
+    /// Positions in the provisioning log of the entries this context wrote: what a flow's
+    /// own outcomes are when lanes interleave theirs in one log ([`Self::logged_since`]).
+    written: Vec<usize>,
 }
 
 /// The run's state a [`Ctx`] and its lanes share.
@@ -624,6 +627,7 @@ impl<'a> Ctx<'a> {
             step,
             idp_name,
             in_flight: 1,
+            written: Vec::new(),
         }
     }
 
@@ -642,6 +646,7 @@ impl<'a> Ctx<'a> {
             step: self.step,
             idp_name: self.idp_name,
             in_flight: 1,
+            written: Vec::new(),
         }
     }
 
@@ -664,12 +669,24 @@ impl<'a> Ctx<'a> {
     pub fn sync_mut(&self) -> RefMut<'_, SyncState> {
         RefMut::map(self.shared.sync.borrow_mut(), |d| &mut **d)
     }
-    /// The provisioning log so far.
-    pub fn log_entries(&self) -> Ref<'_, Vec<LogEntry>> {
-        Ref::map(self.shared.log.borrow(), |d| &**d)
+    /// Appends to the provisioning log, remembering the entry as this context's.
+    pub fn push_log(&mut self, entry: LogEntry) {
+        let mut log = self.shared.log.borrow_mut();
+        self.written.push(log.len());
+        log.push(entry);
     }
-    pub fn log_mut(&self) -> RefMut<'_, Vec<LogEntry>> {
-        RefMut::map(self.shared.log.borrow_mut(), |d| &mut **d)
+    /// A mark for [`Self::logged_since`]: how many entries this context has written.
+    pub fn log_mark(&self) -> usize {
+        self.written.len()
+    }
+    /// `f` of each entry this context wrote since `mark`, in order (never another lane's).
+    pub fn logged_since<T>(&self, mark: usize, f: impl FnMut(&LogEntry) -> T) -> Vec<T> {
+        let log = self.shared.log.borrow();
+        self.written[mark.min(self.written.len())..]
+            .iter()
+            .filter_map(|&i| log.get(i))
+            .map(f)
+            .collect()
     }
     pub fn findings_mut(&self) -> RefMut<'_, Vec<Finding>> {
         RefMut::map(self.shared.findings.borrow_mut(), |d| &mut **d)
@@ -1027,7 +1044,7 @@ impl Ctx<'_> {
         exchanges: Vec<u64>,
     ) {
         crate::report::progress::object_logged(kind.name(), identity);
-        self.log_mut().push(LogEntry {
+        self.push_log(LogEntry {
             date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             identity: identity.to_string(),
             object_type: kind.name().to_string(),
@@ -1077,8 +1094,16 @@ pub fn json_of<T: serde::Serialize>(settings: &T) -> serde_json::Value {
     serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
 }
 
-/// The profile a scenario runs, chosen by its `idp`.
-pub enum Profile {
+/// The profile a scenario runs, chosen by its `idp`: the IdP's own, and the settings common
+/// to every IdP ([`registry::IN_FLIGHT`]).
+pub struct Profile {
+    pub kind: ProfileKind,
+    /// Objects of a pass provisioned at once (the `in_flight` setting; 1: one after the other).
+    pub in_flight: usize,
+}
+
+/// The IdP a profile simulates, with its typed settings.
+pub enum ProfileKind {
     Entra(entra::Entra),
     Okta(okta::Okta),
     Duo(duo::Duo),
@@ -1105,56 +1130,66 @@ impl Profile {
 
     /// The IdP's name in findings and reports.
     pub fn display_name(&self) -> &'static str {
-        match self {
-            Profile::Entra(_) => "Entra ID",
-            Profile::Okta(o) if o.settings.app == okta::App::Aiw => "Okta (AIW)",
-            Profile::Okta(_) => "Okta",
-            Profile::Duo(d) => d.wire.display_name(),
-            Profile::OneLogin(o) => o.run.wire.display_name(),
-            Profile::JumpCloud(j) => j.run.wire.display_name(),
-            Profile::PingFederate(p) => p.run.wire.display_name(),
-            Profile::Rfc(_) => "RFC 7643/7644",
+        match &self.kind {
+            ProfileKind::Entra(_) => "Entra ID",
+            ProfileKind::Okta(o) if o.settings.app == okta::App::Aiw => "Okta (AIW)",
+            ProfileKind::Okta(_) => "Okta",
+            ProfileKind::Duo(d) => d.wire.display_name(),
+            ProfileKind::OneLogin(o) => o.run.wire.display_name(),
+            ProfileKind::JumpCloud(j) => j.run.wire.display_name(),
+            ProfileKind::PingFederate(p) => p.run.wire.display_name(),
+            ProfileKind::Rfc(_) => "RFC 7643/7644",
         }
     }
 
     /// The settings in force, defaults filled in (for reports).
+    /// `in_flight` is there when above 1 (inferred: see [`registry::IN_FLIGHT`]); a report
+    /// without it ran one object after the other.
     pub fn settings_json(&self) -> serde_json::Value {
-        match self {
-            Profile::Entra(e) => json_of(&e.settings),
-            Profile::Okta(o) => json_of(&o.settings),
-            Profile::Duo(d) => json_of(&d.settings),
-            Profile::OneLogin(o) => json_of(&o.settings),
-            Profile::JumpCloud(j) => json_of(&j.settings),
-            Profile::PingFederate(p) => json_of(&p.settings),
-            Profile::Rfc(_) => serde_json::json!({}),
+        let mut settings = self.idp_settings_json();
+        if let (Some(m), true) = (settings.as_object_mut(), self.in_flight > 1) {
+            m.insert(registry::IN_FLIGHT.into(), self.in_flight.into());
+        }
+        settings
+    }
+
+    fn idp_settings_json(&self) -> serde_json::Value {
+        match &self.kind {
+            ProfileKind::Entra(e) => json_of(&e.settings),
+            ProfileKind::Okta(o) => json_of(&o.settings),
+            ProfileKind::Duo(d) => json_of(&d.settings),
+            ProfileKind::OneLogin(o) => json_of(&o.settings),
+            ProfileKind::JumpCloud(j) => json_of(&j.settings),
+            ProfileKind::PingFederate(p) => json_of(&p.settings),
+            ProfileKind::Rfc(_) => serde_json::json!({}),
         }
     }
 
     pub fn mapping(&self) -> &mapping::Mapping {
-        match self {
-            Profile::Entra(e) => &e.mapping,
-            Profile::Okta(o) => &o.mapping,
-            Profile::Duo(d) => &d.mapping,
-            Profile::OneLogin(o) => &o.run.mapping,
-            Profile::JumpCloud(j) => &j.run.mapping,
-            Profile::PingFederate(p) => &p.run.mapping,
-            Profile::Rfc(m) => m,
+        match &self.kind {
+            ProfileKind::Entra(e) => &e.mapping,
+            ProfileKind::Okta(o) => &o.mapping,
+            ProfileKind::Duo(d) => &d.mapping,
+            ProfileKind::OneLogin(o) => &o.run.mapping,
+            ProfileKind::JumpCloud(j) => &j.run.mapping,
+            ProfileKind::PingFederate(p) => &p.run.mapping,
+            ProfileKind::Rfc(m) => m,
         }
     }
 
     /// What this IdP, with these settings, does to objects leaving scope or deleted.
     pub fn rules(&self) -> crate::check::expected::Rules {
         use crate::check::expected::{Deprovision, Rules};
-        match self {
-            Profile::Entra(e) => e.rules(),
-            Profile::Okta(o) => o.rules(),
-            Profile::Duo(d) => d.rules(),
+        match &self.kind {
+            ProfileKind::Entra(e) => e.rules(),
+            ProfileKind::Okta(o) => o.rules(),
+            ProfileKind::Duo(d) => d.rules(),
             // Duo's continuous schedule on their wires, with their deprovisioning.
-            Profile::OneLogin(o) => o.run.rules(),
-            Profile::JumpCloud(j) => j.run.rules(),
-            Profile::PingFederate(p) => p.run.rules(),
+            ProfileKind::OneLogin(o) => o.run.rules(),
+            ProfileKind::JumpCloud(j) => j.run.rules(),
+            ProfileKind::PingFederate(p) => p.run.rules(),
             // No source directory is provisioned: nothing is expected to leave.
-            Profile::Rfc(_) => Rules {
+            ProfileKind::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,
                 disabled_user: Deprovision::Nothing,
                 deleted_user: Deprovision::Nothing,
@@ -1167,46 +1202,46 @@ impl Profile {
     }
 
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        match self {
-            Profile::Entra(e) => e.test_connection(ctx).await,
-            Profile::Okta(o) => o.test_connection(ctx).await,
-            Profile::Duo(d) => d.test_connection(ctx).await,
-            Profile::OneLogin(o) => o.run.test_connection(ctx).await,
-            Profile::JumpCloud(j) => j.run.test_connection(ctx).await,
-            Profile::PingFederate(p) => p.test_connection(ctx).await,
-            Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
+        match &self.kind {
+            ProfileKind::Entra(e) => e.test_connection(ctx).await,
+            ProfileKind::Okta(o) => o.test_connection(ctx).await,
+            ProfileKind::Duo(d) => d.test_connection(ctx).await,
+            ProfileKind::OneLogin(o) => o.run.test_connection(ctx).await,
+            ProfileKind::JumpCloud(j) => j.run.test_connection(ctx).await,
+            ProfileKind::PingFederate(p) => p.test_connection(ctx).await,
+            ProfileKind::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
 
     pub async fn cycle(&self, ctx: &mut Ctx<'_>, kind: crate::scenario::model::CycleKind) {
-        match self {
-            Profile::Entra(e) => e.cycle(ctx, kind).await,
+        match &self.kind {
+            ProfileKind::Entra(e) => e.cycle(ctx, kind).await,
             // Okta has no cycles: a cycle step just lets it react to what changed.
-            Profile::Okta(o) => o.react(ctx).await,
-            Profile::Duo(d) => d.react(ctx).await,
-            Profile::OneLogin(o) => o.run.react(ctx).await,
-            Profile::JumpCloud(j) => j.run.react(ctx).await,
-            Profile::PingFederate(p) => p.react(ctx).await,
-            Profile::Rfc(_) => {}
+            ProfileKind::Okta(o) => o.react(ctx).await,
+            ProfileKind::Duo(d) => d.react(ctx).await,
+            ProfileKind::OneLogin(o) => o.run.react(ctx).await,
+            ProfileKind::JumpCloud(j) => j.run.react(ctx).await,
+            ProfileKind::PingFederate(p) => p.react(ctx).await,
+            ProfileKind::Rfc(_) => {}
         }
     }
 
     /// Event-driven IdPs (Okta) react to each directory change as it happens; Entra waits
     /// for its next cycle.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
-        match self {
-            Profile::Entra(_) | Profile::Rfc(_) => {}
-            Profile::Okta(o) => o.react(ctx).await,
-            Profile::Duo(d) => d.react(ctx).await,
-            Profile::OneLogin(o) => o.run.react(ctx).await,
-            Profile::JumpCloud(j) => j.run.react(ctx).await,
-            Profile::PingFederate(p) => p.react(ctx).await,
+        match &self.kind {
+            ProfileKind::Entra(_) | ProfileKind::Rfc(_) => {}
+            ProfileKind::Okta(o) => o.react(ctx).await,
+            ProfileKind::Duo(d) => d.react(ctx).await,
+            ProfileKind::OneLogin(o) => o.run.react(ctx).await,
+            ProfileKind::JumpCloud(j) => j.run.react(ctx).await,
+            ProfileKind::PingFederate(p) => p.react(ctx).await,
         }
     }
 
     fn okta(&self, what: &str) -> Result<&okta::Okta, String> {
-        match self {
-            Profile::Okta(o) => Ok(o),
+        match &self.kind {
+            ProfileKind::Okta(o) => Ok(o),
             _ => Err(format!(
                 "`{what}` is an Okta action; this scenario's IdP is {}",
                 self.display_name()
@@ -1248,14 +1283,14 @@ impl Profile {
     }
 
     pub fn restart(&self, ctx: &mut Ctx<'_>, scope: crate::scenario::model::RestartScope) {
-        match self {
-            Profile::Entra(e) => e.restart(ctx, scope),
-            Profile::Okta(_) => ctx.sync_mut().restart(scope),
-            Profile::Duo(_)
-            | Profile::OneLogin(_)
-            | Profile::JumpCloud(_)
-            | Profile::PingFederate(_) => ctx.sync_mut().restart(scope),
-            Profile::Rfc(_) => {}
+        match &self.kind {
+            ProfileKind::Entra(e) => e.restart(ctx, scope),
+            ProfileKind::Okta(_) => ctx.sync_mut().restart(scope),
+            ProfileKind::Duo(_)
+            | ProfileKind::OneLogin(_)
+            | ProfileKind::JumpCloud(_)
+            | ProfileKind::PingFederate(_) => ctx.sync_mut().restart(scope),
+            ProfileKind::Rfc(_) => {}
         }
     }
 
@@ -1264,14 +1299,16 @@ impl Profile {
         ctx: &mut Ctx<'_>,
         od: &crate::scenario::model::OnDemand,
     ) -> Result<(), String> {
-        match self {
-            Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
-            Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
-            Profile::Duo(_)
-            | Profile::OneLogin(_)
-            | Profile::JumpCloud(_)
-            | Profile::PingFederate(_) => Err("provision on demand is an Entra ID action".into()),
-            Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
+        match &self.kind {
+            ProfileKind::Entra(e) => e.provision_on_demand(ctx, od).await,
+            ProfileKind::Okta(_) => Err("provision on demand is an Entra ID action".into()),
+            ProfileKind::Duo(_)
+            | ProfileKind::OneLogin(_)
+            | ProfileKind::JumpCloud(_)
+            | ProfileKind::PingFederate(_) => {
+                Err("provision on demand is an Entra ID action".into())
+            }
+            ProfileKind::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
 }

@@ -313,6 +313,7 @@ async fn run_step(
                 index,
                 profile.display_name(),
             )
+            .with_in_flight(profile.in_flight)
         };
     }
     match step {
