@@ -842,6 +842,10 @@ impl Ctx<'_> {
             self.check_lookup(&req.path, &resp);
         }
         self.ledger_mut().exercise(behaviour);
+        if matches!(self.client, LaneClient::Lane(_)) {
+            // Sent beside others of its pass: the report says how many requests rest on it.
+            self.ledger_mut().exercise(engine::in_flight_behaviour());
+        }
         let written = match target_of(&req.path) {
             Some(t) if write => Some(t),
             _ if req.method == crate::client::Method::POST => {
