@@ -45,6 +45,10 @@ struct Watch {
     held: AtomicUsize,
     arrived: Notify,
     events: Mutex<Vec<Event>>,
+    /// A server that serves one request at a time and answers 429 to any beside it.
+    one_at_a_time: bool,
+    /// The 429s it answered.
+    refused: AtomicUsize,
 }
 
 /// Whether a group request's body adds members: a `POST /Groups` with a non-empty `members`,
@@ -86,8 +90,20 @@ async fn handle(State(w): State<Arc<Watch>>, req: Request) -> Response {
         path: path.clone(),
     });
     w.arrived.notify_waiters();
+    if w.one_at_a_time && now > 1 {
+        w.refused.fetch_add(1, Ordering::SeqCst);
+        w.events.lock().unwrap().push(Event::Answered { seq });
+        w.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let body = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"one request at a time"}"#;
+        return Response::builder()
+            .status(429)
+            .header("Content-Type", "application/scim+json")
+            .header("Retry-After", "1")
+            .body(Body::from(body))
+            .expect("response");
+    }
     let user_post = method == "POST" && path.split('?').next().unwrap_or("").ends_with("/Users");
-    if user_post && w.held.fetch_add(1, Ordering::SeqCst) < HELD {
+    if user_post && !w.one_at_a_time && w.held.fetch_add(1, Ordering::SeqCst) < HELD {
         // Hold it until another request is in flight beside it (or the bound passes).
         let _ = tokio::time::timeout(HOLD, async {
             loop {
@@ -134,7 +150,7 @@ struct Proxy {
     shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn proxy() -> Proxy {
+async fn proxy(one_at_a_time: bool) -> Proxy {
     let upstream = start(ServerConfig::local().with_token(TOKEN))
         .await
         .expect("reference server");
@@ -147,6 +163,8 @@ async fn proxy() -> Proxy {
         held: AtomicUsize::new(0),
         arrived: Notify::new(),
         events: Mutex::new(Vec::new()),
+        one_at_a_time,
+        refused: AtomicUsize::new(0),
     });
     let router = axum::Router::new()
         .fallback(handle)
@@ -195,6 +213,8 @@ fn scenario(dir: &std::path::Path, idp: &str, in_flight: Option<usize>) -> std::
 
 struct Outcome {
     code: Option<i32>,
+    /// 429s a one-at-a-time server answered.
+    refused: usize,
     output: String,
     report: Value,
     max: usize,
@@ -202,7 +222,11 @@ struct Outcome {
 }
 
 async fn run(idp: &str, in_flight: Option<usize>) -> Outcome {
-    let p = proxy().await;
+    run_on(idp, in_flight, false).await
+}
+
+async fn run_on(idp: &str, in_flight: Option<usize>, one_at_a_time: bool) -> Outcome {
+    let p = proxy(one_at_a_time).await;
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(dir.path(), idp, in_flight);
     let reports = dir.path().join("reports");
@@ -238,11 +262,13 @@ async fn run(idp: &str, in_flight: Option<usize>) -> Outcome {
         .unwrap_or_else(|e| panic!("report.json: {e}\n{output}"));
     let report: Value = serde_json::from_str(&text).expect("report.json parses");
     let max = p.watch.max.load(Ordering::SeqCst);
+    let refused = p.watch.refused.load(Ordering::SeqCst);
     let events = p.watch.events.lock().unwrap().clone();
     let _ = p.shutdown.send(());
     p.upstream.stop().await;
     Outcome {
         code: out.status.code(),
+        refused,
         output,
         report,
         max,
@@ -372,6 +398,27 @@ async fn by_default_one_request_at_a_time() {
         .iter()
         .any(|b| b["name"].as_str().unwrap().contains("requests in flight"));
     assert!(!lanes);
+}
+
+/// A server that serves one request at a time (429 to any other) passes Duo's sequential run;
+/// with four in flight its 429s show up, each a finding (Duo does not retry a 429), and the
+/// run fails. The race is the server's, found only by sending side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_at_a_time_server_shows_its_429s_only_with_requests_in_flight() {
+    let o = run_on("duo", None, true).await;
+    assert_eq!(o.code, Some(0), "sequential: exit code\n{}", o.output);
+    assert_eq!(o.refused, 0);
+    let o = run_on("duo", Some(4), true).await;
+    assert!(o.refused > 0, "four in flight never met the limit");
+    assert_eq!(o.code, Some(1), "four in flight: exit code\n{}", o.output);
+    check_report(&o);
+    let findings = o.report["scenarios"][0]["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["message"].as_str().unwrap_or("").contains("HTTP 429")),
+        "{findings:#?}"
+    );
 }
 
 /// A bad `in_flight` is a scenario error pointing at the value (exit 2).
