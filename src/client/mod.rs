@@ -1053,6 +1053,52 @@ mod bounds_tests {
         assert_eq!(json_unescaped(r#"x\u0041"#), None);
     }
 
+    /// Lanes number their exchanges with the run's client, count armed faults in one
+    /// sequence with it, and hand their exchanges back in id order.
+    #[tokio::test]
+    async fn lanes_share_ids_and_faults_and_merge_in_id_order() {
+        use crate::scenario::model::{Fault, FaultEffect};
+        let mut main = Client::new(ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: None,
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        // Answered by the fault, never sent: the second matching request only.
+        main.faults.arm(&Fault {
+            matches: "GET /Users".into(),
+            nth: Some(2),
+            times: Some(1),
+            effect: FaultEffect::Status {
+                status: 503,
+                retry_after: None,
+            },
+        });
+        // Every other request: 200 from the fault, so nothing leaves the process.
+        main.faults.arm(&Fault {
+            matches: "* /**".into(),
+            nth: None,
+            times: Some(100),
+            effect: FaultEffect::Status {
+                status: 200,
+                retry_after: None,
+            },
+        });
+        let (mut a, mut b) = (main.lane(), main.lane());
+        let get = || Request::new(Method::GET, "/Users");
+        assert_eq!(a.send(get()).await.exchange, 1);
+        let second = b.send(get()).await;
+        assert_eq!((second.exchange, second.status), (2, Some(503)));
+        assert_eq!(a.send(get()).await.exchange, 3);
+        assert_eq!(b.send(get()).await.exchange, 4);
+        main.merge(&mut b);
+        main.merge(&mut a);
+        let ids: Vec<u64> = main.exchanges().iter().map(|e| e.id).collect();
+        assert_eq!(ids, [1, 2, 3, 4]);
+        assert!(a.exchanges().is_empty() && b.exchanges().is_empty());
+        assert_eq!(main.next_exchange_id(), 5);
+    }
+
     #[test]
     fn timeouts_in_a_row_stop_the_run_an_answer_resets_the_count() {
         let w = Watchdog::default();
