@@ -120,15 +120,17 @@ fn scoped(attrs: &Map<String, Value>, tag: &str) -> Map<String, Value> {
 
 impl SourceDirectory {
     /// The scenario's directory, with names scoped by `tag`.
-    pub fn new(spec: &Directory, tag: &str) -> Self {
+    /// `generated` are the objects of `spec.generate` (made by the caller), placed after the
+    /// hand-written ones as the loader checked them.
+    pub fn new(spec: &Directory, generated: (&[UserSpec], &[GroupSpec]), tag: &str) -> Self {
         let mut d = SourceDirectory {
             tag: tag.to_string(),
             ..Default::default()
         };
-        for u in &spec.users {
+        for u in spec.users.iter().chain(generated.0) {
             d.add_user(u);
         }
-        for g in &spec.groups {
+        for g in spec.groups.iter().chain(generated.1) {
             d.add_group(g);
         }
         d

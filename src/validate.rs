@@ -418,7 +418,7 @@ mod tests {
             step: 2,
             method: method.into(),
             path: path.into(),
-            request_headers: vec![],
+            request_headers: Default::default(),
             request_body: None,
             status: Some(status),
             response_body: body,

@@ -294,7 +294,7 @@ async fn without_auth_the_token_is_neither_sent_nor_shown() {
         ex[0].request_headers
     );
     assert_eq!(
-        ex[1].request_headers,
+        *ex[1].request_headers,
         [("Authorization".to_string(), "***".to_string())]
     );
     server.stop().await;

@@ -186,7 +186,7 @@ async fn the_reference_server_answers_discovery_and_errors_cleanly() {
             step: 1,
             method: method.into(),
             path: path.into(),
-            request_headers: vec![],
+            request_headers: Default::default(),
             request_body: body,
             status: Some(status),
             response_body,

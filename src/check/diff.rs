@@ -17,11 +17,36 @@ use crate::scim::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// A resource read back, kept as its compact JSON text and parsed when it is compared: a
+/// parsed tree costs about ten times its text (every object a hash map with spare room), and
+/// a 100,000-user check holds every user read back at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored(Box<str>);
+
+impl Stored {
+    /// The resource as a tree (a fresh parse each time: callers hold one at a time).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl From<&Value> for Stored {
+    fn from(v: &Value) -> Self {
+        Stored(v.to_string().into_boxed_str())
+    }
+}
+
+impl From<Value> for Stored {
+    fn from(v: Value) -> Self {
+        Stored::from(&v)
+    }
+}
+
 /// Resources read back from the target, by id.
 #[derive(Debug, Clone, Default)]
 pub struct ActualState {
-    pub users: BTreeMap<String, Value>,
-    pub groups: BTreeMap<String, Value>,
+    pub users: BTreeMap<String, Stored>,
+    pub groups: BTreeMap<String, Stored>,
     /// Users whose body came from a listing (`GET /Users?startIndex=…`), not their own GET:
     /// the state check reads one of them again before it reports a difference.
     pub listed: std::collections::BTreeSet<String>,
@@ -76,12 +101,13 @@ fn str_at(v: &Value, path: &str, rt: &ResourceTypeDef) -> Option<String> {
 }
 
 /// One half of the comparison: section name, object kind, expected objects, resources read
-/// back, compared paths, identity path, resource type.
+/// back and their identities, compared paths, identity path, resource type.
 type Section<'a> = (
     &'static str,
     &'static str,
     &'a Vec<crate::check::expected::Expected>,
-    &'a BTreeMap<String, Value>,
+    &'a BTreeMap<String, Stored>,
+    &'a Vec<Option<String>>,
     &'a Vec<String>,
     &'a str,
     &'static ResourceTypeDef,
@@ -99,16 +125,22 @@ pub fn compare(
     group_id_path: &str,
     manager_path: Option<&str>,
 ) -> Option<StateDiff> {
-    // Target id → identity, to show references (members, manager) the way the expectation does.
-    let id_to_identity: BTreeMap<&str, String> =
-        actual
-            .users
-            .iter()
-            .filter_map(|(id, r)| str_at(r, user_id_path, &USER_TYPE).map(|n| (id.as_str(), n)))
-            .chain(actual.groups.iter().filter_map(|(id, r)| {
-                str_at(r, group_id_path, &GROUP_TYPE).map(|n| (id.as_str(), n))
-            }))
-            .collect();
+    // Each resource's identity, read once (target id → identity): the diff groups resources
+    // by it, and shows references (members, manager) the way the expectation does.
+    let identities = |map: &BTreeMap<String, Stored>, path: &str, rt: &ResourceTypeDef| {
+        map.values()
+            .map(|r| str_at(&r.value(), path, rt))
+            .collect::<Vec<_>>()
+    };
+    let user_idents = identities(&actual.users, user_id_path, &USER_TYPE);
+    let group_idents = identities(&actual.groups, group_id_path, &GROUP_TYPE);
+    let id_to_identity: BTreeMap<&str, String> = actual
+        .users
+        .keys()
+        .zip(&user_idents)
+        .chain(actual.groups.keys().zip(&group_idents))
+        .filter_map(|(id, n)| n.clone().map(|n| (id.as_str(), n)))
+        .collect();
     let ref_name = |id: &str| {
         id_to_identity
             .get(id)
@@ -126,6 +158,7 @@ pub fn compare(
             "user",
             &expected.users,
             &actual.users,
+            &user_idents,
             &expected.user_paths,
             user_id_path,
             &USER_TYPE,
@@ -135,15 +168,18 @@ pub fn compare(
             "group",
             &expected.groups,
             &actual.groups,
+            &group_idents,
             &expected.group_paths,
             group_id_path,
             &GROUP_TYPE,
         ),
     ];
-    for (section, kind, exp_list, act_map, paths, id_path, rt) in sections {
-        let mut by_identity: BTreeMap<String, Vec<(&String, &Value)>> = BTreeMap::new();
-        for (id, r) in act_map {
-            let ident = str_at(r, id_path, rt).unwrap_or_else(|| format!("<no {id_path}> {id}"));
+    for (section, kind, exp_list, act_map, act_idents, paths, id_path, rt) in sections {
+        let mut by_identity: BTreeMap<String, Vec<(&String, &Stored)>> = BTreeMap::new();
+        for ((id, r), ident) in act_map.iter().zip(act_idents) {
+            let ident = ident
+                .clone()
+                .unwrap_or_else(|| format!("<no {id_path}> {id}"));
             by_identity.entry(ident).or_default().push((id, r));
         }
         let mut seen = std::collections::BTreeSet::new();
@@ -184,6 +220,7 @@ pub fn compare(
                     });
                 }
                 [(_, r)] => {
+                    let r = &r.value();
                     let mut have = project(r, paths, rt);
                     if section == "groups" && want.get("members").is_some() {
                         let mut ms: Vec<String> = r
@@ -379,7 +416,7 @@ mod tests {
 
     fn actual(user: Value) -> ActualState {
         let mut a = ActualState::default();
-        a.users.insert("1".into(), user);
+        a.users.insert("1".into(), user.into());
         a
     }
 
@@ -431,9 +468,9 @@ mod tests {
             .contains("missing"));
         let mut two = actual(json!({"id": "1", "userName": "a@x"}));
         two.users
-            .insert("2".into(), json!({"id": "2", "userName": "a@x"}));
+            .insert("2".into(), json!({"id": "2", "userName": "a@x"}).into());
         two.users
-            .insert("3".into(), json!({"id": "3", "userName": "stray@x"}));
+            .insert("3".into(), json!({"id": "3", "userName": "stray@x"}).into());
         let d = compare(&want, &two, "userName", "displayName", None).unwrap();
         assert!(d.objects.iter().any(|o| o.problem.contains("duplicates")));
         assert!(d

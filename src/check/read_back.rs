@@ -7,7 +7,7 @@
 //! GET /Users?filter=userName+eq+%22test.user.r3f9a1c01%40contoso.com%22
 //! ```
 
-use crate::check::diff::ActualState;
+use crate::check::diff::{ActualState, Stored};
 use crate::check::expected::ExpectedState;
 use crate::client::{Client, Request};
 use crate::idp::mapping::Mapping;
@@ -64,8 +64,8 @@ pub async fn read_back(
         match read_one(reader, *kind, id).await {
             Ok(Some(body)) => {
                 match kind {
-                    ObjectKind::User => actual.users.insert(id.clone(), body),
-                    ObjectKind::Group => actual.groups.insert(id.clone(), body),
+                    ObjectKind::User => actual.users.insert(id.clone(), body.into()),
+                    ObjectKind::Group => actual.groups.insert(id.clone(), body.into()),
                 };
             }
             Ok(None) => {}
@@ -151,7 +151,7 @@ pub fn prune(body: &mut Value, keep: &HashSet<String>) {
 /// bodies of users that are the run's (found, or in `want`; none when `want` is `None`).
 pub struct Discovered {
     pub found: Vec<(ObjectKind, String)>,
-    pub bodies: HashMap<(ObjectKind, String), Value>,
+    pub bodies: HashMap<(ObjectKind, String), Stored>,
 }
 
 /// [`find_by_identity`] at a tenant's size: the users come from one paged listing of
@@ -201,7 +201,8 @@ pub async fn discover(
     attrs.sort_unstable();
     attrs.dedup();
     let mut seen = vec![false; users.len()];
-    for r in listing {
+    for stored in listing {
+        let r = stored.value();
         let Some(id) = r.get("id").and_then(Value::as_str).map(str::to_string) else {
             continue;
         };
@@ -232,7 +233,7 @@ pub async fn discover(
             out.found.push((ObjectKind::User, id.clone()));
         }
         if want.is_some_and(|w| mine || w.objects.contains(&(ObjectKind::User, id.clone()))) {
-            out.bodies.insert((ObjectKind::User, id), r);
+            out.bodies.insert((ObjectKind::User, id), stored);
         }
     }
     let rest: Vec<(ObjectKind, String, String)> = users
@@ -253,14 +254,15 @@ pub async fn discover(
 
 /// Every resource of `kind` the server lists, page by page, or `None` when the listing cannot
 /// be trusted to be whole (see [`discover`]). With `keep`, each resource is [`prune`]d as its
-/// page arrives: a 100,000-user listing is held whole, so only what the caller reads.
+/// page arrives; each is kept as compact text ([`Stored`]): a 100,000-user listing is held
+/// whole, so only what the caller reads, at the size of its text.
 pub async fn list_all(
     c: &mut Client,
     kind: ObjectKind,
     keep: Option<&HashSet<String>>,
-) -> Option<Vec<Value>> {
+) -> Option<Vec<Stored>> {
     let max_pages = c.limits().max_pages;
-    let mut all: Vec<Value> = Vec::new();
+    let mut all: Vec<Stored> = Vec::new();
     let mut ids: HashSet<String> = HashSet::new();
     let mut total: Option<u64> = None;
     for _ in 0..max_pages {
@@ -301,13 +303,12 @@ pub async fn list_all(
             }
         }
         let empty = page.is_empty();
-        match keep {
-            Some(keep) => all.extend(page.into_iter().map(|mut r| {
+        all.extend(page.into_iter().map(|mut r| {
+            if let Some(keep) = keep {
                 prune(&mut r, keep);
-                r
-            })),
-            None => all.extend(page),
-        }
+            }
+            Stored::from(&r)
+        }));
         if all.len() as u64 >= n {
             return (all.len() as u64 == n).then_some(all);
         }
@@ -499,13 +500,19 @@ mod tests {
                 "meta": {"resourceType": "User", "version": "W/\"2\""}})
         };
         let mut whole = ActualState::default();
-        whole.users.insert("1".into(), body("1", "a@x", Some("2")));
-        whole.users.insert("2".into(), body("2", "b@x", None));
+        whole
+            .users
+            .insert("1".into(), body("1", "a@x", Some("2")).into());
+        whole
+            .users
+            .insert("2".into(), body("2", "b@x", None).into());
         let mut pruned = whole.clone();
         for b in pruned.users.values_mut() {
-            prune(b, &keep);
+            let mut v = b.value();
+            prune(&mut v, &keep);
+            *b = v.into();
         }
-        let kept = &pruned.users["1"];
+        let kept = &pruned.users["1"].value();
         assert!(kept.get("meta").is_none() && kept.get("groups").is_none());
         assert!(kept.get("UserName").is_some() && kept.get(ENT).is_some());
         let run = |a: &ActualState, given: &str| {

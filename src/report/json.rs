@@ -241,9 +241,11 @@ mod tests {
     #[test]
     fn a_token_that_slipped_past_redaction_is_masked() {
         let mut report = sample::run_report();
-        let headers = &mut report.scenarios[0].exchanges[0].request_headers;
+        let exchange = &mut report.scenarios[0].exchanges[0];
+        let mut headers = exchange.request_headers.to_vec();
         headers[0].1 = "Bearer SECRET-TOKEN-123".to_owned();
         headers.push(("x-api-key".to_owned(), "SECRET-TOKEN-123".to_owned()));
+        exchange.request_headers = headers.into();
         let dir = tempfile::tempdir().unwrap();
         let text = fs::read_to_string(write_json(&report, dir.path()).unwrap()).unwrap();
         assert!(!text.contains("SECRET-TOKEN-123"), "{text}");

@@ -325,7 +325,7 @@ pub(crate) mod sample {
             step,
             method: method.to_owned(),
             path: path.to_owned(),
-            request_headers,
+            request_headers: request_headers.into(),
             request_body,
             status,
             response_body,

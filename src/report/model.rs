@@ -196,6 +196,10 @@ pub struct CheckReport {
     pub exchanges: Vec<u64>,
 }
 
+/// An exchange's request headers, `[name, value]` pairs in the order sent: shared between the
+/// exchanges that sent the same ones (a run sends a few lists, tens of thousands of times).
+pub type Headers = std::sync::Arc<[(String, String)]>;
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Exchange {
     /// Unique within the scenario, in send order.
@@ -206,7 +210,7 @@ pub struct Exchange {
     /// Path relative to the base URL, with the query string as sent (`/Users?filter=…`).
     pub path: String,
     /// Request headers as sent; `Authorization` shows `Bearer ***`.
-    pub request_headers: Vec<(String, String)>,
+    pub request_headers: Headers,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_body: Option<Value>,
     /// `None` when no answer arrived (transport error, dropped response).

@@ -582,9 +582,10 @@ mod tests {
     #[test]
     fn no_headers_but_content_type_and_plain_ascii_without_colour() {
         let mut report = sample::run_report();
-        report.scenarios[1].exchanges[7]
-            .request_headers
-            .push(("X-Api-Key".to_owned(), "SECRET-TOKEN-123".to_owned()));
+        let exchange = &mut report.scenarios[1].exchanges[7];
+        let mut headers = exchange.request_headers.to_vec();
+        headers.push(("X-Api-Key".to_owned(), "SECRET-TOKEN-123".to_owned()));
+        exchange.request_headers = headers.into();
         let text = render_terminal(&report, false);
         assert!(!text.contains("SECRET-TOKEN-123"));
         assert!(!text.contains("Bearer") && !text.contains("Authorization"));

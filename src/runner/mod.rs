@@ -141,8 +141,11 @@ pub async fn run_scenario(
             return report;
         }
     };
+    let generated = crate::scenario::loader::generate::generated(scenario);
+    let dir = SourceDirectory::new(&scenario.directory, (&generated.0, &generated.1), tag);
+    drop(generated);
     let mut st = State {
-        dir: SourceDirectory::new(&scenario.directory, tag),
+        dir,
         sync: SyncState::default(),
         log: Vec::new(),
         findings: Vec::new(),
@@ -679,7 +682,7 @@ async fn cleanup(
                 .await
                 .map(|l| {
                     l.iter()
-                        .filter_map(|r| r.get("id").and_then(|v| v.as_str()).map(str::to_string))
+                        .filter_map(|r| r.value().get("id")?.as_str().map(str::to_string))
                         .collect()
                 })
         } else {

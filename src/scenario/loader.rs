@@ -251,6 +251,7 @@ pub fn parse_with(file: &Path, text: &str, load: LoadOptions) -> Result<Scenario
         problems.sort_by_key(|p| p.position);
     }
     if problems.is_empty() {
+        generate::set_aside(&mut scenario);
         Ok(scenario)
     } else {
         Err(LoadError::Invalid(

@@ -512,42 +512,10 @@ pub(super) fn expand(scenario: &mut Scenario, tree: &Node) -> Vec<Problem> {
     }
 
     // Templates: the IdP's defaults, then the scenario's (a `null` removes a default).
-    let mut templates: Vec<(String, Vec<Part>)> = Vec::new();
-    for (k, t) in default_templates(&scenario.idp) {
-        if !spec.attributes.contains_key(k) {
-            templates.push((
-                k.to_owned(),
-                compile(t).expect("built-in templates compile"),
-            ));
-        }
-    }
-    for (k, v) in &spec.attributes {
+    let templates = templates(&spec, &scenario.idp, |k, kind, message, hint| {
         let p = [base[0], base[1], Seg::Key("attributes"), Seg::Key(k)];
-        match v {
-            Value::Null => {}
-            Value::String(t) => match compile(t) {
-                Ok(parts) => templates.push((k.clone(), parts)),
-                Err(message) => report(
-                    at(&p),
-                    DiagnosticKind::UnknownValue,
-                    message,
-                    placeholder_hint(),
-                ),
-            },
-            Value::Bool(_) | Value::Number(_) => {
-                templates.push((k.clone(), vec![Part::Text(String::new())]))
-            }
-            other => report(
-                at(&p),
-                DiagnosticKind::WrongType,
-                format!("template `{k}` must be text, found {}", kind_name(other)),
-                format!(
-                    "for example `{k}: \"{{given}} {{family}}\"`; {}",
-                    placeholder_hint()
-                ),
-            ),
-        }
-    }
+        report(at(&p), kind, message, hint)
+    });
     if spec.attributes.contains_key("id") {
         let mut p = field("attributes");
         p.push(Seg::Key("id"));
@@ -616,6 +584,71 @@ pub(super) fn expand(scenario: &mut Scenario, tree: &Node) -> Vec<Problem> {
         expand_step(step, &user_ids, &group_ids);
     }
     problems
+}
+
+/// The attribute templates of `spec`: the IdP's defaults, then the scenario's (a `null`
+/// removes a default). A template that does not compile is reported (attribute, kind, message,
+/// hint) and left out.
+fn templates(
+    spec: &Generate,
+    idp: &str,
+    mut report: impl FnMut(&str, DiagnosticKind, String, String),
+) -> Vec<(String, Vec<Part>)> {
+    let mut templates: Vec<(String, Vec<Part>)> = Vec::new();
+    for (k, t) in default_templates(idp) {
+        if !spec.attributes.contains_key(k) {
+            templates.push((
+                k.to_owned(),
+                compile(t).expect("built-in templates compile"),
+            ));
+        }
+    }
+    for (k, v) in &spec.attributes {
+        match v {
+            Value::Null => {}
+            Value::String(t) => match compile(t) {
+                Ok(parts) => templates.push((k.clone(), parts)),
+                Err(message) => {
+                    report(k, DiagnosticKind::UnknownValue, message, placeholder_hint())
+                }
+            },
+            Value::Bool(_) | Value::Number(_) => {
+                templates.push((k.clone(), vec![Part::Text(String::new())]))
+            }
+            other => report(
+                k,
+                DiagnosticKind::WrongType,
+                format!("template `{k}` must be text, found {}", kind_name(other)),
+                format!(
+                    "for example `{k}: \"{{given}} {{family}}\"`; {}",
+                    placeholder_hint()
+                ),
+            ),
+        }
+    }
+    templates
+}
+
+/// Takes the generated users and groups out of a checked scenario again, leaving the
+/// hand-written ones and `directory.generate`: [`generated`] makes them anew when the scenario
+/// runs (same seed, same objects). A folder of tenant-sized scenarios then holds one tenant
+/// at a time, and a running scenario holds its tenant once (in the source directory).
+pub(super) fn set_aside(scenario: &mut Scenario) {
+    if let Some(spec) = &scenario.directory.generate {
+        let users = scenario.directory.users.len() - spec.users as usize;
+        let groups = scenario.directory.groups.len() - spec.groups as usize;
+        scenario.directory.users.truncate(users);
+        scenario.directory.groups.truncate(groups);
+    }
+}
+
+/// The generated users and groups of a loaded scenario (none without `directory.generate`),
+/// exactly as the loader checked them: they follow the hand-written ones in the directory.
+pub fn generated(scenario: &Scenario) -> (Vec<SourceUser>, Vec<SourceGroup>) {
+    match &scenario.directory.generate {
+        Some(spec) => generate(spec, &templates(spec, &scenario.idp, |_, _, _, _| {})),
+        None => (Vec::new(), Vec::new()),
+    }
 }
 
 fn kind_name(v: &Value) -> &'static str {
@@ -966,13 +999,21 @@ steps:
     fn a_generated_directory_mixes_with_hand_written_objects_that_steps_name() {
         let s = load(GENERATED, None).unwrap_or_else(|e| panic!("{e}"));
         let d = &s.directory;
-        assert_eq!((d.users.len(), d.groups.len()), (51, 6));
         assert_eq!(
-            d.users[0].id, "josue",
-            "hand-written objects keep their place"
+            (d.users.len(), d.groups.len()),
+            (1, 1),
+            "the loader keeps the hand-written objects; the generated ones are made when it runs"
         );
-        assert_eq!(d.users[1].id, "user-00001");
-        assert_eq!(d.groups[5].id, "group-005");
+        assert_eq!(d.users[0].id, "josue");
+        let (users, groups) = generated(&s);
+        assert_eq!((users.len(), groups.len()), (50, 5));
+        assert_eq!(users[0].id, "user-00001");
+        assert_eq!(groups[4].id, "group-005");
+        assert_eq!(
+            generated(&s).0[17].attributes,
+            users[17].attributes,
+            "made again the same"
+        );
         let Step::Assign(t) = &s.steps[0] else {
             panic!()
         };
@@ -981,10 +1022,8 @@ steps:
         assert_eq!(t.groups[0], "admins");
         // --scale: 500 users, groups scaled by the same factor.
         let big = load(GENERATED, Some(500)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            (big.directory.users.len(), big.directory.groups.len()),
-            (501, 51)
-        );
+        let (users, groups) = generated(&big);
+        assert_eq!((users.len(), groups.len()), (500, 50));
     }
 
     #[test]
