@@ -7,6 +7,7 @@ pub mod certify;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod compact;
 pub mod exit_code;
 pub mod idp;
 pub mod probe;

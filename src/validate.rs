@@ -1,5 +1,9 @@
 //! Schema validation of every answer a target gave: the JSON Schemas in `fixtures/schemas/`
 //! (written from RFC 7643 §4–§7 and RFC 7644 §3.4.2, §3.5.2, §3.12), embedded and compiled once.
+//! They are draft-07 documents: a validator of a draft 2020-12 document keeps that draft's
+//! meta-schemas resolved, and the nine of them held 63 MB for the process's life, more than
+//! a 10,000-user run's own data; draft-07 has every keyword they use (`if`, `const`,
+//! `contains`).
 //! Which schema applies follows from the exchange's method, path and status:
 //!
 //! ```text

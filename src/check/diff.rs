@@ -12,41 +12,18 @@
 //! (`-` expected, `+` found on the server.)
 
 use crate::check::expected::ExpectedState;
+use crate::compact::Compact;
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{ResourceTypeDef, GROUP_TYPE, USER_TYPE};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// A resource read back, kept as its compact JSON text and parsed when it is compared: a
-/// parsed tree costs about ten times its text (every object a hash map with spare room), and
-/// a 100,000-user check holds every user read back at once.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored(Box<str>);
-
-impl Stored {
-    /// The resource as a tree (a fresh parse each time: callers hold one at a time).
-    pub fn value(&self) -> Value {
-        serde_json::from_str(&self.0).unwrap_or(Value::Null)
-    }
-}
-
-impl From<&Value> for Stored {
-    fn from(v: &Value) -> Self {
-        Stored(v.to_string().into_boxed_str())
-    }
-}
-
-impl From<Value> for Stored {
-    fn from(v: Value) -> Self {
-        Stored::from(&v)
-    }
-}
-
-/// Resources read back from the target, by id.
+/// Resources read back from the target, by id, as compact text (parsed one at a time when
+/// compared).
 #[derive(Debug, Clone, Default)]
 pub struct ActualState {
-    pub users: BTreeMap<String, Stored>,
-    pub groups: BTreeMap<String, Stored>,
+    pub users: BTreeMap<String, Compact>,
+    pub groups: BTreeMap<String, Compact>,
     /// Users whose body came from a listing (`GET /Users?startIndex=…`), not their own GET:
     /// the state check reads one of them again before it reports a difference.
     pub listed: std::collections::BTreeSet<String>,
@@ -106,7 +83,7 @@ type Section<'a> = (
     &'static str,
     &'static str,
     &'a Vec<crate::check::expected::Expected>,
-    &'a BTreeMap<String, Stored>,
+    &'a BTreeMap<String, Compact>,
     &'a Vec<Option<String>>,
     &'a Vec<String>,
     &'a str,
@@ -127,7 +104,7 @@ pub fn compare(
 ) -> Option<StateDiff> {
     // Each resource's identity, read once (target id → identity): the diff groups resources
     // by it, and shows references (members, manager) the way the expectation does.
-    let identities = |map: &BTreeMap<String, Stored>, path: &str, rt: &ResourceTypeDef| {
+    let identities = |map: &BTreeMap<String, Compact>, path: &str, rt: &ResourceTypeDef| {
         map.values()
             .map(|r| str_at(&r.value(), path, rt))
             .collect::<Vec<_>>()
@@ -175,7 +152,7 @@ pub fn compare(
         ),
     ];
     for (section, kind, exp_list, act_map, act_idents, paths, id_path, rt) in sections {
-        let mut by_identity: BTreeMap<String, Vec<(&String, &Stored)>> = BTreeMap::new();
+        let mut by_identity: BTreeMap<String, Vec<(&String, &Compact)>> = BTreeMap::new();
         for ((id, r), ident) in act_map.iter().zip(act_idents) {
             let ident = ident
                 .clone()
@@ -204,7 +181,7 @@ pub fn compare(
                 }
                 continue;
             }
-            let mut want = e.attrs.clone();
+            let mut want = e.attrs.value();
             sort_multi(&mut want);
             match found.as_slice() {
                 [] => {
@@ -406,7 +383,7 @@ mod tests {
                 key: "a".into(),
                 identity: "a@x".into(),
                 present: true,
-                attrs,
+                attrs: attrs.into(),
             }],
             groups: vec![],
             user_paths: vec!["userName".into(), "active".into()],

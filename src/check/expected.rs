@@ -9,6 +9,7 @@
 //!  "groups":{"IT-Admins r3f9a1c01":{"displayName":"IT-Admins r3f9a1c01","members":["josue.r3f9a1c01@contoso.com"]}}}
 //! ```
 
+use crate::compact::Compact;
 use crate::idp::mapping::{build_view, Entry, Mapping};
 use crate::scim::patch::{get_path, put_path};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
@@ -50,8 +51,9 @@ pub struct Expected {
     pub key: String,
     pub identity: String,
     pub present: bool,
-    /// Canonical attributes (members and manager as identities).
-    pub attrs: Value,
+    /// Canonical attributes (members and manager as identities), as compact text: a
+    /// tenant's expected state is held whole while the server is read back.
+    pub attrs: Compact,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -149,7 +151,7 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
             key: u.key.clone(),
             identity,
             present,
-            attrs,
+            attrs: attrs.into(),
         });
     }
     // The manager, once both exist in the target (the IdP's reference pass).
@@ -164,15 +166,19 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
                 .and_then(Value::as_str)
                 .and_then(|m| present_users.get(m))
             {
-                let _ = put_path(
-                    &mut e.attrs,
-                    &format!("{}.value", entry.target),
-                    &json!(mgr),
-                    &USER_TYPE,
-                );
+                let _ = e.attrs.edit(|a| {
+                    put_path(
+                        a,
+                        &format!("{}.value", entry.target),
+                        &json!(mgr),
+                        &USER_TYPE,
+                    )
+                });
             } else if !u.attrs.contains_key("manager") {
                 // No manager in the source: none may be left in the target (`null` = absent).
-                let _ = put_path(&mut e.attrs, &entry.target, &Value::Null, &USER_TYPE);
+                let _ = e
+                    .attrs
+                    .edit(|a| put_path(a, &entry.target, &Value::Null, &USER_TYPE));
             }
         }
     }
@@ -224,7 +230,7 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
             key: g.key.clone(),
             identity,
             present,
-            attrs: if present { view } else { Value::Null },
+            attrs: if present { view } else { Value::Null }.into(),
         });
     }
     out
@@ -252,15 +258,19 @@ pub fn apply_overrides(
                 "absent" => {
                     e.present = !v.as_bool().unwrap_or(false);
                     if !e.present {
-                        e.attrs = Value::Null;
+                        e.attrs = Value::Null.into();
                     }
                 }
                 _ => {
-                    if !e.attrs.is_object() {
-                        e.attrs = json!({});
-                        e.present = true;
-                    }
-                    put_path(&mut e.attrs, k, v, rt)
+                    let present = &mut e.present;
+                    e.attrs
+                        .edit(|a| {
+                            if !a.is_object() {
+                                *a = json!({});
+                                *present = true;
+                            }
+                            put_path(a, k, v, rt)
+                        })
                         .map_err(|err| format!("override {key}.{k}: {}", err.detail))?;
                 }
             }

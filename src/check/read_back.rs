@@ -7,9 +7,10 @@
 //! GET /Users?filter=userName+eq+%22test.user.r3f9a1c01%40contoso.com%22
 //! ```
 
-use crate::check::diff::{ActualState, Stored};
+use crate::check::diff::ActualState;
 use crate::check::expected::ExpectedState;
 use crate::client::{Client, Request};
+use crate::compact::Compact;
 use crate::idp::mapping::Mapping;
 use crate::idp::Ledger;
 use crate::report::model::Finding;
@@ -151,7 +152,7 @@ pub fn prune(body: &mut Value, keep: &HashSet<String>) {
 /// bodies of users that are the run's (found, or in `want`; none when `want` is `None`).
 pub struct Discovered {
     pub found: Vec<(ObjectKind, String)>,
-    pub bodies: HashMap<(ObjectKind, String), Stored>,
+    pub bodies: HashMap<(ObjectKind, String), Compact>,
 }
 
 /// [`find_by_identity`] at a tenant's size: the users come from one paged listing of
@@ -254,15 +255,15 @@ pub async fn discover(
 
 /// Every resource of `kind` the server lists, page by page, or `None` when the listing cannot
 /// be trusted to be whole (see [`discover`]). With `keep`, each resource is [`prune`]d as its
-/// page arrives; each is kept as compact text ([`Stored`]): a 100,000-user listing is held
+/// page arrives; each is kept as compact text ([`Compact`]): a 100,000-user listing is held
 /// whole, so only what the caller reads, at the size of its text.
 pub async fn list_all(
     c: &mut Client,
     kind: ObjectKind,
     keep: Option<&HashSet<String>>,
-) -> Option<Vec<Stored>> {
+) -> Option<Vec<Compact>> {
     let max_pages = c.limits().max_pages;
-    let mut all: Vec<Stored> = Vec::new();
+    let mut all: Vec<Compact> = Vec::new();
     let mut ids: HashSet<String> = HashSet::new();
     let mut total: Option<u64> = None;
     for _ in 0..max_pages {
@@ -307,7 +308,7 @@ pub async fn list_all(
             if let Some(keep) = keep {
                 prune(&mut r, keep);
             }
-            Stored::from(&r)
+            Compact::from(&r)
         }));
         if all.len() as u64 >= n {
             return (all.len() as u64 == n).then_some(all);
@@ -478,13 +479,14 @@ mod tests {
                     present: true,
                     attrs: json!({"userName": "a@x", "name": {"givenName": given},
                     "emails": [{"type": "work", "value": "a@x"}],
-                    ENT: {"department": "IT", "manager": {"value": "b@x"}}}),
+                    ENT: {"department": "IT", "manager": {"value": "b@x"}}})
+                    .into(),
                 },
                 Expected {
                     key: "b".into(),
                     identity: "b@x".into(),
                     present: true,
-                    attrs: json!({"userName": "b@x"}),
+                    attrs: json!({"userName": "b@x"}).into(),
                 },
             ],
             groups: vec![],

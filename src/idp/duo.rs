@@ -18,6 +18,7 @@
 //! and deprovisioning lines are inferred.
 
 use crate::check::expected::{Deprovision, Rules};
+use crate::compact::Compact;
 use crate::idp::engine::{
     each, each_changed_user, is_inactive, members_held, Engine, Matched, Subjected, Updated,
 };
@@ -310,7 +311,11 @@ impl Duo {
         };
         let eng = self.engine();
         let desired = eng.desired_user(ctx, u);
-        let diffs = eng.user_diffs(&desired, link.view_sent.as_ref().unwrap_or(&json!({})));
+        let sent = link
+            .view_sent
+            .as_ref()
+            .map_or_else(|| json!({}), Compact::value);
+        let diffs = eng.user_diffs(&desired, &sent);
         if diffs.is_empty() {
             if !exchanges.is_empty() {
                 eng.succeeded(ctx, u.subject(), "user_update", what, exchanges);
@@ -338,7 +343,7 @@ impl Duo {
             if let Some(l) = ctx.sync_mut().users.get_mut(&u.key) {
                 let mut sent = desired;
                 sent["active"] = json!(l.managed);
-                l.view_sent = Some(sent);
+                l.view_sent = Some(sent.into());
             }
         }
     }
@@ -377,8 +382,12 @@ impl Duo {
         if ok {
             if let Some(l) = ctx.sync_mut().users.get_mut(&u.key) {
                 l.managed = active;
-                if let Some(v @ Value::Object(_)) = l.view_sent.as_mut() {
-                    v["active"] = json!(active);
+                if let Some(v) = l.view_sent.as_mut() {
+                    v.edit(|v| {
+                        if v.is_object() {
+                            v["active"] = json!(active);
+                        }
+                    });
                 }
             }
         }
@@ -490,7 +499,10 @@ impl Duo {
         let diffs = crate::idp::mapping::differences(
             &self.mapping.groups,
             &desired,
-            link.view_sent.as_ref().unwrap_or(&json!({})),
+            &link
+                .view_sent
+                .as_ref()
+                .map_or_else(|| json!({}), Compact::value),
             &crate::scim::schema::GROUP_TYPE,
         );
         let want = self.wanted_members(ctx, g);
@@ -525,7 +537,7 @@ impl Duo {
         let ok = eng.group_updated(ctx, g.subject(), &resp, what, modified, exchanges, want);
         if let Some(l) = ctx.sync_mut().groups.get_mut(&g.key) {
             if ok {
-                l.view_sent = Some(desired);
+                l.view_sent = Some(desired.into());
             } else {
                 l.members_sent = sent;
             }

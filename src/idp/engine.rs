@@ -837,7 +837,7 @@ impl Engine<'_> {
             );
             return Looked::Stopped;
         };
-        if !ctx.adopt(kind, key, id, false, Some(existing.clone())) {
+        if !ctx.adopt(kind, key, id, false, Some(&existing)) {
             self.failed(
                 ctx,
                 s,
@@ -988,7 +988,7 @@ impl Engine<'_> {
         // An id that is path syntax is reported by adopt and never linked.
         let adopted = id
             .as_ref()
-            .is_some_and(|id| ctx.adopt(kind, key, id, true, Some(desired.clone())));
+            .is_some_and(|id| ctx.adopt(kind, key, id, true, Some(desired)));
         let modified = if self.wire.log.create_modified {
             let (entries, rt) = match kind {
                 ObjectKind::User => (&self.mapping.users, &USER_TYPE),

@@ -996,7 +996,7 @@ impl Ctx<'_> {
         key: &str,
         id: &str,
         created: bool,
-        view_sent: Option<serde_json::Value>,
+        view_sent: Option<&serde_json::Value>,
     ) -> bool {
         if !self.own(kind, id, created) {
             return false;
@@ -1004,7 +1004,7 @@ impl Ctx<'_> {
         let link = sync::Link {
             target_id: id.to_string(),
             managed: true,
-            view_sent,
+            view_sent: view_sent.map(Into::into),
             ..Default::default()
         };
         self.sync_mut()

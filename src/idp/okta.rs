@@ -268,7 +268,7 @@ impl Okta {
             .users
             .get(&u.key)
             .and_then(|l| l.view_sent.as_ref())
-            == Some(&desired)
+            .is_some_and(|sent| sent.value() == desired)
         {
             return;
         }
@@ -279,7 +279,7 @@ impl Okta {
         {
             Updated::Unchanged => {
                 if let Some(l) = ctx.sync_mut().users.get_mut(&u.key) {
-                    l.view_sent = Some(desired);
+                    l.view_sent = Some(desired.into());
                 }
                 return;
             }

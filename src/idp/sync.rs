@@ -24,8 +24,9 @@ pub struct Link {
     pub members_sent: BTreeSet<String>,
     /// Users: the manager's target id last written.
     pub manager_sent: Option<String>,
-    /// The mapped view last written (event-driven IdPs push a profile only when it changed).
-    pub view_sent: Option<serde_json::Value>,
+    /// The mapped view last written (event-driven IdPs push a profile only when it changed),
+    /// as compact text: one per user of the tenant.
+    pub view_sent: Option<crate::compact::Compact>,
     /// Groups: the display name last written.
     pub name_sent: Option<String>,
 }
