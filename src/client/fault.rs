@@ -44,9 +44,12 @@ struct Armed {
     action: FaultAction,
 }
 
+/// The faults a scenario armed. Clones share them (an `Arc`): the lane clients of a pass
+/// ([`super::Client::lane`]) count matching requests in one sequence with the run's client,
+/// so `nth: 3` is the run's third matching request whichever lane sends it.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    armed: Vec<Armed>,
+    armed: std::sync::Arc<std::sync::Mutex<Vec<Armed>>>,
 }
 
 impl Faults {
@@ -63,7 +66,7 @@ impl Faults {
                 retry_after: *retry_after,
             },
         };
-        self.armed.push(Armed {
+        self.armed().push(Armed {
             pattern: f.matches.clone(),
             first: f.nth.unwrap_or(1).max(1),
             times: f.times.unwrap_or(1),
@@ -73,14 +76,19 @@ impl Faults {
     }
 
     pub fn clear(&mut self) {
-        self.armed.clear();
+        self.armed().clear();
+    }
+
+    /// The armed faults (a poisoned lock still holds them: nothing panics while it is held).
+    fn armed(&self) -> std::sync::MutexGuard<'_, Vec<Armed>> {
+        self.armed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The action for this request, if an armed fault claims it. Every fault counts the
     /// requests it matches; the first one in its window applies.
     pub fn action_for(&mut self, method: &str, path: &str) -> Option<FaultAction> {
         let mut chosen = None;
-        for a in &mut self.armed {
+        for a in self.armed().iter_mut() {
             if a.pattern.matches(method, path) {
                 a.seen += 1;
                 if chosen.is_none() && a.seen >= a.first && a.seen < a.first + a.times {

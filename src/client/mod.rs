@@ -25,7 +25,7 @@ const HEADER_SETS: usize = 16;
 use crate::secret::Secret;
 use fault::{FaultAction, Faults};
 use serde_json::Value;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use transport::{Body, Transport};
@@ -301,14 +301,17 @@ pub struct Client {
     /// The request header lists sent so far ([`Self::shared_headers`]), at most
     /// [`HEADER_SETS`].
     header_sets: Vec<Headers>,
-    next_id: u64,
+    /// The next exchange id, shared with this client's lanes ([`Self::lane`]): ids are unique
+    /// and increase in the order requests are sent, whichever lane sends them.
+    next_id: Arc<AtomicU64>,
     limits: Limits,
     /// `--timeout`: the longest wait for one answer.
     timeout: Duration,
     /// The user gave `--timeout`: it wins over a request's own (the wire's) timeout.
     timeout_given: bool,
-    /// Body bytes kept in `exchanges` so far, against `limits.log_budget`.
-    logged: usize,
+    /// Body bytes kept in `exchanges` so far, against `limits.log_budget`; shared with this
+    /// client's lanes, so the budget holds for the run whatever the lanes.
+    logged: Arc<AtomicUsize>,
     /// Index of the scenario step now running; recorded on each exchange.
     pub step: usize,
     /// `SCIMULATOR_RECORD_REQUESTS`: a file every request is appended to, whole (benchmarks).
@@ -329,11 +332,11 @@ impl Client {
             faults: Faults::default(),
             exchanges: Vec::new(),
             header_sets: Vec::new(),
-            next_id: 1,
+            next_id: Arc::new(AtomicU64::new(1)),
             limits: Limits::default(),
             timeout: cfg.timeout,
             timeout_given: false,
-            logged: 0,
+            logged: Arc::new(AtomicUsize::new(0)),
             step: 0,
             record: std::env::var_os("SCIMULATOR_RECORD_REQUESTS").map(Into::into),
             accept: None,
@@ -379,7 +382,7 @@ impl Client {
     /// `limits.report_body` bytes with a marker; once the log holds `limits.log_budget` body
     /// bytes, only a marker. Keeps a run's memory and report size bounded.
     fn bounded(&mut self, body: Value) -> Value {
-        if self.logged >= self.limits.log_budget {
+        if self.logged() >= self.limits.log_budget {
             return self.omitted(json_len(&body));
         }
         let size = json_len(&body);
@@ -392,7 +395,7 @@ impl Client {
             };
             Value::String(truncate_marked(&text, self.limits.report_body))
         };
-        self.logged += size.min(self.limits.report_body);
+        self.add_logged(size.min(self.limits.report_body));
         kept
     }
 
@@ -404,10 +407,10 @@ impl Client {
         }
         let text = serde_json::to_string(body).unwrap_or_default();
         if text.len() <= self.limits.report_body {
-            self.logged += text.len();
+            self.add_logged(text.len());
             return body.clone();
         }
-        self.logged += self.limits.report_body;
+        self.add_logged(self.limits.report_body);
         Value::String(truncate_marked(&text, self.limits.report_body))
     }
 
@@ -415,7 +418,7 @@ impl Client {
     fn omitted(&self, size: usize) -> Value {
         Value::String(format!(
             "{OMITTED}{size} bytes; the exchange log already holds {} bytes of bodies]",
-            self.logged
+            self.logged()
         ))
     }
 
@@ -424,7 +427,7 @@ impl Client {
     /// is copied without walking its tree, and past the log budget nothing is copied at all
     /// (a 10,000-user run sends tens of thousands of bodies; the log keeps a marker for most).
     fn log_value(&mut self, body: &Value, text: Option<&str>) -> Value {
-        if self.logged >= self.limits.log_budget {
+        if self.logged() >= self.limits.log_budget {
             return self.omitted(text.map_or_else(|| json_len(body), str::len));
         }
         let body = match text {
@@ -465,11 +468,57 @@ impl Client {
     /// The id the next exchange gets: a second client (the harness's own reads) continues the
     /// same numbering with [`Self::set_next_exchange_id`], so ids stay unique in a scenario.
     pub fn next_exchange_id(&self) -> u64 {
-        self.next_id
+        self.next_id.load(Ordering::Relaxed)
     }
 
     pub fn set_next_exchange_id(&mut self, id: u64) {
-        self.next_id = id;
+        self.next_id.store(id, Ordering::Relaxed);
+    }
+
+    /// Body bytes the exchange log holds so far (this client's and its lanes').
+    fn logged(&self) -> usize {
+        self.logged.load(Ordering::Relaxed)
+    }
+
+    fn add_logged(&self, n: usize) {
+        self.logged.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A lane of this client, for a pass that keeps several objects in flight
+    /// ([`crate::idp::engine::each`]): the same keep-alive pool (so as many connections as
+    /// lanes), base URL, token, limits and watchdog, armed faults, exchange numbering and log
+    /// budget; its own exchange list, handed back by [`Self::merge`] when the pass ends.
+    pub fn lane(&self) -> Client {
+        Client {
+            http: self.http.clone(),
+            base_url: self.base_url.clone(),
+            token: self.token.clone(),
+            faults: self.faults.clone(),
+            exchanges: Vec::new(),
+            header_sets: self.header_sets.clone(),
+            next_id: self.next_id.clone(),
+            limits: self.limits.clone(),
+            timeout: self.timeout,
+            timeout_given: self.timeout_given,
+            logged: self.logged.clone(),
+            step: self.step,
+            record: self.record.clone(),
+            accept: self.accept,
+        }
+    }
+
+    /// Takes back a lane's exchanges: the log stays in id order (the order requests were sent
+    /// in), whichever lane sent them.
+    pub fn merge(&mut self, lane: &mut Client) {
+        let mut theirs = std::mem::take(&mut lane.exchanges);
+        if theirs.is_empty() {
+            return;
+        }
+        let sorted = self.exchanges.last().map_or(0, |e| e.id) < theirs[0].id;
+        self.exchanges.append(&mut theirs);
+        if !sorted || !self.exchanges.windows(2).all(|w| w[0].id < w[1].id) {
+            self.exchanges.sort_by_key(|e| e.id);
+        }
     }
 
     pub fn take_exchanges(&mut self) -> Vec<Exchange> {
@@ -543,8 +592,7 @@ impl Client {
     }
 
     async fn send_as(&mut self, req: &Request, with_token: bool) -> Response {
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         crate::report::progress::request_sent();
         let path_only = req.path.split('?').next().unwrap_or("");
         let action = self.faults.action_for(req.method.as_str(), path_only);
@@ -748,9 +796,9 @@ impl Client {
     /// `clean_len` is the length of its text as received when that text held no secret.
     fn log_response(&mut self, body: &Value, clean_len: Option<usize>) -> Value {
         match clean_len {
-            Some(n) if self.logged >= self.limits.log_budget => self.omitted(n),
+            Some(n) if self.logged() >= self.limits.log_budget => self.omitted(n),
             // Past the budget only the size is kept: no copy of the tree.
-            _ if self.logged >= self.limits.log_budget => self.omitted(json_len(body)),
+            _ if self.logged() >= self.limits.log_budget => self.omitted(json_len(body)),
             _ => self.bounded_ref(body),
         }
     }
@@ -1025,6 +1073,52 @@ mod bounds_tests {
             Some("a\"b\\c/d\te")
         );
         assert_eq!(json_unescaped(r#"x\u0041"#), None);
+    }
+
+    /// Lanes number their exchanges with the run's client, count armed faults in one
+    /// sequence with it, and hand their exchanges back in id order.
+    #[tokio::test]
+    async fn lanes_share_ids_and_faults_and_merge_in_id_order() {
+        use crate::scenario::model::{Fault, FaultEffect};
+        let mut main = Client::new(ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: None,
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        // Answered by the fault, never sent: the second matching request only.
+        main.faults.arm(&Fault {
+            matches: "GET /Users".into(),
+            nth: Some(2),
+            times: Some(1),
+            effect: FaultEffect::Status {
+                status: 503,
+                retry_after: None,
+            },
+        });
+        // Every other request: 200 from the fault, so nothing leaves the process.
+        main.faults.arm(&Fault {
+            matches: "* /**".into(),
+            nth: None,
+            times: Some(100),
+            effect: FaultEffect::Status {
+                status: 200,
+                retry_after: None,
+            },
+        });
+        let (mut a, mut b) = (main.lane(), main.lane());
+        let get = || Request::new(Method::GET, "/Users");
+        assert_eq!(a.send(get()).await.exchange, 1);
+        let second = b.send(get()).await;
+        assert_eq!((second.exchange, second.status), (2, Some(503)));
+        assert_eq!(a.send(get()).await.exchange, 3);
+        assert_eq!(b.send(get()).await.exchange, 4);
+        main.merge(&mut b);
+        main.merge(&mut a);
+        let ids: Vec<u64> = main.exchanges().iter().map(|e| e.id).collect();
+        assert_eq!(ids, [1, 2, 3, 4]);
+        assert!(a.exchanges().is_empty() && b.exchanges().is_empty());
+        assert_eq!(main.next_exchange_id(), 5);
     }
 
     #[test]

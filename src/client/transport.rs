@@ -51,6 +51,8 @@ pub(super) enum Body {
 }
 
 /// A keep-alive pool of HTTP/1.1 connections, direct or through the environment's proxy.
+/// Clones share the pool (a run's lane clients, [`super::Client::lane`]).
+#[derive(Clone)]
 pub(super) struct Transport {
     pool: Pool<HttpsConnector<Route>, Full<Bytes>>,
     proxy: Arc<Matcher>,

@@ -231,7 +231,7 @@ impl Duo {
         let start =
             each_changed_user(ctx, async |ctx, key| self.process_user(ctx, &key).await).await;
         if !self.settings.exclude_group_information {
-            let groups: Vec<String> = ctx.dir.groups.iter().map(|g| g.key.clone()).collect();
+            let groups: Vec<String> = ctx.dir().groups.iter().map(|g| g.key.clone()).collect();
             each(ctx, groups, async |ctx, key| {
                 self.process_group(ctx, &key).await
             })
@@ -243,16 +243,17 @@ impl Duo {
     // ------------------------------------------------------------------ users
 
     async fn process_user(&self, ctx: &mut Ctx<'_>, key: &str) {
-        let Some(u) = ctx.dir.user(key).cloned() else {
+        let Some(u) = ctx.dir().user(key).cloned() else {
             return;
         };
         // A user disabled or deleted in Duo leaves like one removed from the groups [inferred].
-        let wanted =
-            ctx.dir.user_in_scope(&u) && u.attrs.get("accountEnabled") != Some(&Value::Bool(false));
-        match ctx.sync.users.get(key).cloned() {
+        let wanted = ctx.dir().user_in_scope(&u)
+            && u.attrs.get("accountEnabled") != Some(&Value::Bool(false));
+        let link = ctx.sync().users.get(key).cloned();
+        match link {
             None if wanted => self.provision(ctx, &u).await,
             // A wire that provisions disabled users creates them inactive (PingFederate).
-            None if self.wire.create.disabled_users && ctx.dir.user_in_scope(&u) => {
+            None if self.wire.create.disabled_users && ctx.dir().user_in_scope(&u) => {
                 self.provision(ctx, &u).await
             }
             None => {}
@@ -280,7 +281,7 @@ impl Duo {
         // not managed: enabling it later reactivates it.
         let disabled = is_inactive(&desired) && self.wire.create.disabled_users;
         if disabled {
-            if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+            if let Some(l) = ctx.sync_mut().users.get_mut(&u.key) {
                 l.managed = false;
             }
         }
@@ -305,7 +306,7 @@ impl Duo {
     /// provisioned attribute changes in Duo"). `exchanges` and `what` come from a link, which
     /// gets its log line even when nothing differs.
     async fn update(&self, ctx: &mut Ctx<'_>, u: &User, mut exchanges: Vec<u64>, what: &str) {
-        let Some(link) = ctx.sync.users.get(&u.key).cloned() else {
+        let Some(link) = ctx.sync().users.get(&u.key).cloned() else {
             return;
         };
         let eng = self.engine();
@@ -339,7 +340,7 @@ impl Duo {
             modified,
             exchanges,
         ) {
-            if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+            if let Some(l) = ctx.sync_mut().users.get_mut(&u.key) {
                 let mut sent = desired;
                 sent["active"] = json!(l.managed);
                 l.view_sent = Some(sent.into());
@@ -356,7 +357,7 @@ impl Duo {
         mut exchanges: Vec<u64>,
     ) -> bool {
         let Some(id) = ctx
-            .sync
+            .sync()
             .target_id(ObjectKind::User, &u.key)
             .map(str::to_string)
         else {
@@ -379,7 +380,7 @@ impl Duo {
             exchanges,
         );
         if ok {
-            if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+            if let Some(l) = ctx.sync_mut().users.get_mut(&u.key) {
                 l.managed = active;
                 if let Some(v) = l.view_sent.as_mut() {
                     v.edit(|v| {
@@ -409,11 +410,12 @@ impl Duo {
     // ------------------------------------------------------------------ groups
 
     async fn process_group(&self, ctx: &mut Ctx<'_>, key: &str) {
-        let Some(g) = ctx.dir.group(key).cloned() else {
+        let Some(g) = ctx.dir().group(key).cloned() else {
             return;
         };
-        let in_scope = ctx.dir.group_in_scope(&g);
-        match ctx.sync.groups.get(key).cloned() {
+        let in_scope = ctx.dir().group_in_scope(&g);
+        let link = ctx.sync().groups.get(key).cloned();
+        match link {
             None if in_scope => self.create_group(ctx, &g).await,
             None => {}
             // Its members were deprovisioned in the users pass (D1); the group is then deleted
@@ -423,7 +425,7 @@ impl Duo {
                 GroupLeaving::DeleteIfDeleted if g.deleted => self.delete_group(ctx, &g).await,
                 // Syncing stops; the group stays in the app as it is.
                 GroupLeaving::Keep | GroupLeaving::DeleteIfDeleted => {
-                    ctx.sync.groups.remove(key);
+                    ctx.sync_mut().groups.remove(key);
                 }
             },
             Some(_) => self.update_group(ctx, &g, Vec::new(), "updated").await,
@@ -438,8 +440,12 @@ impl Duo {
     fn wanted_members(&self, ctx: &Ctx<'_>, g: &Group) -> BTreeSet<String> {
         g.members
             .iter()
-            .filter(|m| ctx.dir.user(m).is_some_and(|u| ctx.dir.user_in_scope(u)))
-            .filter(|m| ctx.sync.users.contains_key(*m))
+            .filter(|m| {
+                ctx.dir()
+                    .user(m)
+                    .is_some_and(|u| ctx.dir().user_in_scope(u))
+            })
+            .filter(|m| ctx.sync().users.contains_key(*m))
             .cloned()
             .collect()
     }
@@ -467,7 +473,7 @@ impl Duo {
                     .await
             }
             Matched::Created { .. } => {
-                if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
+                if let Some(l) = ctx.sync_mut().groups.get_mut(&g.key) {
                     l.members_sent = members;
                 }
                 // Members not sent with the POST follow in a PATCH.
@@ -485,7 +491,7 @@ impl Duo {
         mut exchanges: Vec<u64>,
         what: &str,
     ) {
-        let Some(link) = ctx.sync.groups.get(&g.key).cloned() else {
+        let Some(link) = ctx.sync().groups.get(&g.key).cloned() else {
             return;
         };
         let eng = self.engine();
@@ -511,7 +517,7 @@ impl Duo {
             modified.push("members".into());
         }
         if ops.is_empty() {
-            if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
+            if let Some(l) = ctx.sync_mut().groups.get_mut(&g.key) {
                 l.members_sent = sent;
             }
             if !exchanges.is_empty() {
@@ -529,7 +535,7 @@ impl Duo {
             .update_members(ctx, &link.target_id, name, &want, ops, &mut exchanges)
             .await;
         let ok = eng.group_updated(ctx, g.subject(), &resp, what, modified, exchanges, want);
-        if let Some(l) = ctx.sync.groups.get_mut(&g.key) {
+        if let Some(l) = ctx.sync_mut().groups.get_mut(&g.key) {
             if ok {
                 l.view_sent = Some(desired.into());
             } else {

@@ -206,35 +206,38 @@ impl Entra {
         )
     }
 
-    /// Entra's escrow (H): every outcome logged since `from` counts toward the
+    /// Entra's escrow (H): every outcome this flow logged since the mark `from` counts toward the
     /// escrow-proportion quarantine; a failure is escrowed (retried next cycle) and a success
     /// clears it; a refused token quarantines the job.
     fn settle(&self, ctx: &mut Ctx<'_>, kind: ObjectKind, key: &str, from: usize) {
-        let outcomes: Vec<(bool, Option<String>, Option<String>)> = ctx.log[from..]
-            .iter()
-            .filter(|e| e.status == "Success" || e.status == "Failure")
-            .map(|e| {
-                (
-                    e.status == "Failure",
-                    e.error_code.clone(),
-                    e.detail.clone(),
-                )
+        // This flow's own entries: other lanes of the pass log theirs in between.
+        let outcomes: Vec<(bool, Option<String>, Option<String>)> = ctx
+            .logged_since(from, |e| {
+                (e.status == "Success" || e.status == "Failure").then(|| {
+                    (
+                        e.status == "Failure",
+                        e.error_code.clone(),
+                        e.detail.clone(),
+                    )
+                })
             })
+            .into_iter()
+            .flatten()
             .collect();
         let escrow = (kind, key.to_string());
         for (failed, code, detail) in outcomes {
-            ctx.sync.count_event(failed);
+            ctx.sync_mut().count_event(failed);
             if !failed {
-                ctx.sync.escrows.remove(&escrow);
+                ctx.sync_mut().escrows.remove(&escrow);
                 continue;
             }
             if matches!(code.as_deref(), Some("Unauthorized" | "InsufficientRights")) {
-                ctx.sync.quarantine = Some(format!(
+                ctx.sync_mut().quarantine = Some(format!(
                     "EncounteredQuarantineException: {}",
                     detail.unwrap_or_default()
                 ));
             }
-            ctx.sync.escrows.insert(escrow.clone());
+            ctx.sync_mut().escrows.insert(escrow.clone());
         }
     }
 
@@ -274,19 +277,19 @@ impl Entra {
         match resp.status {
             Some(200) => true,
             Some(401) | Some(403) => {
-                ctx.sync.quarantine = Some(format!(
+                ctx.sync_mut().quarantine = Some(format!(
                     "EncounteredQuarantineException: invalid credentials ({})",
                     resp.describe()
                 ));
                 false
             }
             Some(404) => {
-                ctx.sync.quarantine =
+                ctx.sync_mut().quarantine =
                     Some("SCIM compliance issue: HTTP/404 instead of HTTP/200".into());
                 false
             }
             _ => {
-                ctx.sync.quarantine =
+                ctx.sync_mut().quarantine =
                     Some(format!("the cycle could not start: {}", resp.describe()));
                 false
             }
@@ -296,21 +299,21 @@ impl Entra {
     /// One provisioning cycle: users, the manager reference pass, groups, then memberships
     /// ("The service syncs users and groups first, then memberships", H).
     pub async fn cycle(&self, ctx: &mut Ctx<'_>, kind: CycleKind) {
-        let start_clock = ctx.dir.clock;
-        let initial = kind == CycleKind::Initial || ctx.sync.watermark.is_none();
+        let start_clock = ctx.dir().clock;
+        let initial = kind == CycleKind::Initial || ctx.sync().watermark.is_none();
         if !self.probe(ctx).await {
             return;
         }
         let since = if initial {
             0
         } else {
-            ctx.sync.watermark.unwrap_or(0)
+            ctx.sync().watermark.unwrap_or(0)
         };
         let escrowed = |k: ObjectKind, key: &str, ctx: &Ctx<'_>| {
-            ctx.sync.escrows.contains(&(k, key.to_string()))
+            ctx.sync().escrows.contains(&(k, key.to_string()))
         };
         let users: Vec<String> = ctx
-            .dir
+            .dir()
             .users
             .iter()
             .filter(|u| initial || u.changed > since || escrowed(ObjectKind::User, &u.key, ctx))
@@ -325,26 +328,27 @@ impl Entra {
         })
         .await;
         let groups: Vec<String> = ctx
-            .dir
+            .dir()
             .groups
             .iter()
             .filter(|g| initial || g.changed > since || escrowed(ObjectKind::Group, &g.key, ctx))
             .map(|g| g.key.clone())
             .collect();
         // Groups created or read in this cycle need no second read before their member PATCH.
-        let mut fresh = BTreeSet::new();
+        let fresh = std::cell::RefCell::new(BTreeSet::new());
         each(ctx, groups, async |ctx, key| {
             if self.process_group(ctx, &key, false).await {
-                fresh.insert(key);
+                fresh.borrow_mut().insert(key);
             }
         })
         .await;
+        let fresh = fresh.into_inner();
         // Memberships of every linked group whose members or members' scope may have changed.
         let member_groups: Vec<String> = ctx
-            .dir
+            .dir()
             .groups
             .iter()
-            .filter(|g| ctx.sync.groups.contains_key(&g.key) && ctx.dir.group_in_scope(g))
+            .filter(|g| ctx.sync().groups.contains_key(&g.key) && ctx.dir().group_in_scope(g))
             .map(|g| g.key.clone())
             .collect();
         each(ctx, member_groups, async |ctx, key| {
@@ -356,7 +360,7 @@ impl Entra {
     }
 
     pub fn restart(&self, ctx: &mut Ctx<'_>, scope: RestartScope) {
-        ctx.sync.restart(scope);
+        ctx.sync_mut().restart(scope);
     }
 
     /// Provision on demand: one user, or one group with up to 5 members; default-dialect shapes
@@ -375,7 +379,7 @@ impl Entra {
         if let Some(u) = &od.user {
             self.process_user(ctx, u, true).await;
             self.reference_pass(ctx, u, true).await;
-            ctx.dir.note_on_demand(u);
+            ctx.dir_mut().note_on_demand(u);
             return Ok(());
         }
         let Some(g) = &od.group else {
@@ -388,7 +392,7 @@ impl Entra {
             ));
         }
         let members: Vec<String> = if od.members.is_empty() {
-            ctx.dir
+            ctx.dir()
                 .group(g)
                 .map(|x| x.members.iter().take(5).cloned().collect())
                 .unwrap_or_default()
@@ -397,10 +401,10 @@ impl Entra {
         };
         for m in &members {
             self.process_user(ctx, m, true).await;
-            ctx.dir.note_on_demand(m);
+            ctx.dir_mut().note_on_demand(m);
         }
         let created = self.process_group(ctx, g, true).await;
-        ctx.dir.note_on_demand_group(g);
+        ctx.dir_mut().note_on_demand_group(g);
         self.sync_members_limited(ctx, g, created, true, Some(&members))
             .await;
         Ok(())
@@ -409,17 +413,17 @@ impl Entra {
     // ------------------------------------------------------------------ users
 
     async fn process_user(&self, ctx: &mut Ctx<'_>, key: &str, pod: bool) {
-        let Some(u) = ctx.dir.user(key).cloned() else {
+        let Some(u) = ctx.dir().user(key).cloned() else {
             return;
         };
-        let link = ctx.sync.users.get(key).cloned();
-        let in_scope = ctx.dir.user_in_scope(&u);
+        let link = ctx.sync().users.get(key).cloned();
+        let in_scope = ctx.dir().user_in_scope(&u);
         let label = u.label.clone();
 
         if u.hard_deleted {
             // DELETE only for a user still managed when hard-deleted (H; QA4).
             if link.is_some_and(|l| l.managed) && self.settings.actions.delete {
-                let from = ctx.log.len();
+                let from = ctx.log_mark();
                 self.engine(pod).delete(ctx, u.subject()).await;
                 self.settle(ctx, ObjectKind::User, key, from);
             }
@@ -439,22 +443,20 @@ impl Entra {
                         vec![],
                         vec![],
                     );
-                    ctx.sync.users.get_mut(key).expect("link").managed = false;
+                    ctx.sync_mut().users.get_mut(key).expect("link").managed = false;
                     return;
                 }
                 self.update_linked_user(ctx, &u, &l, pod).await;
-                if let Some(l) = ctx.sync.users.get_mut(key) {
-                    if !ctx
-                        .sync
-                        .escrows
-                        .contains(&(ObjectKind::User, key.to_string()))
-                    {
+                let mut sync = ctx.sync_mut();
+                let escrowed = sync.escrows.contains(&(ObjectKind::User, key.to_string()));
+                if let Some(l) = sync.users.get_mut(key) {
+                    if !escrowed {
                         l.managed = false;
                     }
                 }
             }
             Some(l) => {
-                if let Some(x) = ctx.sync.users.get_mut(key) {
+                if let Some(x) = ctx.sync_mut().users.get_mut(key) {
                     x.managed = true;
                 }
                 self.update_linked_user(ctx, &u, &l, pod).await
@@ -467,7 +469,7 @@ impl Entra {
     /// Reads the linked user (T "Get User"), then updates what differs from what it holds.
     async fn update_linked_user(&self, ctx: &mut Ctx<'_>, u: &User, l: &Link, pod: bool) {
         let eng = self.engine(pod);
-        let from = ctx.log.len();
+        let from = ctx.log_mark();
         let mut exchanges = Vec::new();
         let current = match eng
             .read(ctx, ObjectKind::User, &l.target_id, &mut exchanges)
@@ -494,7 +496,7 @@ impl Entra {
             &format!("{ENTERPRISE_URN}:manager.value"),
             &USER_TYPE,
         ) {
-            if let Some(x) = ctx.sync.users.get_mut(&u.key) {
+            if let Some(x) = ctx.sync_mut().users.get_mut(&u.key) {
                 x.manager_sent = m.as_str().map(str::to_string);
             }
         }
@@ -521,7 +523,9 @@ impl Entra {
         let desired = eng.desired_user(ctx, u);
         let diffs = differences(&self.mapping.users, &desired, current, &USER_TYPE);
         if diffs.is_empty() {
-            ctx.sync.escrows.remove(&(ObjectKind::User, u.key.clone()));
+            ctx.sync_mut()
+                .escrows
+                .remove(&(ObjectKind::User, u.key.clone()));
             return;
         }
         let Updated::Sent(resp) = eng
@@ -553,7 +557,7 @@ impl Entra {
     async fn match_or_create_user(&self, ctx: &mut Ctx<'_>, u: &User, pod: bool) {
         let eng = self.engine(pod);
         let desired = eng.desired_user(ctx, u);
-        let from = ctx.log.len();
+        let from = ctx.log_mark();
         let (kind, event) = (ObjectKind::User, "user_create");
         match eng.lookup(ctx, u.subject(), &desired, event).await {
             Looked::Found(Matched::Found {
@@ -569,7 +573,7 @@ impl Entra {
                 eng.lookup_failed(ctx, u.subject(), event, &resp, exchanges)
             }
             Looked::Absent(_) if !self.settings.actions.create => {}
-            Looked::Absent(exchanges) if ctx.dir.is_soft_deleted(u) => ctx.log(
+            Looked::Absent(exchanges) if ctx.dir().is_soft_deleted(u) => ctx.log(
                 &u.label,
                 kind,
                 "Skip",
@@ -592,13 +596,13 @@ impl Entra {
         let Some(entry) = self.mapping.user_reference("User").cloned() else {
             return;
         };
-        let Some(u) = ctx.dir.user(key).cloned() else {
+        let Some(u) = ctx.dir().user(key).cloned() else {
             return;
         };
-        if !ctx.dir.user_in_scope(&u) || !self.settings.actions.update {
+        if !ctx.dir().user_in_scope(&u) || !self.settings.actions.update {
             return;
         }
-        let Some(link) = ctx.sync.users.get(key).cloned() else {
+        let Some(link) = ctx.sync().users.get(key).cloned() else {
             return;
         };
         let eng = self.engine(pod);
@@ -616,7 +620,7 @@ impl Entra {
             Some(mgr_key) => {
                 // A manager out of scope is never referenced until a restart (K).
                 let Some(mgr_id) = ctx
-                    .sync
+                    .sync()
                     .target_id(ObjectKind::User, mgr_key)
                     .map(str::to_string)
                 else {
@@ -636,11 +640,11 @@ impl Entra {
             .patch(ctx, ObjectKind::User, &link.target_id, vec![op], behaviour)
             .await;
         if resp.ok() {
-            if let Some(l) = ctx.sync.users.get_mut(key) {
+            if let Some(l) = ctx.sync_mut().users.get_mut(key) {
                 l.manager_sent = now_sent;
             }
         }
-        let from = ctx.log.len();
+        let from = ctx.log_mark();
         eng.outcome(
             ctx,
             u.subject(),
@@ -658,10 +662,10 @@ impl Entra {
     /// Creates, updates or deletes the group itself. Returns true when it created or read it
     /// now (so its member update needs no second read).
     async fn process_group(&self, ctx: &mut Ctx<'_>, key: &str, pod: bool) -> bool {
-        let Some(g) = ctx.dir.group(key).cloned() else {
+        let Some(g) = ctx.dir().group(key).cloned() else {
             return false;
         };
-        let from = ctx.log.len();
+        let from = ctx.log_mark();
         let fresh = self.group_itself(ctx, &g, pod).await;
         self.settle(ctx, ObjectKind::Group, key, from);
         fresh
@@ -670,8 +674,8 @@ impl Entra {
     async fn group_itself(&self, ctx: &mut Ctx<'_>, g: &Group, pod: bool) -> bool {
         let eng = self.engine(pod);
         let (kind, key) = (ObjectKind::Group, g.key.as_str());
-        let link = ctx.sync.groups.get(key).cloned();
-        if !ctx.dir.group_in_scope(g) {
+        let link = ctx.sync().groups.get(key).cloned();
+        if !ctx.dir().group_in_scope(g) {
             // Groups have no `active`: out of scope means DELETE (T "Delete Group"; RC Restore_Group_Test).
             let s = &self.settings;
             if link.is_some() && s.actions.delete && !s.skip_out_of_scope_deletions {
@@ -780,13 +784,13 @@ impl Entra {
         pod: bool,
         only: Option<&[String]>,
     ) {
-        let Some(g) = ctx.dir.group(key).cloned() else {
+        let Some(g) = ctx.dir().group(key).cloned() else {
             return;
         };
-        let Some(link) = ctx.sync.groups.get(key).cloned() else {
+        let Some(link) = ctx.sync().groups.get(key).cloned() else {
             return;
         };
-        if !ctx.dir.group_in_scope(&g) || !self.settings.actions.update {
+        if !ctx.dir().group_in_scope(&g) || !self.settings.actions.update {
             return;
         }
         // Members in scope and provisioned; a member out of scope is simply not added (K).
@@ -795,8 +799,10 @@ impl Entra {
             .iter()
             .filter(|m| only.is_none_or(|o| o.contains(m)))
             .filter(|m| {
-                ctx.dir.user(m).is_some_and(|u| ctx.dir.user_in_scope(u))
-                    && ctx.sync.users.contains_key(*m)
+                ctx.dir()
+                    .user(m)
+                    .is_some_and(|u| ctx.dir().user_in_scope(u))
+                    && ctx.sync().users.contains_key(*m)
             })
             .cloned()
             .collect();
@@ -809,7 +815,7 @@ impl Entra {
             sent.difference(&desired).collect()
         };
         if add.is_empty() && remove.is_empty() {
-            if let Some(l) = ctx.sync.groups.get_mut(key) {
+            if let Some(l) = ctx.sync_mut().groups.get_mut(key) {
                 l.members_sent = sent;
             }
             return;
@@ -820,7 +826,7 @@ impl Entra {
         for r in &remove {
             now.remove(*r);
         }
-        let from = ctx.log.len();
+        let from = ctx.log_mark();
         let mut exchanges = Vec::new();
         let members = vec!["members".to_string()];
         // Entra reads the group (without members) before updating it (T "Get Group").

@@ -18,6 +18,7 @@ use crate::client::{Client, Request, Response};
 use crate::report::model::{Finding, LogEntry, Severity};
 use crate::scim::kind::ObjectKind;
 use crate::source::SourceDirectory;
+use std::cell::{Ref, RefCell, RefMut};
 use std::collections::{BTreeMap, BTreeSet};
 use sync::SyncState;
 
@@ -544,17 +545,158 @@ pub fn failure_cause(req: &Request, resp: &Response) -> String {
     out
 }
 
-/// Everything a profile works with while a step runs.
+/// Everything a profile works with while a step runs: its client, and the run's state
+/// (source directory, sync state, provisioning log, findings, ledger) shared by every lane of
+/// a pass ([`engine::each`] with `in_flight` above 1). The state sits behind `RefCell`s and
+/// is borrowed only between awaits: `dir()`, `sync_mut()`, ... hand out a guard that a flow
+/// drops before its next request (clippy's `await_holding_refcell_ref`, denied in CI, proves
+/// no guard crosses an await), so lanes interleaving on one thread never see a borrow clash.
 pub struct Ctx<'a> {
-    pub client: &'a mut Client,
-    pub dir: &'a mut SourceDirectory,
-    pub sync: &'a mut SyncState,
-    pub log: &'a mut Vec<LogEntry>,
-    pub findings: &'a mut Vec<Finding>,
-    pub ledger: &'a mut Ledger,
+    /// The client this lane sends through: the run's own, or a lane client of it
+    /// ([`Client::lane`]) while a pass runs several objects at once.
+    pub client: LaneClient<'a>,
+    shared: std::rc::Rc<Shared<'a>>,
     pub step: usize,
     /// The IdP's display name for findings: `Entra ID`.
     pub idp_name: &'static str,
+    /// How many objects' flows a pass keeps in flight at once (the common `in_flight`
+    /// setting, [`registry::IN_FLIGHT`]); 1 is sequential.
+    pub in_flight: usize,
+    /// Positions in the provisioning log of the entries this context wrote: what a flow's
+    /// own outcomes are when lanes interleave theirs in one log ([`Self::logged_since`]).
+    written: Vec<usize>,
+}
+
+/// The run's state a [`Ctx`] and its lanes share.
+struct Shared<'a> {
+    dir: RefCell<&'a mut SourceDirectory>,
+    sync: RefCell<&'a mut SyncState>,
+    log: RefCell<&'a mut Vec<LogEntry>>,
+    findings: RefCell<&'a mut Vec<Finding>>,
+    ledger: RefCell<&'a mut Ledger>,
+}
+
+/// The client of a [`Ctx`]: the run's (borrowed) or a lane's (owned, merged back into the
+/// run's when its pass ends).
+pub enum LaneClient<'a> {
+    Main(&'a mut Client),
+    Lane(Box<Client>),
+}
+
+impl std::ops::Deref for LaneClient<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        match self {
+            LaneClient::Main(c) => c,
+            LaneClient::Lane(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for LaneClient<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        match self {
+            LaneClient::Main(c) => c,
+            LaneClient::Lane(c) => c,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context over the run's client and state, sequential (`in_flight` 1).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: &'a mut Client,
+        dir: &'a mut SourceDirectory,
+        sync: &'a mut SyncState,
+        log: &'a mut Vec<LogEntry>,
+        findings: &'a mut Vec<Finding>,
+        ledger: &'a mut Ledger,
+        step: usize,
+        idp_name: &'static str,
+    ) -> Ctx<'a> {
+        Ctx {
+            client: LaneClient::Main(client),
+            shared: std::rc::Rc::new(Shared {
+                dir: RefCell::new(dir),
+                sync: RefCell::new(sync),
+                log: RefCell::new(log),
+                findings: RefCell::new(findings),
+                ledger: RefCell::new(ledger),
+            }),
+            step,
+            idp_name,
+            in_flight: 1,
+            written: Vec::new(),
+        }
+    }
+
+    /// The same context with `n` objects in flight per pass.
+    pub fn with_in_flight(mut self, n: usize) -> Ctx<'a> {
+        self.in_flight = n.max(1);
+        self
+    }
+
+    /// A lane of this context: the same shared state, its own lane client
+    /// ([`Client::lane`]).
+    pub fn lane(&self) -> Ctx<'a> {
+        Ctx {
+            client: LaneClient::Lane(Box::new(self.client.lane())),
+            shared: self.shared.clone(),
+            step: self.step,
+            idp_name: self.idp_name,
+            in_flight: 1,
+            written: Vec::new(),
+        }
+    }
+
+    /// Ends a lane: its exchanges go back into this context's client.
+    pub fn merge(&mut self, lane: Ctx<'a>) {
+        if let LaneClient::Lane(mut c) = lane.client {
+            self.client.merge(&mut c);
+        }
+    }
+
+    pub fn dir(&self) -> Ref<'_, SourceDirectory> {
+        Ref::map(self.shared.dir.borrow(), |d| &**d)
+    }
+    pub fn dir_mut(&self) -> RefMut<'_, SourceDirectory> {
+        RefMut::map(self.shared.dir.borrow_mut(), |d| &mut **d)
+    }
+    pub fn sync(&self) -> Ref<'_, SyncState> {
+        Ref::map(self.shared.sync.borrow(), |d| &**d)
+    }
+    pub fn sync_mut(&self) -> RefMut<'_, SyncState> {
+        RefMut::map(self.shared.sync.borrow_mut(), |d| &mut **d)
+    }
+    /// Appends to the provisioning log, remembering the entry as this context's.
+    pub fn push_log(&mut self, entry: LogEntry) {
+        let mut log = self.shared.log.borrow_mut();
+        self.written.push(log.len());
+        log.push(entry);
+    }
+    /// A mark for [`Self::logged_since`]: how many entries this context has written.
+    pub fn log_mark(&self) -> usize {
+        self.written.len()
+    }
+    /// `f` of each entry this context wrote since `mark`, in order (never another lane's).
+    pub fn logged_since<T>(&self, mark: usize, f: impl FnMut(&LogEntry) -> T) -> Vec<T> {
+        let log = self.shared.log.borrow();
+        self.written[mark.min(self.written.len())..]
+            .iter()
+            .filter_map(|&i| log.get(i))
+            .map(f)
+            .collect()
+    }
+    pub fn findings_mut(&self) -> RefMut<'_, Vec<Finding>> {
+        RefMut::map(self.shared.findings.borrow_mut(), |d| &mut **d)
+    }
+    pub fn ledger(&self) -> Ref<'_, Ledger> {
+        Ref::map(self.shared.ledger.borrow(), |d| &**d)
+    }
+    pub fn ledger_mut(&self) -> RefMut<'_, Ledger> {
+        RefMut::map(self.shared.ledger.borrow_mut(), |d| &mut **d)
+    }
 }
 
 /// Splits `/Users/{id}?…` into kind and id (decoded: paths carry it percent-encoded, built by
@@ -670,13 +812,14 @@ impl Ctx<'_> {
         let refused =
             |why: String| Response::refused(format!("refused by the safety ledger: {why}"));
         // An id that is path syntax (`../../X`) never leaves: the request would go elsewhere.
-        if let Some(why) = refuse_unsafe_path(&req, self.step, self.findings) {
+        if let Some(why) = refuse_unsafe_path(&req, self.step, &mut self.findings_mut()) {
             return refused(why);
         }
         if write {
             if let Some(t) = target_of(&req.path) {
-                if let Some(why) = self.ledger.write_refusal(&t) {
-                    self.findings.push(Finding {
+                let refusal = self.ledger().write_refusal(&t);
+                if let Some(why) = refusal {
+                    self.findings_mut().push(Finding {
                         severity: Severity::Must,
                         behaviour:
                             "scimulator safety: writes only to objects this run created or matched"
@@ -698,7 +841,11 @@ impl Ctx<'_> {
         if req.method == crate::client::Method::GET && resp.status == Some(200) {
             self.check_lookup(&req.path, &resp);
         }
-        self.ledger.exercise(behaviour);
+        self.ledger_mut().exercise(behaviour);
+        if matches!(self.client, LaneClient::Lane(_)) {
+            // Sent beside others of its pass: the report says how many requests rest on it.
+            self.ledger_mut().exercise(engine::in_flight_behaviour());
+        }
         let written = match target_of(&req.path) {
             Some(t) if write => Some(t),
             _ if req.method == crate::client::Method::POST => {
@@ -719,13 +866,17 @@ impl Ctx<'_> {
         };
         if let Some(key) = written {
             let fields = touched_fields(req.method.as_str(), req.body.as_ref());
-            self.ledger.writes.entry(key).or_default().push(Write {
-                exchange: resp.exchange,
-                behaviour,
-                fields,
-                status: resp.status,
-                request: format!("{} {}", req.method, generic_path(&req.path)),
-            });
+            self.ledger_mut()
+                .writes
+                .entry(key)
+                .or_default()
+                .push(Write {
+                    exchange: resp.exchange,
+                    behaviour,
+                    fields,
+                    status: resp.status,
+                    request: format!("{} {}", req.method, generic_path(&req.path)),
+                });
         }
         let injected = self
             .client
@@ -736,7 +887,7 @@ impl Ctx<'_> {
             // The behaviour of the step is where it happened; what failed is said by the
             // exchange itself (which operation, which attribute, what the server answered),
             // never by the behaviour's description of what the IdP sends.
-            self.findings.push(Finding {
+            self.findings_mut().push(Finding {
                 severity: Severity::Must,
                 behaviour: format!(
                     "{}: {} ({} {})",
@@ -769,25 +920,22 @@ impl Ctx<'_> {
         };
         let (_, foreign, unproven) = split_lookup(kind, &filter, &resources);
         for id in foreign.iter().chain(&unproven) {
-            self.ledger.foreign.insert((kind, id.clone()));
+            self.ledger_mut().foreign.insert((kind, id.clone()));
         }
         if !foreign.is_empty() {
-            self.ledger.filter_ignored = true;
+            self.ledger_mut().filter_ignored = true;
             let f =
                 filter_ignored_finding(kind, &text, foreign.len(), Some(resp.exchange), self.step);
             // One finding per cause: later lookups add to its count and examples.
-            match self
-                .findings
-                .iter_mut()
-                .find(|x| x.behaviour == f.behaviour)
-            {
+            let mut findings = self.findings_mut();
+            match findings.iter_mut().find(|x| x.behaviour == f.behaviour) {
                 Some(prev) => {
                     prev.count = prev.count.max(foreign.len());
                     if prev.examples.len() < 5 {
                         prev.examples.push(resp.exchange);
                     }
                 }
-                None => self.findings.push(f),
+                None => findings.push(f),
             }
         }
     }
@@ -798,21 +946,21 @@ impl Ctx<'_> {
     pub fn own(&mut self, kind: ObjectKind, id: &str, created: bool) -> bool {
         if let Some(why) = crate::scim::id::problem(id) {
             if !self
-                .ledger
+                .ledger()
                 .unsafe_ids
                 .iter()
                 .any(|(k, x)| *k == kind && x == id)
             {
-                self.ledger.unsafe_ids.push((kind, id.to_string()));
+                self.ledger_mut().unsafe_ids.push((kind, id.to_string()));
                 count_finding(
-                    self.findings,
+                    &mut self.findings_mut(),
                     unsafe_id_finding(kind, id, why, None, self.step),
                 );
             }
             return false;
         }
-        if !created && self.ledger.foreign.contains(&(kind, id.to_string())) {
-            self.findings.push(Finding {
+        if !created && self.ledger().foreign.contains(&(kind, id.to_string())) {
+            self.findings_mut().push(Finding {
                 severity: Severity::Must,
                 behaviour: "scimulator safety: writes only to objects this run created or matched"
                     .into(),
@@ -830,9 +978,9 @@ impl Ctx<'_> {
             });
             return false;
         }
-        self.ledger.touchable.insert((kind, id.to_string()));
-        if created && self.ledger.created_set.insert((kind, id.to_string())) {
-            self.ledger.created.push((kind, id.to_string()));
+        self.ledger_mut().touchable.insert((kind, id.to_string()));
+        if created && self.ledger_mut().created_set.insert((kind, id.to_string())) {
+            self.ledger_mut().created.push((kind, id.to_string()));
         }
         true
     }
@@ -859,20 +1007,22 @@ impl Ctx<'_> {
             view_sent: view_sent.map(Into::into),
             ..Default::default()
         };
-        self.sync.links_mut(kind).insert(key.to_string(), link);
+        self.sync_mut()
+            .links_mut(kind)
+            .insert(key.to_string(), link);
         true
     }
 
     /// The end of a provisioning cycle (or of a continuous IdP's reaction) that started at the
     /// directory clock `start`: changes since then wait for the next one.
     pub fn cycle_done(&mut self, start: u64) {
-        self.dir.note_cycle();
-        self.sync.watermark = Some(start);
+        self.dir_mut().note_cycle();
+        self.sync_mut().watermark = Some(start);
     }
 
     /// A finding about what came back, not about the status (missing `id`, wrong shape).
     pub fn finding(&mut self, behaviour: Behaviour, message: String, exchange: Option<u64>) {
-        self.findings.push(Finding {
+        self.findings_mut().push(Finding {
             severity: Severity::Must,
             behaviour: format!("{}: {}", self.idp_name, behaviour.name),
             source: behaviour.source.to_string(),
@@ -898,7 +1048,7 @@ impl Ctx<'_> {
         exchanges: Vec<u64>,
     ) {
         crate::report::progress::object_logged(kind.name(), identity);
-        self.log.push(LogEntry {
+        self.push_log(LogEntry {
             date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             identity: identity.to_string(),
             object_type: kind.name().to_string(),
@@ -948,8 +1098,16 @@ pub fn json_of<T: serde::Serialize>(settings: &T) -> serde_json::Value {
     serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
 }
 
-/// The profile a scenario runs, chosen by its `idp`.
-pub enum Profile {
+/// The profile a scenario runs, chosen by its `idp`: the IdP's own, and the settings common
+/// to every IdP ([`registry::IN_FLIGHT`]).
+pub struct Profile {
+    pub kind: ProfileKind,
+    /// Objects of a pass provisioned at once (the `in_flight` setting; 1: one after the other).
+    pub in_flight: usize,
+}
+
+/// The IdP a profile simulates, with its typed settings.
+pub enum ProfileKind {
     Entra(entra::Entra),
     Okta(okta::Okta),
     Duo(duo::Duo),
@@ -976,56 +1134,66 @@ impl Profile {
 
     /// The IdP's name in findings and reports.
     pub fn display_name(&self) -> &'static str {
-        match self {
-            Profile::Entra(_) => "Entra ID",
-            Profile::Okta(o) if o.settings.app == okta::App::Aiw => "Okta (AIW)",
-            Profile::Okta(_) => "Okta",
-            Profile::Duo(d) => d.wire.display_name(),
-            Profile::OneLogin(o) => o.run.wire.display_name(),
-            Profile::JumpCloud(j) => j.run.wire.display_name(),
-            Profile::PingFederate(p) => p.run.wire.display_name(),
-            Profile::Rfc(_) => "RFC 7643/7644",
+        match &self.kind {
+            ProfileKind::Entra(_) => "Entra ID",
+            ProfileKind::Okta(o) if o.settings.app == okta::App::Aiw => "Okta (AIW)",
+            ProfileKind::Okta(_) => "Okta",
+            ProfileKind::Duo(d) => d.wire.display_name(),
+            ProfileKind::OneLogin(o) => o.run.wire.display_name(),
+            ProfileKind::JumpCloud(j) => j.run.wire.display_name(),
+            ProfileKind::PingFederate(p) => p.run.wire.display_name(),
+            ProfileKind::Rfc(_) => "RFC 7643/7644",
         }
     }
 
     /// The settings in force, defaults filled in (for reports).
+    /// `in_flight` is there when above 1 (inferred: see [`registry::IN_FLIGHT`]); a report
+    /// without it ran one object after the other.
     pub fn settings_json(&self) -> serde_json::Value {
-        match self {
-            Profile::Entra(e) => json_of(&e.settings),
-            Profile::Okta(o) => json_of(&o.settings),
-            Profile::Duo(d) => json_of(&d.settings),
-            Profile::OneLogin(o) => json_of(&o.settings),
-            Profile::JumpCloud(j) => json_of(&j.settings),
-            Profile::PingFederate(p) => json_of(&p.settings),
-            Profile::Rfc(_) => serde_json::json!({}),
+        let mut settings = self.idp_settings_json();
+        if let (Some(m), true) = (settings.as_object_mut(), self.in_flight > 1) {
+            m.insert(registry::IN_FLIGHT.into(), self.in_flight.into());
+        }
+        settings
+    }
+
+    fn idp_settings_json(&self) -> serde_json::Value {
+        match &self.kind {
+            ProfileKind::Entra(e) => json_of(&e.settings),
+            ProfileKind::Okta(o) => json_of(&o.settings),
+            ProfileKind::Duo(d) => json_of(&d.settings),
+            ProfileKind::OneLogin(o) => json_of(&o.settings),
+            ProfileKind::JumpCloud(j) => json_of(&j.settings),
+            ProfileKind::PingFederate(p) => json_of(&p.settings),
+            ProfileKind::Rfc(_) => serde_json::json!({}),
         }
     }
 
     pub fn mapping(&self) -> &mapping::Mapping {
-        match self {
-            Profile::Entra(e) => &e.mapping,
-            Profile::Okta(o) => &o.mapping,
-            Profile::Duo(d) => &d.mapping,
-            Profile::OneLogin(o) => &o.run.mapping,
-            Profile::JumpCloud(j) => &j.run.mapping,
-            Profile::PingFederate(p) => &p.run.mapping,
-            Profile::Rfc(m) => m,
+        match &self.kind {
+            ProfileKind::Entra(e) => &e.mapping,
+            ProfileKind::Okta(o) => &o.mapping,
+            ProfileKind::Duo(d) => &d.mapping,
+            ProfileKind::OneLogin(o) => &o.run.mapping,
+            ProfileKind::JumpCloud(j) => &j.run.mapping,
+            ProfileKind::PingFederate(p) => &p.run.mapping,
+            ProfileKind::Rfc(m) => m,
         }
     }
 
     /// What this IdP, with these settings, does to objects leaving scope or deleted.
     pub fn rules(&self) -> crate::check::expected::Rules {
         use crate::check::expected::{Deprovision, Rules};
-        match self {
-            Profile::Entra(e) => e.rules(),
-            Profile::Okta(o) => o.rules(),
-            Profile::Duo(d) => d.rules(),
+        match &self.kind {
+            ProfileKind::Entra(e) => e.rules(),
+            ProfileKind::Okta(o) => o.rules(),
+            ProfileKind::Duo(d) => d.rules(),
             // Duo's continuous schedule on their wires, with their deprovisioning.
-            Profile::OneLogin(o) => o.run.rules(),
-            Profile::JumpCloud(j) => j.run.rules(),
-            Profile::PingFederate(p) => p.run.rules(),
+            ProfileKind::OneLogin(o) => o.run.rules(),
+            ProfileKind::JumpCloud(j) => j.run.rules(),
+            ProfileKind::PingFederate(p) => p.run.rules(),
             // No source directory is provisioned: nothing is expected to leave.
-            Profile::Rfc(_) => Rules {
+            ProfileKind::Rfc(_) => Rules {
                 out_of_scope_user: Deprovision::Nothing,
                 disabled_user: Deprovision::Nothing,
                 deleted_user: Deprovision::Nothing,
@@ -1038,46 +1206,46 @@ impl Profile {
     }
 
     pub async fn test_connection(&self, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        match self {
-            Profile::Entra(e) => e.test_connection(ctx).await,
-            Profile::Okta(o) => o.test_connection(ctx).await,
-            Profile::Duo(d) => d.test_connection(ctx).await,
-            Profile::OneLogin(o) => o.run.test_connection(ctx).await,
-            Profile::JumpCloud(j) => j.run.test_connection(ctx).await,
-            Profile::PingFederate(p) => p.test_connection(ctx).await,
-            Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
+        match &self.kind {
+            ProfileKind::Entra(e) => e.test_connection(ctx).await,
+            ProfileKind::Okta(o) => o.test_connection(ctx).await,
+            ProfileKind::Duo(d) => d.test_connection(ctx).await,
+            ProfileKind::OneLogin(o) => o.run.test_connection(ctx).await,
+            ProfileKind::JumpCloud(j) => j.run.test_connection(ctx).await,
+            ProfileKind::PingFederate(p) => p.test_connection(ctx).await,
+            ProfileKind::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
 
     pub async fn cycle(&self, ctx: &mut Ctx<'_>, kind: crate::scenario::model::CycleKind) {
-        match self {
-            Profile::Entra(e) => e.cycle(ctx, kind).await,
+        match &self.kind {
+            ProfileKind::Entra(e) => e.cycle(ctx, kind).await,
             // Okta has no cycles: a cycle step just lets it react to what changed.
-            Profile::Okta(o) => o.react(ctx).await,
-            Profile::Duo(d) => d.react(ctx).await,
-            Profile::OneLogin(o) => o.run.react(ctx).await,
-            Profile::JumpCloud(j) => j.run.react(ctx).await,
-            Profile::PingFederate(p) => p.react(ctx).await,
-            Profile::Rfc(_) => {}
+            ProfileKind::Okta(o) => o.react(ctx).await,
+            ProfileKind::Duo(d) => d.react(ctx).await,
+            ProfileKind::OneLogin(o) => o.run.react(ctx).await,
+            ProfileKind::JumpCloud(j) => j.run.react(ctx).await,
+            ProfileKind::PingFederate(p) => p.react(ctx).await,
+            ProfileKind::Rfc(_) => {}
         }
     }
 
     /// Event-driven IdPs (Okta) react to each directory change as it happens; Entra waits
     /// for its next cycle.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
-        match self {
-            Profile::Entra(_) | Profile::Rfc(_) => {}
-            Profile::Okta(o) => o.react(ctx).await,
-            Profile::Duo(d) => d.react(ctx).await,
-            Profile::OneLogin(o) => o.run.react(ctx).await,
-            Profile::JumpCloud(j) => j.run.react(ctx).await,
-            Profile::PingFederate(p) => p.react(ctx).await,
+        match &self.kind {
+            ProfileKind::Entra(_) | ProfileKind::Rfc(_) => {}
+            ProfileKind::Okta(o) => o.react(ctx).await,
+            ProfileKind::Duo(d) => d.react(ctx).await,
+            ProfileKind::OneLogin(o) => o.run.react(ctx).await,
+            ProfileKind::JumpCloud(j) => j.run.react(ctx).await,
+            ProfileKind::PingFederate(p) => p.react(ctx).await,
         }
     }
 
     fn okta(&self, what: &str) -> Result<&okta::Okta, String> {
-        match self {
-            Profile::Okta(o) => Ok(o),
+        match &self.kind {
+            ProfileKind::Okta(o) => Ok(o),
             _ => Err(format!(
                 "`{what}` is an Okta action; this scenario's IdP is {}",
                 self.display_name()
@@ -1119,14 +1287,14 @@ impl Profile {
     }
 
     pub fn restart(&self, ctx: &mut Ctx<'_>, scope: crate::scenario::model::RestartScope) {
-        match self {
-            Profile::Entra(e) => e.restart(ctx, scope),
-            Profile::Okta(_) => ctx.sync.restart(scope),
-            Profile::Duo(_)
-            | Profile::OneLogin(_)
-            | Profile::JumpCloud(_)
-            | Profile::PingFederate(_) => ctx.sync.restart(scope),
-            Profile::Rfc(_) => {}
+        match &self.kind {
+            ProfileKind::Entra(e) => e.restart(ctx, scope),
+            ProfileKind::Okta(_) => ctx.sync_mut().restart(scope),
+            ProfileKind::Duo(_)
+            | ProfileKind::OneLogin(_)
+            | ProfileKind::JumpCloud(_)
+            | ProfileKind::PingFederate(_) => ctx.sync_mut().restart(scope),
+            ProfileKind::Rfc(_) => {}
         }
     }
 
@@ -1135,14 +1303,16 @@ impl Profile {
         ctx: &mut Ctx<'_>,
         od: &crate::scenario::model::OnDemand,
     ) -> Result<(), String> {
-        match self {
-            Profile::Entra(e) => e.provision_on_demand(ctx, od).await,
-            Profile::Okta(_) => Err("provision on demand is an Entra ID action".into()),
-            Profile::Duo(_)
-            | Profile::OneLogin(_)
-            | Profile::JumpCloud(_)
-            | Profile::PingFederate(_) => Err("provision on demand is an Entra ID action".into()),
-            Profile::Rfc(_) => Err(NOT_AN_IDP.into()),
+        match &self.kind {
+            ProfileKind::Entra(e) => e.provision_on_demand(ctx, od).await,
+            ProfileKind::Okta(_) => Err("provision on demand is an Entra ID action".into()),
+            ProfileKind::Duo(_)
+            | ProfileKind::OneLogin(_)
+            | ProfileKind::JumpCloud(_)
+            | ProfileKind::PingFederate(_) => {
+                Err("provision on demand is an Entra ID action".into())
+            }
+            ProfileKind::Rfc(_) => Err(NOT_AN_IDP.into()),
         }
     }
 }

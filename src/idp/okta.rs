@@ -189,12 +189,12 @@ impl Okta {
     /// Okta reacts to each change: assignments, profile changes, deactivations, membership of
     /// pushed groups.
     pub async fn react(&self, ctx: &mut Ctx<'_>) {
-        let since = ctx.sync.watermark.unwrap_or(0);
+        let since = ctx.sync().watermark.unwrap_or(0);
         let start =
             each_changed_user(ctx, async |ctx, key| self.process_user(ctx, &key).await).await;
         if self.settings.push_groups {
             let groups: Vec<String> = ctx
-                .dir
+                .dir()
                 .groups
                 .iter()
                 .filter(|g| g.changed > since && g.push == PushState::Pushed)
@@ -209,16 +209,17 @@ impl Okta {
     }
 
     async fn process_user(&self, ctx: &mut Ctx<'_>, key: &str) {
-        let Some(u) = ctx.dir.user(key).cloned() else {
+        let Some(u) = ctx.dir().user(key).cloned() else {
             return;
         };
         // A suspended (`disable`), deactivated or unassigned user is deactivated in the app:
         // S1 sends a suspended user `active: false` like a deactivated one; deleting a user
         // sends nothing: Okta never DELETEs users (S1, S5).
-        let wanted = ctx.dir.user_in_scope(&u)
+        let wanted = ctx.dir().user_in_scope(&u)
             && u.attrs.get("accountEnabled") != Some(&Value::Bool(false))
             && !u.hard_deleted;
-        match ctx.sync.users.get(key).cloned() {
+        let link = ctx.sync().users.get(key).cloned();
+        match link {
             None if wanted && self.settings.create_users => self.assign(ctx, &u).await,
             None => {}
             Some(l) if !wanted && l.managed && self.settings.deactivate_users => {
@@ -245,7 +246,7 @@ impl Okta {
         } = m
         {
             if is_inactive(&resource) {
-                let l = ctx.sync.users.get(&u.key).cloned().expect("link");
+                let l = ctx.sync().users.get(&u.key).cloned().expect("link");
                 self.set_active(ctx, u, &l, true).await;
                 return;
             }
@@ -263,7 +264,7 @@ impl Okta {
         // Okta pushes a profile when the app profile changed, not on every event.
         let desired = eng.desired_user(ctx, u);
         if ctx
-            .sync
+            .sync()
             .users
             .get(&u.key)
             .and_then(|l| l.view_sent.as_ref())
@@ -277,7 +278,7 @@ impl Okta {
             .await
         {
             Updated::Unchanged => {
-                if let Some(l) = ctx.sync.users.get_mut(&u.key) {
+                if let Some(l) = ctx.sync_mut().users.get_mut(&u.key) {
                     l.view_sent = Some(desired.into());
                 }
                 return;
@@ -308,7 +309,7 @@ impl Okta {
             "user_deactivate"
         };
         if eng.outcome(ctx, u.subject(), event, &resp, "", vec![], exchanges) {
-            if let Some(link) = ctx.sync.users.get_mut(&u.key) {
+            if let Some(link) = ctx.sync_mut().users.get_mut(&u.key) {
                 link.managed = active;
             }
         }
@@ -319,14 +320,15 @@ impl Okta {
     /// Members Okta pushes: group members assigned to the app, provisioned and active
     /// (https://help.okta.com/en-us/content/topics/users-groups-profiles/usgp-group-push-prerequisites.htm).
     fn pushable_members(&self, ctx: &Ctx<'_>, key: &str) -> BTreeSet<String> {
-        let Some(g) = ctx.dir.group(key) else {
+        let dir = ctx.dir();
+        let Some(g) = dir.group(key) else {
             return BTreeSet::new();
         };
         g.members
             .iter()
-            .filter(|m| ctx.sync.users.get(*m).is_some_and(|l| l.managed))
+            .filter(|m| ctx.sync().users.get(*m).is_some_and(|l| l.managed))
             .filter(|m| {
-                ctx.dir
+                ctx.dir()
                     .user(m)
                     .is_some_and(|u| u.attrs.get("accountEnabled") != Some(&Value::Bool(false)))
             })
@@ -336,9 +338,9 @@ impl Okta {
 
     /// A pushed group's link, label and name; `None` when it is not linked.
     fn pushed(&self, ctx: &Ctx<'_>, key: &str) -> Option<(Link, String, String)> {
-        let link = ctx.sync.groups.get(key).cloned()?;
+        let link = ctx.sync().groups.get(key).cloned()?;
         let label = ctx
-            .dir
+            .dir()
             .group(key)
             .map(|g| g.label.clone())
             .unwrap_or_default();
@@ -346,7 +348,7 @@ impl Okta {
     }
 
     fn group_name(&self, ctx: &Ctx<'_>, key: &str) -> String {
-        ctx.dir
+        ctx.dir()
             .group(key)
             .and_then(|g| {
                 g.attrs
@@ -367,12 +369,12 @@ impl Okta {
         if !self.settings.push_groups {
             return Err("Group Push is off in the Okta settings (push_groups: false)".into());
         }
-        ctx.dir
+        ctx.dir_mut()
             .set_push(groups, PushState::Pushed)
             .map_err(|e| e.0)?;
         let eng = self.engine();
         for key in groups {
-            let Some(g) = ctx.dir.group(key).cloned() else {
+            let Some(g) = ctx.dir().group(key).cloned() else {
                 continue;
             };
             let label = g.label.clone();
@@ -389,7 +391,7 @@ impl Okta {
                 vec![],
                 vec![],
             );
-            if ctx.sync.groups.contains_key(key) {
+            if ctx.sync().groups.contains_key(key) {
                 continue;
             }
             let name = self.group_name(ctx, key);
@@ -431,7 +433,7 @@ impl Okta {
             else {
                 continue;
             };
-            if let Some(l) = ctx.sync.groups.get_mut(key) {
+            if let Some(l) = ctx.sync_mut().groups.get_mut(key) {
                 l.members_sent = sent;
                 l.name_sent = Some(name.clone());
             }
@@ -447,7 +449,7 @@ impl Okta {
             self.sync_group(ctx, key, !self.wire.create.group_members)
                 .await;
         }
-        ctx.sync.watermark = Some(ctx.dir.clock);
+        ctx.sync_mut().watermark = Some(ctx.dir().clock);
         Ok(())
     }
 
@@ -460,7 +462,7 @@ impl Okta {
         let s = Subject::group(key, &label);
         let eng = self.engine();
         let members_now: BTreeSet<String> = ctx
-            .dir
+            .dir()
             .group(key)
             .map(|g| g.members.iter().cloned().collect())
             .unwrap_or_default();
@@ -484,7 +486,7 @@ impl Okta {
                 let ops = eng.rename_op(&link.target_id, &name).into_iter().collect();
                 let resp = eng.patch_group(ctx, &link.target_id, ops).await;
                 if resp.ok() && self.wire.members.rename == Rename::Separate {
-                    if let Some(l) = ctx.sync.groups.get_mut(key) {
+                    if let Some(l) = ctx.sync_mut().groups.get_mut(key) {
                         l.name_sent = Some(name.clone());
                     }
                 }
@@ -524,7 +526,7 @@ impl Okta {
                         eng.outcome(ctx, s, "group_update", &resp, "", vec![], exchanges);
                         return;
                     }
-                    if let Some(l) = ctx.sync.groups.get_mut(key) {
+                    if let Some(l) = ctx.sync_mut().groups.get_mut(key) {
                         l.name_sent = Some(name.clone());
                     }
                     rename_sent = Some(resp);
@@ -567,12 +569,12 @@ impl Okta {
 
     pub async fn push_now(&self, ctx: &mut Ctx<'_>, groups: &[String]) -> Result<(), String> {
         for key in groups {
-            if !ctx.sync.groups.contains_key(key) {
+            if !ctx.sync().groups.contains_key(key) {
                 return Err(format!("group '{key}' is not pushed: push it first"));
             }
             self.full_membership(ctx, key, Vec::new()).await;
         }
-        ctx.sync.watermark = Some(ctx.dir.clock);
+        ctx.sync_mut().watermark = Some(ctx.dir().clock);
         Ok(())
     }
 
@@ -588,21 +590,21 @@ impl Okta {
         } else {
             PushState::LeftInApp
         };
-        ctx.dir.set_push(groups, state).map_err(|e| e.0)?;
+        ctx.dir_mut().set_push(groups, state).map_err(|e| e.0)?;
         for key in groups {
-            if !ctx.sync.groups.contains_key(key) {
+            if !ctx.sync().groups.contains_key(key) {
                 continue;
             }
             if delete {
                 let label = ctx
-                    .dir
+                    .dir()
                     .group(key)
                     .map(|g| g.label.clone())
                     .unwrap_or_default();
                 let s = Subject::group(key, &label);
                 self.engine().delete(ctx, s).await;
             }
-            ctx.sync.groups.remove(key);
+            ctx.sync_mut().groups.remove(key);
         }
         Ok(())
     }
@@ -725,7 +727,7 @@ impl Okta {
                     });
                 }
                 Some(p) => {
-                    ctx.ledger.unpaged.insert(kind);
+                    ctx.ledger_mut().unpaged.insert(kind);
                     ctx.finding(import, p.clone(), pages.last().copied());
                     ctx.log(
                         "Import",

@@ -137,7 +137,7 @@ impl PingFederate {
         // a failure here.
         ctx.client.step = ctx.step;
         let resp = ctx.client.send(req).await;
-        ctx.ledger.exercise(b);
+        ctx.ledger_mut().exercise(b);
         if resp.ok() || resp.status == Some(404) {
             return true;
         }

@@ -14,7 +14,7 @@
 //!     wire: Some(wire::okta),
 //!     mapping: "okta-default",
 //!     templates: OKTA_TEMPLATES,
-//!     build: |s| okta::Okta::new(s).map(Profile::Okta),
+//!     build: |s| okta::Okta::new(s).map(ProfileKind::Okta),
 //!     verdict: |s| Some(format!("Okta ({})", typed::<okta::App>(s, "app").label())),
 //! }
 //! ```
@@ -24,7 +24,7 @@
 //! settings.
 
 use super::wire::{self, Wire};
-use super::{duo, entra, jumpcloud, mapping, okta, onelogin, pingfederate, Profile};
+use super::{duo, entra, jumpcloud, mapping, okta, onelogin, pingfederate, Profile, ProfileKind};
 use crate::certify::Shape;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -47,7 +47,7 @@ pub struct Idp {
     pub templates: &'static [(&'static str, &'static str)],
     /// Its profile from its settings (the alias's setting already added); the error names the
     /// setting and lists the IdP's settings after `; `.
-    pub build: fn(&Map<String, Value>) -> Result<Profile, String>,
+    pub build: fn(&Map<String, Value>) -> Result<ProfileKind, String>,
     /// The verdict its scenarios count towards (`Entra ID (aadOptscim062020)`), from the
     /// settings a report carries, read back typed; `None`: no IdP verdict (`rfc`).
     pub verdict: fn(&Value) -> Option<String>,
@@ -112,7 +112,7 @@ pub static IDPS: &[Idp] = &[
         wire: Some(wire::entra),
         mapping: "entra-default",
         templates: ENTRA_TEMPLATES,
-        build: |s| entra::Entra::new(s).map(Profile::Entra),
+        build: |s| entra::Entra::new(s).map(ProfileKind::Entra),
         verdict: |s| {
             let dialect: entra::Dialect = typed(s, "dialect");
             Some(format!("Entra ID ({})", dialect.name()))
@@ -134,7 +134,7 @@ pub static IDPS: &[Idp] = &[
         wire: Some(wire::okta),
         mapping: "okta-default",
         templates: OKTA_TEMPLATES,
-        build: |s| okta::Okta::new(s).map(Profile::Okta),
+        build: |s| okta::Okta::new(s).map(ProfileKind::Okta),
         verdict: |s| {
             let app: okta::App = typed(s, "app");
             Some(format!("Okta ({})", app.name()))
@@ -159,7 +159,7 @@ pub static IDPS: &[Idp] = &[
         wire: Some(wire::duo),
         mapping: "duo-secure-access",
         templates: DUO_TEMPLATES,
-        build: |s| duo::Duo::new(s).map(Profile::Duo),
+        build: |s| duo::Duo::new(s).map(ProfileKind::Duo),
         verdict: |_| Some("Duo".into()),
         certify: &[Certify {
             name: "duo",
@@ -175,7 +175,7 @@ pub static IDPS: &[Idp] = &[
         wire: Some(wire::onelogin),
         mapping: "onelogin-default",
         templates: ENTRA_TEMPLATES,
-        build: |s| onelogin::OneLogin::new(s).map(Profile::OneLogin),
+        build: |s| onelogin::OneLogin::new(s).map(ProfileKind::OneLogin),
         verdict: |_| Some("OneLogin".into()),
         certify: &[Certify {
             name: "onelogin",
@@ -190,7 +190,7 @@ pub static IDPS: &[Idp] = &[
         wire: Some(wire::jumpcloud),
         mapping: "jumpcloud-default",
         templates: ENTRA_TEMPLATES,
-        build: |s| jumpcloud::JumpCloud::new(s).map(Profile::JumpCloud),
+        build: |s| jumpcloud::JumpCloud::new(s).map(ProfileKind::JumpCloud),
         verdict: |_| Some("JumpCloud".into()),
         certify: &[Certify {
             name: "jumpcloud",
@@ -206,7 +206,7 @@ pub static IDPS: &[Idp] = &[
         wire: Some(wire::pingfederate),
         mapping: "pingfederate-default",
         templates: DUO_TEMPLATES,
-        build: |s| pingfederate::PingFederate::new(s).map(Profile::PingFederate),
+        build: |s| pingfederate::PingFederate::new(s).map(ProfileKind::PingFederate),
         verdict: |_| Some("PingFederate".into()),
         certify: &[Certify {
             name: "pingfederate",
@@ -223,7 +223,7 @@ pub static IDPS: &[Idp] = &[
         wire: None,
         mapping: "duo-secure-access",
         templates: ENTRA_TEMPLATES,
-        build: |s| duo::Duo::custom(s).map(Profile::Duo),
+        build: |s| duo::Duo::custom(s).map(ProfileKind::Duo),
         verdict: |_| Some("custom".into()),
         certify: &[],
     },
@@ -240,7 +240,7 @@ pub static IDPS: &[Idp] = &[
                 return Err("`idp: rfc` takes no settings".into());
             }
             mapping::Mapping::load("entra-default")
-                .map(|m| Profile::Rfc(Box::new(m)))
+                .map(|m| ProfileKind::Rfc(Box::new(m)))
                 .map_err(|e| e.to_string())
         },
         verdict: |_| None,
@@ -278,8 +278,38 @@ pub fn find(name: &str) -> Option<(&'static Idp, Option<&'static Alias>)> {
     })
 }
 
-/// The profile for `idp` with these settings: the alias's setting added (refused when the
-/// scenario sets it otherwise), then the IdP's typed settings.
+/// The setting every IdP takes besides its own: how many objects of a pass its flows keep in
+/// flight at once ([`crate::idp::engine::each`]). Absent or 1: one after the other, as every
+/// IdP's documented schedule reads; above 1 is inferred (no public source gives Entra ID's or
+/// Okta's concurrency; Microsoft asks gallery apps to sustain 25 requests/s per tenant,
+/// https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+///
+/// ```yaml
+/// idp: entra
+/// settings: { in_flight: 4 }
+/// ```
+pub const IN_FLIGHT: &str = "in_flight";
+/// The most `in_flight` may be: a run is one thread, and more lanes only queue on it.
+pub const MAX_IN_FLIGHT: u64 = 64;
+
+/// `in_flight` from `settings`, taken out of them (the IdP's own typed settings refuse what
+/// they do not know, so a common setting is handled before them); 1 when absent.
+fn take_in_flight(settings: &mut Map<String, Value>) -> Result<usize, String> {
+    let Some(v) = settings.remove(IN_FLIGHT) else {
+        return Ok(1);
+    };
+    match v.as_u64() {
+        Some(n @ 1..=MAX_IN_FLIGHT) => Ok(n as usize),
+        _ => Err(format!(
+            "`{v}` is not a number of requests in flight: a whole number from 1 (one object \
+             after the other, the default) to {MAX_IN_FLIGHT}"
+        )),
+    }
+}
+
+/// The profile for `idp` with these settings: the common settings ([`IN_FLIGHT`]) taken out,
+/// the alias's setting added (refused when the scenario sets it otherwise), then the IdP's
+/// typed settings.
 pub fn profile(name: &str, settings: &Map<String, Value>) -> Result<Profile, String> {
     let Some((idp, alias)) = find(name) else {
         return Err(format!(
@@ -287,26 +317,42 @@ pub fn profile(name: &str, settings: &Map<String, Value>) -> Result<Profile, Str
             names().join(", ")
         ));
     };
-    let Some(alias) = alias else {
-        return (idp.build)(settings);
-    };
     let mut settings = settings.clone();
-    match settings.get(alias.setting) {
-        Some(v) if v.as_str() != Some(alias.value) => Err(format!(
-            "`{}` is `{}`, but `idp: {}` means `{}: {}`; write `idp: {}` to choose `{}` yourself",
-            alias.setting,
-            v.as_str().map_or_else(|| v.to_string(), str::to_string),
-            alias.name,
-            alias.setting,
-            alias.value,
-            idp.name,
-            alias.setting
-        )),
-        _ => {
-            settings.insert(alias.setting.into(), alias.value.into());
-            (idp.build)(&settings)
-        }
-    }
+    // `idp: rfc` sends no IdP traffic: it takes no settings at all, this one included.
+    let in_flight = if idp.name == "rfc" {
+        1
+    } else {
+        take_in_flight(&mut settings)?
+    };
+    // The IdP's listing of its settings (after `; `) names the common one too.
+    let build = |s: &Map<String, Value>| {
+        (idp.build)(s).map_err(|e| match e.contains("; ") {
+            true => format!("{e}; every IdP also takes {IN_FLIGHT} (1 to {MAX_IN_FLIGHT})"),
+            false => e,
+        })
+    };
+    let kind = match alias {
+        None => build(&settings)?,
+        Some(alias) => match settings.get(alias.setting) {
+            Some(v) if v.as_str() != Some(alias.value) => {
+                return Err(format!(
+                    "`{}` is `{}`, but `idp: {}` means `{}: {}`; write `idp: {}` to choose `{}` yourself",
+                    alias.setting,
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                    alias.name,
+                    alias.setting,
+                    alias.value,
+                    idp.name,
+                    alias.setting
+                ))
+            }
+            _ => {
+                settings.insert(alias.setting.into(), alias.value.into());
+                build(&settings)?
+            }
+        },
+    };
+    Ok(Profile { kind, in_flight })
 }
 
 /// The IdP verdict a scenario of `idp` with these (reported) settings counts towards; `None`
@@ -358,12 +404,20 @@ mod tests {
 
     #[test]
     fn okta_aiw_is_okta_with_the_aiw_app_setting() {
-        let Ok(Profile::Okta(aiw)) = profile("okta-aiw", &Map::new()) else {
+        let Ok(Profile {
+            kind: ProfileKind::Okta(aiw),
+            ..
+        }) = profile("okta-aiw", &Map::new())
+        else {
             panic!("okta-aiw builds an Okta profile");
         };
         let mut s = Map::new();
         s.insert("app".into(), json!("AIW"));
-        let Ok(Profile::Okta(set)) = profile("okta", &s) else {
+        let Ok(Profile {
+            kind: ProfileKind::Okta(set),
+            ..
+        }) = profile("okta", &s)
+        else {
             panic!("okta with app: AIW builds an Okta profile");
         };
         assert_eq!(
@@ -371,7 +425,11 @@ mod tests {
             crate::idp::json_of(&set.settings)
         );
         assert_eq!(crate::idp::json_of(&aiw.settings)["app"], "AIW");
-        let Ok(Profile::Okta(oin)) = profile("okta", &Map::new()) else {
+        let Ok(Profile {
+            kind: ProfileKind::Okta(oin),
+            ..
+        }) = profile("okta", &Map::new())
+        else {
             panic!("okta builds");
         };
         assert_eq!(crate::idp::json_of(&oin.settings)["app"], "OIN");
@@ -385,6 +443,55 @@ mod tests {
             panic!("okta-aiw with app: OIN must be refused");
         };
         assert!(e.contains("`idp: okta-aiw` means `app: AIW`"), "{e}");
+    }
+
+    /// `in_flight` is common to every IdP: taken out before the IdP's own settings (which
+    /// still refuse what they do not know, naming it among theirs), reported only above 1.
+    #[test]
+    fn in_flight_is_a_setting_of_every_idp() {
+        for name in [
+            "entra",
+            "okta",
+            "okta-aiw",
+            "duo",
+            "onelogin",
+            "jumpcloud",
+            "pingfederate",
+        ] {
+            let p = profile(name, &Map::new()).unwrap();
+            assert_eq!(p.in_flight, 1, "{name}");
+            assert!(p.settings_json().get(IN_FLIGHT).is_none(), "{name}");
+            let mut s = Map::new();
+            s.insert(IN_FLIGHT.into(), json!(4));
+            let p = profile(name, &s).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(p.in_flight, 4, "{name}");
+            assert_eq!(p.settings_json()[IN_FLIGHT], 4, "{name}");
+        }
+        for bad in [
+            json!(0),
+            json!(65),
+            json!(-1),
+            json!(2.5),
+            json!("4"),
+            json!(null),
+        ] {
+            let mut s = Map::new();
+            s.insert(IN_FLIGHT.into(), bad.clone());
+            let Err(e) = profile("entra", &s) else {
+                panic!("in_flight: {bad} must be refused");
+            };
+            assert!(e.contains("not a number of requests in flight"), "{e}");
+        }
+        let mut s = Map::new();
+        s.insert(IN_FLIGHT.into(), json!(2));
+        s.insert("lanes".into(), json!(2));
+        let Err(e) = profile("duo", &s) else {
+            panic!("an unknown setting beside in_flight must be refused");
+        };
+        assert!(e.contains("unknown field `lanes`"), "{e}");
+        assert!(e.contains("every IdP also takes in_flight"), "{e}");
+        // `idp: rfc` sends no IdP traffic and takes no settings, this one included.
+        assert!(profile("rfc", &s).is_err());
     }
 
     #[test]

@@ -306,16 +306,17 @@ async fn run_step(
     let err = |e: DirectoryError| e.0;
     macro_rules! ctx {
         () => {
-            Ctx {
-                client: &mut *client,
-                dir: &mut st.dir,
-                sync: &mut st.sync,
-                log: &mut st.log,
-                findings: &mut st.findings,
-                ledger: &mut st.ledger,
-                step: index,
-                idp_name: profile.display_name(),
-            }
+            Ctx::new(
+                &mut *client,
+                &mut st.dir,
+                &mut st.sync,
+                &mut st.log,
+                &mut st.findings,
+                &mut st.ledger,
+                index,
+                profile.display_name(),
+            )
+            .with_in_flight(profile.in_flight)
         };
     }
     match step {

@@ -39,7 +39,8 @@ pub struct Scenario {
     /// The identity provider simulated: `entra` (later `okta`, `okta-aiw`, `duo`).
     pub idp: String,
     /// Profile settings, checked by the profile (Entra: `dialect`, `mapping`, `matching`,
-    /// `skip_out_of_scope_deletions`, `actions`).
+    /// `skip_out_of_scope_deletions`, `actions`). Every IdP also takes `in_flight` (1 to 64,
+    /// default 1): how many objects of a pass it provisions at once; above 1 is inferred.
     #[serde(default)]
     pub settings: Map<String, Value>,
     /// The IdP's own directory at the start.
