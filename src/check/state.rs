@@ -128,7 +128,9 @@ pub async fn check_state(
             exchanges: vec![],
         },
         Some(d) => {
-            let actual_users = &actual.users;
+            // Each user read back with its identity, read once when a group's members differ
+            // (parsing every user again for every such group grew with groups × users).
+            let mut user_identities: Option<Vec<(&String, String)>> = None;
             let mut exchanges: Vec<u64> = Vec::new();
             let mut lines = Vec::new();
             for o in &d.objects {
@@ -185,15 +187,12 @@ pub async fn check_state(
                         .filter(|m| !have.contains(m))
                         .chain(have.iter().filter(|m| !want.contains(m)))
                         .collect();
-                    let member_ids: Vec<String> = actual_users
+                    let identities =
+                        user_identities.get_or_insert_with(|| identities_of(&actual.users, &uid));
+                    let member_ids: Vec<String> = identities
                         .iter()
-                        .filter(|(_, r)| {
-                            let r = &r.value();
-                            crate::scim::patch::get_path(r, &uid, &crate::scim::schema::USER_TYPE)
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .is_some_and(|n| changed.contains(&&n))
-                        })
-                        .map(|(id, _)| id.clone())
+                        .filter(|(_, n)| changed.contains(&n))
+                        .map(|(id, _)| (*id).clone())
                         .collect();
                     let later = member_ids
                         .iter()
@@ -228,6 +227,20 @@ pub async fn check_state(
             }
         }
     }
+}
+
+/// Each user read back with its identity (the value at `path`), users without one left out.
+fn identities_of<'a>(
+    users: &'a std::collections::BTreeMap<String, crate::compact::Compact>,
+    path: &str,
+) -> Vec<(&'a String, String)> {
+    users
+        .iter()
+        .filter_map(|(id, r)| {
+            crate::scim::patch::get_path(&r.value(), path, &crate::scim::schema::USER_TYPE)
+                .and_then(|v| v.as_str().map(|n| (id, n.to_string())))
+        })
+        .collect()
 }
 
 /// Takes out of the groups read back the members that are users this run deleted (a `DELETE`
@@ -369,6 +382,25 @@ mod tests {
                 .contains("group \"Sales\" still lists 1 member(s)"),
             "{}",
             f.message
+        );
+    }
+
+    #[test]
+    fn identities_of_users_read_back_by_the_identity_path() {
+        let mut actual = state();
+        actual
+            .users
+            .insert("u2".into(), json!({"id": "u2", "UserName": "bo"}).into());
+        actual.users.insert("u3".into(), json!({"id": "u3"}).into());
+        let found = identities_of(&actual.users, "userName");
+        let found: Vec<(&str, &str)> = found
+            .iter()
+            .map(|(i, n)| (i.as_str(), n.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [("u1", "ana"), ("u2", "bo")],
+            "attribute names are case-insensitive; a user without one has no identity"
         );
     }
 
