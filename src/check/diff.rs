@@ -73,6 +73,16 @@ pub fn project(resource: &Value, paths: &[String], rt: &ResourceTypeDef) -> Valu
     out
 }
 
+/// The identity (the string at `path`) of each resource read back, in the map's order; `None`
+/// for one without. Each resource is parsed once, one at a time.
+pub fn resource_identities(
+    map: &BTreeMap<String, Compact>,
+    path: &str,
+    rt: &ResourceTypeDef,
+) -> Vec<Option<String>> {
+    map.values().map(|r| str_at(&r.value(), path, rt)).collect()
+}
+
 fn str_at(v: &Value, path: &str, rt: &ResourceTypeDef) -> Option<String> {
     get_path(v, path, rt).and_then(|x| x.as_str().map(str::to_string))
 }
@@ -104,13 +114,8 @@ pub fn compare(
 ) -> Option<StateDiff> {
     // Each resource's identity, read once (target id → identity): the diff groups resources
     // by it, and shows references (members, manager) the way the expectation does.
-    let identities = |map: &BTreeMap<String, Compact>, path: &str, rt: &ResourceTypeDef| {
-        map.values()
-            .map(|r| str_at(&r.value(), path, rt))
-            .collect::<Vec<_>>()
-    };
-    let user_idents = identities(&actual.users, user_id_path, &USER_TYPE);
-    let group_idents = identities(&actual.groups, group_id_path, &GROUP_TYPE);
+    let user_idents = resource_identities(&actual.users, user_id_path, &USER_TYPE);
+    let group_idents = resource_identities(&actual.groups, group_id_path, &GROUP_TYPE);
     let id_to_identity: BTreeMap<&str, String> = actual
         .users
         .keys()

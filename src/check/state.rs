@@ -6,7 +6,7 @@
 //! user "josue.r3f9a1c01@contoso.com": differs at active — last written by Entra ID: disable user (PATCH /Users/{id} {"op":"Replace","path":"active","value":"False"}) (exchange #9)
 //! ```
 
-use crate::check::diff::{compare, ActualState};
+use crate::check::diff::{compare, resource_identities, ActualState};
 use crate::check::expected::{apply_overrides, derive};
 use crate::check::read_back::{identities, read_back, read_one, top_names};
 use crate::client::Client;
@@ -15,6 +15,7 @@ use crate::idp::{Ledger, Profile};
 use crate::report::model::{CheckReport, Finding, Outcome, Severity};
 use crate::scenario::model::StateExpectation;
 use crate::scim::kind::ObjectKind;
+use crate::scim::schema::USER_TYPE;
 use crate::source::SourceDirectory;
 
 /// What the state check reads from the run (the source directory, the IdP's links) and adds to
@@ -187,8 +188,15 @@ pub async fn check_state(
                         .filter(|m| !have.contains(m))
                         .chain(have.iter().filter(|m| !want.contains(m)))
                         .collect();
-                    let identities =
-                        user_identities.get_or_insert_with(|| identities_of(&actual.users, &uid));
+                    let identities = user_identities.get_or_insert_with(|| {
+                        let names = resource_identities(&actual.users, &uid, &USER_TYPE);
+                        actual
+                            .users
+                            .keys()
+                            .zip(names)
+                            .filter_map(|(id, n)| Some((id, n?)))
+                            .collect()
+                    });
                     let member_ids: Vec<String> = identities
                         .iter()
                         .filter(|(_, n)| changed.contains(&n))
@@ -227,20 +235,6 @@ pub async fn check_state(
             }
         }
     }
-}
-
-/// Each user read back with its identity (the value at `path`), users without one left out.
-fn identities_of<'a>(
-    users: &'a std::collections::BTreeMap<String, crate::compact::Compact>,
-    path: &str,
-) -> Vec<(&'a String, String)> {
-    users
-        .iter()
-        .filter_map(|(id, r)| {
-            crate::scim::patch::get_path(&r.value(), path, &crate::scim::schema::USER_TYPE)
-                .and_then(|v| v.as_str().map(|n| (id, n.to_string())))
-        })
-        .collect()
 }
 
 /// Takes out of the groups read back the members that are users this run deleted (a `DELETE`
@@ -386,20 +380,17 @@ mod tests {
     }
 
     #[test]
-    fn identities_of_users_read_back_by_the_identity_path() {
+    fn resource_identities_read_the_identity_path_of_each_user() {
+        use crate::check::diff::resource_identities;
         let mut actual = state();
         actual
             .users
             .insert("u2".into(), json!({"id": "u2", "UserName": "bo"}).into());
         actual.users.insert("u3".into(), json!({"id": "u3"}).into());
-        let found = identities_of(&actual.users, "userName");
-        let found: Vec<(&str, &str)> = found
-            .iter()
-            .map(|(i, n)| (i.as_str(), n.as_str()))
-            .collect();
+        let found = resource_identities(&actual.users, "userName", &USER_TYPE);
         assert_eq!(
             found,
-            [("u1", "ana"), ("u2", "bo")],
+            [Some("ana".to_string()), Some("bo".to_string()), None],
             "attribute names are case-insensitive; a user without one has no identity"
         );
     }
