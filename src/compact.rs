@@ -20,6 +20,11 @@ impl Compact {
         serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
 
+    /// `text` as serde_json wrote it from a value (compact, valid): kept without a parse.
+    pub fn from_serialized(text: String) -> Self {
+        Compact(text.into_boxed_str())
+    }
+
     /// Changes the JSON through its tree.
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut Value) -> R) -> R {
         let mut v = self.value();

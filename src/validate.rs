@@ -14,7 +14,7 @@
 //! Each violation becomes a finding (`RFC 7643/7644: User response schema`, source
 //! `RFC 7643 §4.1`); the runner adds them to every scenario ([`findings`]).
 
-use crate::report::model::{Exchange, Finding, Severity};
+use crate::report::model::{Exchange, Finding, LoggedBody, Severity};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::Validator;
 use serde_json::Value;
@@ -210,10 +210,14 @@ pub fn validate_exchange(ex: &Exchange) -> Vec<Violation> {
     let Some(status) = ex.status else {
         return vec![];
     };
+    // Left out of the log (its budget was spent): nothing to judge.
+    if let Some(LoggedBody::Omitted { .. }) = ex.response_body {
+        return vec![];
+    }
     if status >= 400 {
         return match &ex.response_body {
             None => vec![],
-            Some(body) => validate_body(Expect::One(SchemaName::Error), body, false),
+            Some(body) => validate_body(Expect::One(SchemaName::Error), &body.value(), false),
         };
     }
     if !(200..300).contains(&status) || status == 204 {
@@ -242,8 +246,11 @@ pub fn validate_exchange(ex: &Exchange) -> Vec<Violation> {
         }],
         Some(body) => validate_body(
             expect,
-            body,
-            asks_partial(query, ex.request_body.as_deref()),
+            &body.value(),
+            asks_partial(
+                query,
+                ex.request_body.as_ref().map(LoggedBody::value).as_ref(),
+            ),
         ),
     }
 }
@@ -429,7 +436,7 @@ mod tests {
             request_headers: Default::default(),
             request_body: None,
             status: Some(status),
-            response_body: body.map(Box::new),
+            response_body: body.map(Into::into),
             duration_ms: 1.0,
             error: None,
             fault: None,

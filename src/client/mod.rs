@@ -17,7 +17,8 @@
 pub mod fault;
 mod transport;
 
-use crate::report::model::{Exchange, Headers};
+use crate::compact::Compact;
+use crate::report::model::{Exchange, Headers, LoggedBody, OMITTED};
 
 /// Distinct request header lists one client shares between its exchanges; past that, a list
 /// is kept per exchange (a profile sends a handful).
@@ -380,61 +381,60 @@ impl Client {
 
     /// A body as the exchange log keeps it: whole when small, else its first
     /// `limits.report_body` bytes with a marker; once the log holds `limits.log_budget` body
-    /// bytes, only a marker. Keeps a run's memory and report size bounded.
-    fn bounded(&mut self, body: Value) -> Value {
+    /// bytes, only a marker. Keeps a run's memory and report size bounded. A tree is serialised
+    /// once and kept as that text, never copied as a tree (a 500-user listing page is cut to
+    /// its first bytes).
+    fn bounded(&mut self, body: &Value) -> LoggedBody {
         if self.logged() >= self.limits.log_budget {
-            return self.omitted(json_len(&body));
+            return self.omitted(json_len(body));
         }
-        let size = json_len(&body);
-        let kept = if size <= self.limits.report_body {
-            body
-        } else {
-            let text = match &body {
-                Value::String(s) => s.clone(),
-                other => serde_json::to_string(other).unwrap_or_default(),
-            };
-            Value::String(truncate_marked(&text, self.limits.report_body))
+        let max = self.limits.report_body;
+        let kept = match body {
+            Value::String(s) if s.len() <= max => {
+                self.add_logged(s.len());
+                Compact::from(body)
+            }
+            Value::String(s) => {
+                self.add_logged(max);
+                Compact::from(Value::String(truncate_marked(s, max)))
+            }
+            other => {
+                let text = serde_json::to_string(other).unwrap_or_default();
+                if text.len() <= max {
+                    self.add_logged(text.len());
+                    Compact::from_serialized(text)
+                } else {
+                    self.add_logged(max);
+                    Compact::from(Value::String(truncate_marked(&text, max)))
+                }
+            }
         };
-        self.add_logged(size.min(self.limits.report_body));
-        kept
+        LoggedBody::Kept(kept)
     }
 
-    /// [`Self::bounded`] of a borrowed body: serialised once, and copied only when it is kept
-    /// whole (a 500-user listing page is cut to its first bytes, never copied as a tree).
-    fn bounded_ref(&mut self, body: &Value) -> Value {
-        if body.is_string() {
-            return self.bounded(body.clone());
+    /// What stands for a body of `size` bytes once the log budget is spent.
+    fn omitted(&self, size: usize) -> LoggedBody {
+        LoggedBody::Omitted {
+            size: size as u64,
+            logged: self.logged() as u64,
         }
-        let text = serde_json::to_string(body).unwrap_or_default();
-        if text.len() <= self.limits.report_body {
-            self.add_logged(text.len());
-            return body.clone();
-        }
-        self.add_logged(self.limits.report_body);
-        Value::String(truncate_marked(&text, self.limits.report_body))
-    }
-
-    /// The marker that stands for a body of `size` bytes once the log budget is spent.
-    fn omitted(&self, size: usize) -> Value {
-        Value::String(format!(
-            "{OMITTED}{size} bytes; the exchange log already holds {} bytes of bodies]",
-            self.logged()
-        ))
     }
 
     /// `body` as the exchange log keeps it ([`Self::bounded`]), secrets masked. `text` is its
     /// JSON as it went over the wire, when known: a body whose text holds no secret in any form
-    /// is copied without walking its tree, and past the log budget nothing is copied at all
+    /// is logged without walking its tree, and past the log budget nothing is copied at all
     /// (a 10,000-user run sends tens of thousands of bodies; the log keeps a marker for most).
-    fn log_value(&mut self, body: &Value, text: Option<&str>) -> Value {
+    fn log_value(&mut self, body: &Value, text: Option<&str>) -> LoggedBody {
         if self.logged() >= self.limits.log_budget {
             return self.omitted(text.map_or_else(|| json_len(body), str::len));
         }
-        let body = match text {
-            Some(t) if !self.may_hold_secret(t) => body.clone(),
-            _ => self.redact_value(body),
-        };
-        self.bounded(body)
+        match text {
+            Some(t) if !self.may_hold_secret(t) => self.bounded(body),
+            _ => {
+                let masked = self.redact_value(body);
+                self.bounded(&masked)
+            }
+        }
     }
 
     /// True when `text` (a JSON text) may hold a secret: the token or any form the
@@ -634,7 +634,7 @@ impl Client {
             method: req.method.to_string(),
             path: self.redact(&req.path),
             request_headers: self.shared_headers(headers),
-            request_body: request_body.map(Box::new),
+            request_body,
             status: None,
             response_body: None,
             duration_ms: 0.0,
@@ -705,7 +705,7 @@ impl Client {
                     // sees no answer, as an IdP whose own limit cut the response would.
                     ex.status = resp.status;
                     let head = Value::String(self.redact(&head));
-                    ex.response_body = Some(Box::new(self.bounded(head)));
+                    ex.response_body = Some(self.bounded(&head));
                     logged = true;
                     resp.status = None;
                     resp.headers.clear();
@@ -715,7 +715,7 @@ impl Client {
                     // the exchange log, and hand the profile a timeout.
                     ex.status = resp.status;
                     if let Some(b) = &resp.body {
-                        ex.response_body = Some(Box::new(self.log_response(b, clean_len)));
+                        ex.response_body = Some(self.log_response(b, clean_len));
                         logged = true;
                     }
                     resp = Response {
@@ -734,9 +734,9 @@ impl Client {
         if ex.status.is_none() && !logged {
             ex.status = resp.status;
             ex.response_body = match (&resp.body, &resp.text) {
-                (Some(b), _) => Some(Box::new(self.log_response(b, clean_len))),
+                (Some(b), _) => Some(self.log_response(b, clean_len)),
                 // Already masked above.
-                (None, Some(t)) => Some(Box::new(self.bounded(Value::String(t.clone())))),
+                (None, Some(t)) => Some(self.bounded(&Value::String(t.clone()))),
                 (None, None) => None,
             };
         } else if ex.status.is_none() {
@@ -794,12 +794,11 @@ impl Client {
 
     /// An answer's body (already masked, or known to hold no secret) for the exchange log:
     /// `clean_len` is the length of its text as received when that text held no secret.
-    fn log_response(&mut self, body: &Value, clean_len: Option<usize>) -> Value {
+    fn log_response(&mut self, body: &Value, clean_len: Option<usize>) -> LoggedBody {
         match clean_len {
-            Some(n) if self.logged() >= self.limits.log_budget => self.omitted(n),
             // Past the budget only the size is kept: no copy of the tree.
-            _ if self.logged() >= self.limits.log_budget => self.omitted(json_len(body)),
-            _ => self.bounded_ref(body),
+            Some(n) if self.logged() >= self.limits.log_budget => self.omitted(n),
+            _ => self.bounded(body),
         }
     }
 
@@ -944,7 +943,6 @@ fn json_len(v: &Value) -> usize {
 }
 
 const TRUNCATED: &str = "… [truncated by scimulator: ";
-const OMITTED: &str = "[omitted by scimulator: ";
 
 /// `text` cut to at most `max` bytes (on a character boundary) with a visible marker.
 pub fn truncate_marked(text: &str, max: usize) -> String {
@@ -1037,15 +1035,17 @@ mod bounds_tests {
             ..Limits::default()
         });
         let big = serde_json::json!({ "detail": "x".repeat(500) });
-        let kept = c.bounded(big);
+        let kept = c.bounded(&big).value();
         assert!(is_truncated(&kept), "{kept}");
         assert!(kept.as_str().unwrap().len() < 200);
         let small = serde_json::json!({ "a": 1 });
-        assert_eq!(c.bounded(small.clone()), small);
-        c.bounded(serde_json::json!({ "detail": "y".repeat(500) }));
+        assert_eq!(c.bounded(&small).value(), small);
+        c.bounded(&serde_json::json!({ "detail": "y".repeat(500) }));
         // 100 + 7 + 100 bytes kept: the budget of 250 is not reached yet; then it is.
-        c.bounded(serde_json::json!({ "detail": "z".repeat(500) }));
-        let omitted = c.bounded(small);
+        c.bounded(&serde_json::json!({ "detail": "z".repeat(500) }));
+        let omitted = c.bounded(&small);
+        assert!(matches!(omitted, LoggedBody::Omitted { size: 7, .. }));
+        let omitted = omitted.value();
         assert!(is_truncated(&omitted), "{omitted}");
         assert!(omitted
             .as_str()

@@ -15,7 +15,7 @@
 //! reports/index.html   ~40 KB for the bundled scenarios; verdicts first
 //! ```
 
-use super::model::{CheckReport, Exchange, Outcome, RunReport, ScenarioReport};
+use super::model::{CheckReport, Exchange, LoggedBody, Outcome, RunReport, ScenarioReport};
 use minijinja::Environment;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -99,8 +99,8 @@ fn outcome_class(o: Outcome) -> &'static str {
 }
 
 /// Pretty JSON, cut at `MAX_BODY` bytes on a character boundary.
-fn body(v: Option<&serde_json::Value>) -> Option<String> {
-    let text = serde_json::to_string_pretty(v?).ok()?;
+fn body(v: Option<&LoggedBody>) -> Option<String> {
+    let text = serde_json::to_string_pretty(&v?.value()).ok()?;
     Some(cut(text, MAX_BODY))
 }
 
@@ -143,8 +143,8 @@ fn exchange_view<'a>(x: &'a Exchange, cited: bool, bodies: bool) -> ExchangeView
         status_class,
         harness,
         cited,
-        request: bodies.then(|| body(x.request_body.as_deref())).flatten(),
-        response: bodies.then(|| body(x.response_body.as_deref())).flatten(),
+        request: bodies.then(|| body(x.request_body.as_ref())).flatten(),
+        response: bodies.then(|| body(x.response_body.as_ref())).flatten(),
     }
 }
 
@@ -294,9 +294,8 @@ mod tests {
     #[test]
     fn the_page_has_verdicts_diff_and_causes_and_escapes_everything() {
         let mut report = sample::run_report();
-        report.scenarios[1].exchanges[7].response_body = Some(Box::new(
-            serde_json::json!({"detail": "<script>alert(1)</script>"}),
-        ));
+        report.scenarios[1].exchanges[7].response_body =
+            Some(serde_json::json!({"detail": "<script>alert(1)</script>"}).into());
         let html = render_html(&report).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..100]);
         assert!(!html.contains("<script>alert"), "unescaped server text");
@@ -324,7 +323,7 @@ mod tests {
         let s = &mut report.scenarios[1];
         let template = s.exchanges[1].clone();
         s.exchanges[1].response_body =
-            Some(Box::new(serde_json::json!({"blob": "x".repeat(1_000_000)})));
+            Some(serde_json::json!({"blob": "x".repeat(1_000_000)}).into());
         for i in 0..3000 {
             let mut x = template.clone();
             x.id = 100 + i;

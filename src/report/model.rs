@@ -211,14 +211,14 @@ pub struct Exchange {
     pub path: String,
     /// Request headers as sent; `Authorization` shows `Bearer ***`.
     pub request_headers: Headers,
-    // Bodies are boxed: most exchanges of a tenant-sized run keep only a marker, and an
-    // unboxed value is 80 bytes in each of hundreds of thousands of records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_body: Option<Box<Value>>,
+    #[schemars(with = "Option<Value>")]
+    pub request_body: Option<LoggedBody>,
     /// `None` when no answer arrived (transport error, dropped response).
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_body: Option<Box<Value>>,
+    #[schemars(with = "Option<Value>")]
+    pub response_body: Option<LoggedBody>,
     pub duration_ms: f64,
     /// Transport error as the IdP would see it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,6 +230,52 @@ pub struct Exchange {
     /// not by the simulated IdP: counted and shown, but never part of an IdP trace or log.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub harness: bool,
+}
+
+/// Starts the text that stands for a body the exchange log left out (its budget was spent).
+pub const OMITTED: &str = "[omitted by scimulator: ";
+
+/// A request or response body as the exchange log keeps it. A tenant-sized run sends hundreds
+/// of thousands of bodies and the log keeps a few megabytes of them, so a kept body is its
+/// compact text (a tree costs about ten times that) and a left-out one is two numbers; both
+/// serialise as before: the JSON itself, or the marker string
+/// `"[omitted by scimulator: 412 bytes; the exchange log already holds 2097152 bytes of bodies]"`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoggedBody {
+    /// The body as logged (whole, or a string cut with a marker).
+    Kept(crate::compact::Compact),
+    /// Left out: `size` bytes of JSON, when the log already held `logged` bytes of bodies.
+    Omitted { size: u64, logged: u64 },
+}
+
+impl LoggedBody {
+    /// The body as JSON: what was kept, or the marker string.
+    pub fn value(&self) -> Value {
+        match self {
+            LoggedBody::Kept(c) => c.value(),
+            LoggedBody::Omitted { size, logged } => Value::String(format!(
+                "{OMITTED}{size} bytes; the exchange log already holds {logged} bytes of bodies]"
+            )),
+        }
+    }
+}
+
+impl From<Value> for LoggedBody {
+    fn from(v: Value) -> Self {
+        LoggedBody::Kept(v.into())
+    }
+}
+
+impl Serialize for LoggedBody {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for LoggedBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(LoggedBody::from)
+    }
 }
 
 /// One line of the IdP's provisioning log (Entra's provisioning logs, Okta's system log, ...).

@@ -295,11 +295,11 @@ fn exchanges_details(out: &mut String, scenario: &ScenarioReport, ids: &[u64]) {
                 .map(|(_, value)| format!(" ({value})"))
                 .unwrap_or_default();
             let _ = writeln!(out, "        request{content_type}:");
-            body_lines(out, body);
+            body_lines(out, &body.value());
         }
         if let Some(body) = &x.response_body {
             out.push_str("        response:\n");
-            body_lines(out, body);
+            body_lines(out, &body.value());
         }
     }
 }
@@ -633,9 +633,8 @@ mod tests {
         let members: Vec<Value> = (0..100)
             .map(|i| serde_json::json!({"value": format!("user-{i:03}-with-a-long-id")}))
             .collect();
-        report.scenarios[1].exchanges[7].request_body = Some(Box::new(
-            serde_json::json!({"Operations": [{"op": "Add", "value": members}]}),
-        ));
+        report.scenarios[1].exchanges[7].request_body =
+            Some(serde_json::json!({"Operations": [{"op": "Add", "value": members}]}).into());
         let text = render_terminal(&report, false);
         assert!(
             text.contains("... (69 more lines in report.json)"),
