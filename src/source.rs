@@ -31,7 +31,7 @@ pub struct User {
     /// The IdP's immutable id (Entra `objectId`), a fresh GUID per run.
     pub object_id: String,
     /// The IdP's attributes, run-scoped.
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     /// The display name as the scenario wrote it (the provisioning log's "identity").
     pub label: String,
     pub assigned: bool,
@@ -51,7 +51,7 @@ pub struct User {
 pub struct Group {
     pub key: String,
     pub object_id: String,
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     pub label: String,
     pub members: Vec<String>,
     pub assigned: bool,
@@ -60,6 +60,48 @@ pub struct Group {
     pub provisioned: bool,
     /// Okta Group Push state of the group.
     pub push: PushState,
+}
+
+/// A source object's attributes (`{"userPrincipalName": "…", "department": "Sales", …}`),
+/// held as compact JSON text: a directory holds one per user, and as a tree each cost about
+/// three times its text (a 100,000-user tenant: ~150 MB as trees). Read them whole with
+/// [`Attrs::map`] when building a view (one parse per view), or one with [`Attrs::get`].
+#[derive(Debug, Clone, Default)]
+pub struct Attrs(crate::compact::Compact);
+
+impl Attrs {
+    /// Every attribute, in the order the scenario gave them.
+    pub fn map(&self) -> Map<String, Value> {
+        match self.0.value() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.map().remove(key)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.map().contains_key(key)
+    }
+
+    /// True when `key` holds the boolean `false` (`accountEnabled: false`).
+    pub fn is_false(&self, key: &str) -> bool {
+        self.get(key) == Some(Value::Bool(false))
+    }
+
+    fn edit(&mut self, f: impl FnOnce(&mut Map<String, Value>)) {
+        let mut m = self.map();
+        f(&mut m);
+        *self = Attrs::from(m);
+    }
+}
+
+impl From<Map<String, Value>> for Attrs {
+    fn from(m: Map<String, Value>) -> Self {
+        Attrs(Value::Object(m).into())
+    }
 }
 
 /// Where a group stands in Okta's Group Push.
@@ -111,11 +153,12 @@ fn scope_value(key: &str, v: &Value, tag: &str) -> Value {
     }
 }
 
-fn scoped(attrs: &Map<String, Value>, tag: &str) -> Map<String, Value> {
-    attrs
+fn scoped(attrs: &Map<String, Value>, tag: &str) -> Attrs {
+    let m: Map<String, Value> = attrs
         .iter()
         .map(|(k, v)| (k.clone(), scope_value(k, v, tag)))
-        .collect()
+        .collect();
+    m.into()
 }
 
 impl SourceDirectory {
@@ -267,9 +310,7 @@ impl SourceDirectory {
     /// Entra's `IsSoftDeleted`: disabled, in the recycle bin, or out of scope
     /// (https://learn.microsoft.com/en-us/answers/questions/552508/is-there-any-way-to-manage-delete-and-disable-stat).
     pub fn is_soft_deleted(&self, u: &User) -> bool {
-        u.soft_deleted
-            || !self.user_in_scope(u)
-            || u.attrs.get("accountEnabled") == Some(&Value::Bool(false))
+        u.soft_deleted || !self.user_in_scope(u) || u.attrs.is_false("accountEnabled")
     }
 
     /// Marks everything currently in scope as provisioned, and what left scope as released.
@@ -340,8 +381,9 @@ impl SourceDirectory {
         let now = self.tick();
         for k in &t.users {
             let u = self.user_mut(k)?;
-            u.attrs
-                .insert("accountEnabled".into(), Value::Bool(enabled));
+            u.attrs.edit(|a| {
+                a.insert("accountEnabled".into(), Value::Bool(enabled));
+            });
             u.changed = now;
         }
         if !t.groups.is_empty() {
@@ -410,13 +452,15 @@ impl SourceDirectory {
                 ))
             }
         };
-        for (k, v) in set {
-            if v.is_null() {
-                attrs.remove(k);
-            } else {
-                attrs.insert(k.clone(), scope_value(k, v, &tag));
+        attrs.edit(|attrs| {
+            for (k, v) in set {
+                if v.is_null() {
+                    attrs.remove(k);
+                } else {
+                    attrs.insert(k.clone(), scope_value(k, v, &tag));
+                }
             }
-        }
+        });
         if let Some(name) = set.get("displayName").and_then(Value::as_str) {
             match (user, group) {
                 (Some(k), _) => self.user_mut(k)?.label = name.to_string(),

@@ -74,10 +74,11 @@ fn identity_path(entries: &[Entry], fallback: &str) -> String {
 /// The user's mapped view, projected on `paths`: only mapped values are compared, not the
 /// sibling values sent with them (`primary`).
 fn user_view(mapping: &Mapping, paths: &[String], u: &User, soft: bool) -> Value {
+    let attrs = u.attrs.map();
     let look = |k: &str| match k {
         "IsSoftDeleted" => Some(Value::Bool(soft)),
         "objectId" => Some(Value::String(u.object_id.clone())),
-        _ => u.attrs.get(k).cloned(),
+        _ => attrs.get(k).cloned(),
     };
     let view =
         build_view(&mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}));
@@ -107,7 +108,7 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
     let mut present_users: BTreeMap<String, String> = BTreeMap::new();
     for u in &dir.users {
         let in_scope = dir.user_in_scope(u);
-        let disabled = u.attrs.get("accountEnabled") == Some(&Value::Bool(false)) || u.soft_deleted;
+        let disabled = u.attrs.is_false("accountEnabled") || u.soft_deleted;
         let soft = dir.is_soft_deleted(u);
         let view = user_view(mapping, &out.user_paths, u, soft);
         let identity = get_path(&view, &uid_path, &USER_TYPE)
@@ -160,9 +161,9 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
             if !e.present || !dir.user_in_scope(u) {
                 continue;
             }
-            if let Some(mgr) = u
-                .attrs
-                .get("manager")
+            let manager = u.attrs.get("manager");
+            if let Some(mgr) = manager
+                .as_ref()
                 .and_then(Value::as_str)
                 .and_then(|m| present_users.get(m))
             {
@@ -174,7 +175,7 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
                         &USER_TYPE,
                     )
                 });
-            } else if !u.attrs.contains_key("manager") {
+            } else if manager.is_none() {
                 // No manager in the source: none may be left in the target (`null` = absent).
                 let _ = e
                     .attrs
@@ -183,9 +184,10 @@ pub fn derive(dir: &SourceDirectory, mapping: &Mapping, rules: Rules) -> Expecte
         }
     }
     for g in &dir.groups {
+        let attrs = g.attrs.map();
         let look = |k: &str| match k {
             "objectId" => Some(Value::String(g.object_id.clone())),
-            _ => g.attrs.get(k).cloned(),
+            _ => attrs.get(k).cloned(),
         };
         let view = build_view(&mapping.groups, &look, &|_| None, &GROUP_TYPE)
             .unwrap_or_else(|_| json!({}));

@@ -247,8 +247,7 @@ impl Duo {
             return;
         };
         // A user disabled or deleted in Duo leaves like one removed from the groups [inferred].
-        let wanted = ctx.dir().user_in_scope(&u)
-            && u.attrs.get("accountEnabled") != Some(&Value::Bool(false));
+        let wanted = ctx.dir().user_in_scope(&u) && !u.attrs.is_false("accountEnabled");
         let link = ctx.sync().users.get(key).cloned();
         match link {
             None if wanted => self.provision(ctx, &u).await,

@@ -385,19 +385,21 @@ impl Engine<'_> {
     /// The user as the mapping sends it.
     pub fn desired_user(&self, ctx: &Ctx<'_>, u: &User) -> Value {
         let soft = ctx.dir().is_soft_deleted(u);
+        let attrs = u.attrs.map();
         let look = |k: &str| match k {
             "IsSoftDeleted" => Some(Value::Bool(soft)),
             "objectId" => Some(Value::String(u.object_id.clone())),
-            _ => u.attrs.get(k).cloned(),
+            _ => attrs.get(k).cloned(),
         };
         build_view(&self.mapping.users, &look, &|_| None, &USER_TYPE).unwrap_or_else(|_| json!({}))
     }
 
     /// The group as the mapping sends it (members apart).
     pub fn desired_group(&self, g: &Group) -> Value {
+        let attrs = g.attrs.map();
         let look = |k: &str| match k {
             "objectId" => Some(Value::String(g.object_id.clone())),
-            _ => g.attrs.get(k).cloned(),
+            _ => attrs.get(k).cloned(),
         };
         build_view(&self.mapping.groups, &look, &|_| None, &GROUP_TYPE)
             .unwrap_or_else(|_| json!({}))
@@ -1325,7 +1327,7 @@ impl Engine<'_> {
                         let display = ctx
                             .dir()
                             .user(k)
-                            .and_then(|u| u.attrs.get(attr).cloned())
+                            .and_then(|u| u.attrs.get(attr))
                             .unwrap_or(Value::Null);
                         json!({"value": id, "display": display})
                     }

@@ -606,7 +606,12 @@ impl Entra {
             return;
         };
         let eng = self.engine(pod);
-        let (op, behaviour, now_sent) = match u.attrs.get("manager").and_then(Value::as_str) {
+        let (op, behaviour, now_sent) = match u
+            .attrs
+            .get("manager")
+            .as_ref()
+            .and_then(Value::as_str)
+        {
             // The manager was removed in Entra: observed as a filtered remove on the
             // single-valued attribute (https://github.com/thomaspoignant/scim-patch/issues/453).
             None => match &link.manager_sent {

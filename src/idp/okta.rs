@@ -215,9 +215,8 @@ impl Okta {
         // A suspended (`disable`), deactivated or unassigned user is deactivated in the app:
         // S1 sends a suspended user `active: false` like a deactivated one; deleting a user
         // sends nothing: Okta never DELETEs users (S1, S5).
-        let wanted = ctx.dir().user_in_scope(&u)
-            && u.attrs.get("accountEnabled") != Some(&Value::Bool(false))
-            && !u.hard_deleted;
+        let wanted =
+            ctx.dir().user_in_scope(&u) && !u.attrs.is_false("accountEnabled") && !u.hard_deleted;
         let link = ctx.sync().users.get(key).cloned();
         match link {
             None if wanted && self.settings.create_users => self.assign(ctx, &u).await,
@@ -330,7 +329,7 @@ impl Okta {
             .filter(|m| {
                 ctx.dir()
                     .user(m)
-                    .is_some_and(|u| u.attrs.get("accountEnabled") != Some(&Value::Bool(false)))
+                    .is_some_and(|u| !u.attrs.is_false("accountEnabled"))
             })
             .cloned()
             .collect()
@@ -353,8 +352,7 @@ impl Okta {
             .and_then(|g| {
                 g.attrs
                     .get("displayName")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
+                    .and_then(|v| v.as_str().map(str::to_string))
             })
             .unwrap_or_else(|| key.to_string())
     }
