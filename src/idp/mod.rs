@@ -1004,7 +1004,9 @@ impl Ctx<'_> {
         let link = sync::Link {
             target_id: id.to_string(),
             managed: true,
-            view_sent: view_sent.map(Into::into),
+            view_sent: view_sent
+                .filter(|_| self.sync().keeps_views)
+                .map(Into::into),
             ..Default::default()
         };
         self.sync_mut()
@@ -1143,6 +1145,17 @@ impl Profile {
             ProfileKind::JumpCloud(j) => j.run.wire.display_name(),
             ProfileKind::PingFederate(p) => p.run.wire.display_name(),
             ProfileKind::Rfc(_) => "RFC 7643/7644",
+        }
+    }
+
+    /// What the IdP remembers at the start of a scenario: nothing yet. The event-driven IdPs
+    /// (Okta, and Duo's continuous schedule that OneLogin, JumpCloud and PingFederate run) push
+    /// a profile when it differs from the view they last sent, so they keep those views; Entra
+    /// never reads them, and a 100,000-user run would hold one per user for nothing.
+    pub fn sync_state(&self) -> sync::SyncState {
+        sync::SyncState {
+            keeps_views: !matches!(self.kind, ProfileKind::Entra(_) | ProfileKind::Rfc(_)),
+            ..Default::default()
         }
     }
 

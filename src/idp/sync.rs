@@ -44,6 +44,8 @@ pub struct SyncState {
     /// Export events and failures since the last restart, for the escrow-proportion rule.
     pub events: u64,
     pub failures: u64,
+    /// Links keep `view_sent` ([`crate::idp::Profile::sync_state`] says for which IdPs).
+    pub keeps_views: bool,
 }
 
 impl SyncState {

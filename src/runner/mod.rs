@@ -146,7 +146,7 @@ pub async fn run_scenario(
     drop(generated);
     let mut st = State {
         dir,
-        sync: SyncState::default(),
+        sync: profile.sync_state(),
         log: Vec::new(),
         findings: Vec::new(),
         ledger: Ledger::default(),
