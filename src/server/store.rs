@@ -35,10 +35,11 @@ pub struct Entry {
 
 /// A stored body. A `serde_json::Value` tree costs about 6 KB for an ordinary user (each
 /// key and value a heap allocation inside an ordered map); its compact JSON text costs about
-/// 0.7 KB. So bodies are kept as text and parsed when read (a few microseconds for a user),
-/// except bodies holding `members`: a group's member list is read on every user's render
-/// (`groups`) and rewritten on every membership PATCH, and groups are few. 100,000 users
-/// took 603 MiB as trees.
+/// 0.7 KB. So bodies are kept as text and parsed when read (a few microseconds for a user).
+/// Groups too: their members are most of a tenant's memberships (136 MB as trees at 100,000
+/// users); a membership PATCH rewrites the group whole either way (a tree was cloned, a text is
+/// parsed), and a user's render reads its groups' names from [`Collection::names`], not from
+/// their bodies. 100,000 users took 603 MiB as trees.
 #[derive(Debug, Clone)]
 pub enum Body {
     Tree(Value),
@@ -47,9 +48,6 @@ pub enum Body {
 
 impl Body {
     pub fn new(v: Value) -> Body {
-        if v.get("members").is_some() {
-            return Body::Tree(v);
-        }
         match serde_json::to_string(&v) {
             Ok(text) => Body::Text(text.into_boxed_str()),
             Err(_) => Body::Tree(v),
@@ -86,6 +84,42 @@ impl Entry {
     }
 }
 
+/// A few ids, sorted: what an index keeps per externalId, displayName or member. Nearly
+/// always one or two; a `BTreeSet` allocates a node for eleven (~280 bytes) even for one, and
+/// a 100,000-user directory keeps three such sets per user.
+#[derive(Debug, Clone, Default)]
+struct IdSet(Vec<String>);
+
+impl IdSet {
+    fn insert(&mut self, id: String) {
+        if let Err(at) = self.0.binary_search(&id) {
+            self.0.insert(at, id);
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Ok(at) = self.0.binary_search_by(|x| x.as_str().cmp(id)) {
+            self.0.remove(at);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for IdSet {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 #[derive(Default)]
 struct Collection {
     by_id: HashMap<String, Entry>,
@@ -93,9 +127,12 @@ struct Collection {
     /// userName (users) or displayName (groups), lower-cased → id. Unique.
     by_unique: HashMap<String, String>,
     /// externalId (exact) → ids.
-    by_external: HashMap<String, BTreeSet<String>>,
+    by_external: HashMap<String, IdSet>,
     /// displayName, lower-cased → ids (users only; groups use `by_unique`).
-    by_display: HashMap<String, BTreeSet<String>>,
+    by_display: HashMap<String, IdSet>,
+    /// id → displayName as stored (groups only): what a user's `groups` shows, without
+    /// parsing each group's body (members and all) on every user's render.
+    names: HashMap<String, Box<str>>,
 }
 
 fn str_attr<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
@@ -115,6 +152,17 @@ impl Collection {
                 top_strings(text, [kind.unique_attr(), "externalId", "displayName"])
             }
         };
+        if kind == ObjectKind::Group {
+            // A group's unique attribute is its displayName.
+            match (&unique, add) {
+                (Some(name), true) => {
+                    self.names.insert(e.id.clone(), name.as_str().into());
+                }
+                _ => {
+                    self.names.remove(&e.id);
+                }
+            }
+        }
         let unique = unique.map(|u| u.to_lowercase());
         let display = display
             .filter(|_| kind == ObjectKind::User)
@@ -261,7 +309,7 @@ struct Inner {
     groups: Collection,
     next_seq: u64,
     /// member id → ids of the groups listing it.
-    member_of: HashMap<String, BTreeSet<String>>,
+    member_of: HashMap<String, IdSet>,
 }
 
 impl Inner {
@@ -297,7 +345,7 @@ impl Inner {
                     }
                 }
                 if kind == ObjectKind::Group {
-                    for m in member_ids(&entry.body.value()) {
+                    for m in member_ids(&entry.body) {
                         self.member_of
                             .entry(m)
                             .or_default()
@@ -322,7 +370,7 @@ impl Inner {
     }
 
     fn unlink_members(&mut self, group: &Entry) {
-        for m in member_ids(&group.body.value()) {
+        for m in member_ids(&group.body) {
             if let Some(set) = self.member_of.get_mut(&m) {
                 set.remove(&group.id);
                 if set.is_empty() {
@@ -344,7 +392,63 @@ impl Inner {
     }
 }
 
-fn member_ids(body: &Value) -> Vec<String> {
+/// `meta.created` of a stored body, read without building its tree.
+fn created_of(body: &Body) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Resource {
+        #[serde(default)]
+        meta: Option<Meta>,
+    }
+    #[derive(Deserialize)]
+    struct Meta {
+        #[serde(default)]
+        created: Option<Value>,
+    }
+    let tree;
+    let r: Resource = match body {
+        Body::Text(text) => serde_json::from_str(text).ok()?,
+        Body::Tree(v) => {
+            tree = v;
+            Resource::deserialize(tree).ok()?
+        }
+    };
+    r.meta?.created?.as_str().map(str::to_string)
+}
+
+/// The `value` of each of a group's `members`. Read from a stored text without building its
+/// tree: every membership PATCH reads the old and the new group's members.
+fn member_ids(body: &Body) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Group {
+        #[serde(default)]
+        members: Option<Vec<Member>>,
+    }
+    #[derive(Deserialize)]
+    struct Member {
+        #[serde(default)]
+        value: Option<Str>,
+    }
+    /// A string, or nothing for any other JSON (a member whose value is not a string).
+    struct Str(Option<String>);
+    impl<'de> Deserialize<'de> for Str {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(Str(Value::deserialize(d)?.as_str().map(str::to_string)))
+        }
+    }
+    if let Body::Text(text) = body {
+        if let Ok(g) = serde_json::from_str::<Group>(text) {
+            return g
+                .members
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| m.value.and_then(|s| s.0))
+                .collect();
+        }
+    }
+    member_ids_in(&body.value())
+}
+
+fn member_ids_in(body: &Value) -> Vec<String> {
     body.get("members")
         .and_then(Value::as_array)
         .map(|a| {
@@ -717,14 +821,7 @@ impl Store {
         let mut body = n.body;
         Self::check_unique(inner, kind, &Value::Object(body.clone()), Some(&old.id))?;
         Self::check_members(inner, &mut body, Some(&old.id))?;
-        let created = old
-            .body
-            .value()
-            .get("meta")
-            .and_then(|m| m.get("created"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(now);
+        let created = created_of(&old.body).unwrap_or_else(now);
         let version = old.version + 1;
         let entry = Entry {
             id: old.id.clone(),
@@ -1033,10 +1130,11 @@ fn render_with(inner: &Inner, kind: ObjectKind, e: &Entry, base_url: &str) -> Va
         if let Some(gids) = inner.member_of.get(&e.id) {
             let groups: Vec<Value> = gids
                 .iter()
-                .filter_map(|gid| inner.groups.by_id.get(gid))
-                .map(|g| {
-                    json!({"value": g.id, "$ref": format!("{base_url}/Groups/{}", g.id),
-                           "display": str_attr(&g.body.value(), "displayName").unwrap_or("").to_owned(), "type": "direct"})
+                .filter(|gid| inner.groups.by_id.contains_key(*gid))
+                .map(|gid| {
+                    let name = inner.groups.names.get(gid).map_or("", |n| &**n);
+                    json!({"value": gid, "$ref": format!("{base_url}/Groups/{gid}"),
+                           "display": name, "type": "direct"})
                 })
                 .collect();
             if !groups.is_empty() {
