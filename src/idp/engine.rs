@@ -693,7 +693,7 @@ impl Engine<'_> {
             status: if result.is_ok() { "Success" } else { "Failure" }.into(),
             error_code: code,
             detail: result.as_ref().err().cloned(),
-            modified_properties: vec![],
+            modified_properties: Default::default(),
             exchanges: exchanges.into_iter().filter(|e| *e != 0).collect(),
         });
         result

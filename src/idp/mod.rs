@@ -670,8 +670,16 @@ impl<'a> Ctx<'a> {
         RefMut::map(self.shared.sync.borrow_mut(), |d| &mut **d)
     }
     /// Appends to the provisioning log, remembering the entry as this context's.
-    pub fn push_log(&mut self, entry: LogEntry) {
+    pub fn push_log(&mut self, mut entry: LogEntry) {
         let mut log = self.shared.log.borrow_mut();
+        if let Some(same) = log
+            .iter()
+            .rev()
+            .take(32)
+            .find(|e| e.modified_properties == entry.modified_properties)
+        {
+            entry.modified_properties = same.modified_properties.clone();
+        }
         self.written.push(log.len());
         log.push(entry);
     }
@@ -1058,7 +1066,7 @@ impl Ctx<'_> {
             status: status.to_string(),
             error_code,
             detail,
-            modified_properties: modified,
+            modified_properties: modified.into(),
             exchanges: exchanges.into_iter().filter(|e| *e != 0).collect(),
         });
     }

@@ -381,7 +381,7 @@ pub(crate) mod sample {
             status: status.to_owned(),
             error_code: None,
             detail: None,
-            modified_properties: vec![],
+            modified_properties: Default::default(),
             exchanges,
         }
     }

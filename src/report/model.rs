@@ -296,9 +296,11 @@ pub struct LogEntry {
     /// The IdP's explanation, or why it skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    // Shared between entries that list the same ones (every user's create names the
+    // mapping's targets: a tenant's log repeats a few lists).
     /// Target attributes the action wrote.
     #[serde(default)]
-    pub modified_properties: Vec<String>,
+    pub modified_properties: std::sync::Arc<[String]>,
     /// Exchanges behind this entry.
     pub exchanges: Vec<u64>,
 }
