@@ -431,7 +431,7 @@ mod tests {
         Exchange {
             id: 7,
             step: 2,
-            method: method.into(),
+            method: method.to_owned().into(),
             path: path.into(),
             request_headers: Default::default(),
             request_body: None,

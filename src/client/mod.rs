@@ -631,7 +631,7 @@ impl Client {
         let mut ex = Exchange {
             id,
             step: self.step,
-            method: req.method.to_string(),
+            method: method_name(&req.method),
             path: self.redact(&req.path),
             request_headers: self.shared_headers(headers),
             request_body,
@@ -943,6 +943,15 @@ fn json_len(v: &Value) -> usize {
 }
 
 const TRUNCATED: &str = "… [truncated by scimulator: ";
+
+/// `method`'s name, borrowed for the methods an IdP sends.
+fn method_name(method: &Method) -> std::borrow::Cow<'static, str> {
+    const STANDARD: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    match STANDARD.iter().find(|m| **m == method.as_str()) {
+        Some(m) => std::borrow::Cow::Borrowed(m),
+        None => std::borrow::Cow::Owned(method.to_string()),
+    }
+}
 
 /// `text` cut to at most `max` bytes (on a character boundary) with a visible marker.
 pub fn truncate_marked(text: &str, max: usize) -> String {

@@ -1061,9 +1061,15 @@ impl Ctx<'_> {
         self.push_log(LogEntry {
             date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             identity: identity.to_string(),
-            object_type: kind.name().to_string(),
+            object_type: kind.name().into(),
             action: action.to_string(),
-            status: status.to_string(),
+            status: match ["Success", "Failure", "Skipped"]
+                .iter()
+                .find(|s| **s == status)
+            {
+                Some(s) => (*s).into(),
+                None => status.to_string().into(),
+            },
             error_code,
             detail,
             modified_properties: modified.into(),

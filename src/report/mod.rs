@@ -323,7 +323,7 @@ pub(crate) mod sample {
         Exchange {
             id,
             step,
-            method: method.to_owned(),
+            method: method.to_owned().into(),
             path: path.to_owned(),
             request_headers: request_headers.into(),
             request_body: request_body.map(Into::into),
@@ -376,9 +376,9 @@ pub(crate) mod sample {
         LogEntry {
             date: "2026-11-22T20:44:13Z".to_owned(),
             identity: identity.to_owned(),
-            object_type: object_type.to_owned(),
+            object_type: object_type.to_owned().into(),
             action: action.to_owned(),
-            status: status.to_owned(),
+            status: status.to_owned().into(),
             error_code: None,
             detail: None,
             modified_properties: Default::default(),

@@ -206,7 +206,9 @@ pub struct Exchange {
     pub id: u64,
     /// Index of the step that sent it.
     pub step: usize,
-    pub method: String,
+    // Borrowed for the standard methods: one allocation fewer in each of a tenant-sized run's
+    // hundreds of thousands of records.
+    pub method: std::borrow::Cow<'static, str>,
     /// Path relative to the base URL, with the query string as sent (`/Users?filter=…`).
     pub path: String,
     /// Request headers as sent; `Authorization` shows `Bearer ***`.
@@ -286,11 +288,12 @@ pub struct LogEntry {
     /// The source object's display name.
     pub identity: String,
     /// `User` or `Group`.
-    pub object_type: String,
+    // Borrowed for the usual values, as `status`: a tenant's log has an entry per object.
+    pub object_type: std::borrow::Cow<'static, str>,
     /// Entra: Create, Update, Disable, Delete, Skip, Other.
     pub action: String,
     /// Success, Failure, Skipped.
-    pub status: String,
+    pub status: std::borrow::Cow<'static, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     /// The IdP's explanation, or why it skipped.
