@@ -328,7 +328,7 @@ mod tests {
         Write {
             exchange,
             behaviour: DELETE,
-            fields: vec![],
+            fields: Default::default(),
             status: Some(status),
             request: request.into(),
         }

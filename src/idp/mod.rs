@@ -62,6 +62,8 @@ pub struct Ledger {
     /// then look objects up one by one instead of paging that listing again (a listing that
     /// never ends would cost another `--max-pages` pages each time).
     pub unpaged: BTreeSet<ObjectKind>,
+    /// The field lists and request shapes writes recorded last ([`Self::shared`]).
+    recent: Vec<(std::sync::Arc<[String]>, std::sync::Arc<str>)>,
 }
 
 /// The finding for a lookup answer that contains resources its filter does not match.
@@ -227,12 +229,13 @@ pub struct Write {
     pub exchange: u64,
     pub behaviour: Behaviour,
     /// Attribute paths written: `displayName`, `name.givenName`, `emails`, an extension URN.
-    pub fields: Vec<String>,
+    /// Shared with earlier writes that wrote the same ones ([`Ledger::shared`]).
+    pub fields: std::sync::Arc<[String]>,
     /// The status the server answered (`None`: no answer). A write the server acknowledged and
     /// then ignored still counts as a write: it is what the IdP believes it did.
     pub status: Option<u16>,
-    /// `PATCH /Users/{id}`: the request's shape.
-    pub request: String,
+    /// `PATCH /Users/{id}`: the request's shape. Shared like `fields`.
+    pub request: std::sync::Arc<str>,
 }
 
 impl Write {
@@ -731,7 +734,39 @@ pub fn object_path(kind: ObjectKind, id: &str) -> String {
     crate::scim::id::object_path(kind.endpoint(), id)
 }
 
+/// How many recent field lists and request shapes [`Ledger::shared`] looks among.
+const RECENT_SHAPES: usize = 32;
+
 impl Ledger {
+    /// `fields` and `request` as a [`Write`] keeps them: shared with an earlier write's equal
+    /// ones. A tenant's writes repeat a few shapes (every user's POST writes the mapping's
+    /// attributes, `POST /Users`): 100,000 users kept as many copies of the same lists.
+    pub fn shared(
+        &mut self,
+        fields: Vec<String>,
+        request: String,
+    ) -> (std::sync::Arc<[String]>, std::sync::Arc<str>) {
+        let fields = match self.recent.iter().find(|(f, _)| **f == *fields) {
+            Some((f, _)) => f.clone(),
+            None => fields.into(),
+        };
+        let request = match self.recent.iter().find(|(_, r)| **r == *request) {
+            Some((_, r)) => r.clone(),
+            None => request.into(),
+        };
+        if !self
+            .recent
+            .iter()
+            .any(|(f, r)| std::sync::Arc::ptr_eq(f, &fields) && std::sync::Arc::ptr_eq(r, &request))
+        {
+            if self.recent.len() == RECENT_SHAPES {
+                self.recent.remove(0);
+            }
+            self.recent.push((fields.clone(), request.clone()));
+        }
+        (fields, request)
+    }
+
     /// Counts one request sent for `behaviour` (the report's behaviours and their counts).
     pub fn exercise(&mut self, behaviour: Behaviour) {
         match self
@@ -874,17 +909,16 @@ impl Ctx<'_> {
         };
         if let Some(key) = written {
             let fields = touched_fields(req.method.as_str(), req.body.as_ref());
-            self.ledger_mut()
-                .writes
-                .entry(key)
-                .or_default()
-                .push(Write {
-                    exchange: resp.exchange,
-                    behaviour,
-                    fields,
-                    status: resp.status,
-                    request: format!("{} {}", req.method, generic_path(&req.path)),
-                });
+            let request = format!("{} {}", req.method, generic_path(&req.path));
+            let mut ledger = self.ledger_mut();
+            let (fields, request) = ledger.shared(fields, request);
+            ledger.writes.entry(key).or_default().push(Write {
+                exchange: resp.exchange,
+                behaviour,
+                fields,
+                status: resp.status,
+                request,
+            });
         }
         let injected = self
             .client
@@ -1368,10 +1402,25 @@ mod tests {
                 source: "s",
                 inferred: false,
             },
-            fields: touched_fields(method, Some(&body)),
+            fields: touched_fields(method, Some(&body)).into(),
             status: Some(200),
-            request: format!("{method} /x"),
+            request: format!("{method} /x").into(),
         }
+    }
+
+    #[test]
+    fn writes_of_the_same_shape_share_their_field_list_and_request() {
+        let mut ledger = Ledger::default();
+        let fields = || vec!["userName".to_string(), "active".to_string()];
+        let (f1, r1) = ledger.shared(fields(), "POST /Users".into());
+        let (f2, r2) = ledger.shared(fields(), "POST /Users".into());
+        assert!(std::sync::Arc::ptr_eq(&f1, &f2) && std::sync::Arc::ptr_eq(&r1, &r2));
+        let (f3, r3) = ledger.shared(vec!["members".into()], "PATCH /Groups/{id}".into());
+        assert_eq!(
+            (&*f3, &*r3),
+            (&["members".to_string()][..], "PATCH /Groups/{id}")
+        );
+        assert!(!std::sync::Arc::ptr_eq(&f1, &f3));
     }
 
     /// A server numbering users and groups in separate sequences gives both an id "1": the
