@@ -746,17 +746,19 @@ impl Ledger {
         fields: Vec<String>,
         request: String,
     ) -> (std::sync::Arc<[String]>, std::sync::Arc<str>) {
-        let fields = match self.recent.iter().find(|(f, _)| **f == *fields) {
+        // Newest first: a write most often has the shape of the one before it.
+        let fields = match self.recent.iter().rev().find(|(f, _)| **f == *fields) {
             Some((f, _)) => f.clone(),
             None => fields.into(),
         };
-        let request = match self.recent.iter().find(|(_, r)| **r == *request) {
+        let request = match self.recent.iter().rev().find(|(_, r)| **r == *request) {
             Some((_, r)) => r.clone(),
             None => request.into(),
         };
         if !self
             .recent
             .iter()
+            .rev()
             .any(|(f, r)| std::sync::Arc::ptr_eq(f, &fields) && std::sync::Arc::ptr_eq(r, &request))
         {
             if self.recent.len() == RECENT_SHAPES {
