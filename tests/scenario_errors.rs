@@ -226,6 +226,18 @@ fn settings_errors_point_at_the_key_or_value() {
         "settings: unknown setting `dialekt` for idp `entra`",
         "did you mean `dialect`?",
     );
+    // A misspelt in_flight, the setting every IdP takes beside its own.
+    let file = write(
+        dir.path(),
+        "lanes.yaml",
+        &format!("name: t\nidp: duo\nsettings:\n  in_fligth: 4\n{steps}"),
+    );
+    assert_reported(
+        &file,
+        "4:3",
+        "settings: unknown setting `in_fligth` for idp `duo`",
+        "did you mean `in_flight`?",
+    );
     // A near miss of an allowed value, for another IdP.
     let file = write(
         dir.path(),

@@ -55,7 +55,12 @@ pub(super) fn check(scenario: &Scenario, tree: &Node) -> Option<Problem> {
         .and_then(|r| r.split('`').next())
     {
         let pos = find_key(node, name).unwrap_or(here);
-        let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
+        // Every IdP's own settings, and the one they all take (read before them).
+        let candidates: Vec<&str> = expected
+            .iter()
+            .map(String::as_str)
+            .chain([crate::idp::registry::IN_FLIGHT])
+            .collect();
         let hint = match nearest(name, &candidates) {
             Some(best) => format!("did you mean `{best}`?"),
             None => String::new(),
