@@ -82,10 +82,6 @@ impl Attrs {
         self.map().remove(key)
     }
 
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.map().contains_key(key)
-    }
-
     /// True when `key` holds the boolean `false` (`accountEnabled: false`).
     pub fn is_false(&self, key: &str) -> bool {
         self.get(key) == Some(Value::Bool(false))

@@ -62,8 +62,10 @@ pub struct Ledger {
     /// then look objects up one by one instead of paging that listing again (a listing that
     /// never ends would cost another `--max-pages` pages each time).
     pub unpaged: BTreeSet<ObjectKind>,
-    /// The field lists and request shapes writes recorded last ([`Self::shared`]).
-    recent: Vec<(std::sync::Arc<[String]>, std::sync::Arc<str>)>,
+    /// The field lists and request shapes of the writes recorded last, shared by the next
+    /// ones ([`Write::fields`]).
+    recent_fields: crate::compact::Shared<[String], 32>,
+    recent_requests: crate::compact::Shared<str, 32>,
 }
 
 /// The finding for a lookup answer that contains resources its filter does not match.
@@ -229,7 +231,8 @@ pub struct Write {
     pub exchange: u64,
     pub behaviour: Behaviour,
     /// Attribute paths written: `displayName`, `name.givenName`, `emails`, an extension URN.
-    /// Shared with earlier writes that wrote the same ones ([`Ledger::shared`]).
+    /// Shared with earlier writes that wrote the same ones: a tenant's writes repeat a few
+    /// shapes (every user's POST writes the mapping's attributes, `POST /Users`).
     pub fields: std::sync::Arc<[String]>,
     /// The status the server answered (`None`: no answer). A write the server acknowledged and
     /// then ignored still counts as a write: it is what the IdP believes it did.
@@ -734,41 +737,7 @@ pub fn object_path(kind: ObjectKind, id: &str) -> String {
     crate::scim::id::object_path(kind.endpoint(), id)
 }
 
-/// How many recent field lists and request shapes [`Ledger::shared`] looks among.
-const RECENT_SHAPES: usize = 32;
-
 impl Ledger {
-    /// `fields` and `request` as a [`Write`] keeps them: shared with an earlier write's equal
-    /// ones. A tenant's writes repeat a few shapes (every user's POST writes the mapping's
-    /// attributes, `POST /Users`): 100,000 users kept as many copies of the same lists.
-    pub fn shared(
-        &mut self,
-        fields: Vec<String>,
-        request: String,
-    ) -> (std::sync::Arc<[String]>, std::sync::Arc<str>) {
-        // Newest first: a write most often has the shape of the one before it.
-        let fields = match self.recent.iter().rev().find(|(f, _)| **f == *fields) {
-            Some((f, _)) => f.clone(),
-            None => fields.into(),
-        };
-        let request = match self.recent.iter().rev().find(|(_, r)| **r == *request) {
-            Some((_, r)) => r.clone(),
-            None => request.into(),
-        };
-        if !self
-            .recent
-            .iter()
-            .rev()
-            .any(|(f, r)| std::sync::Arc::ptr_eq(f, &fields) && std::sync::Arc::ptr_eq(r, &request))
-        {
-            if self.recent.len() == RECENT_SHAPES {
-                self.recent.remove(0);
-            }
-            self.recent.push((fields.clone(), request.clone()));
-        }
-        (fields, request)
-    }
-
     /// Counts one request sent for `behaviour` (the report's behaviours and their counts).
     pub fn exercise(&mut self, behaviour: Behaviour) {
         match self
@@ -913,7 +882,8 @@ impl Ctx<'_> {
             let fields = touched_fields(req.method.as_str(), req.body.as_ref());
             let request = format!("{} {}", req.method, generic_path(&req.path));
             let mut ledger = self.ledger_mut();
-            let (fields, request) = ledger.shared(fields, request);
+            let fields = ledger.recent_fields.share(fields);
+            let request = ledger.recent_requests.share(request);
             ledger.writes.entry(key).or_default().push(Write {
                 exchange: resp.exchange,
                 behaviour,
@@ -1408,21 +1378,6 @@ mod tests {
             status: Some(200),
             request: format!("{method} /x").into(),
         }
-    }
-
-    #[test]
-    fn writes_of_the_same_shape_share_their_field_list_and_request() {
-        let mut ledger = Ledger::default();
-        let fields = || vec!["userName".to_string(), "active".to_string()];
-        let (f1, r1) = ledger.shared(fields(), "POST /Users".into());
-        let (f2, r2) = ledger.shared(fields(), "POST /Users".into());
-        assert!(std::sync::Arc::ptr_eq(&f1, &f2) && std::sync::Arc::ptr_eq(&r1, &r2));
-        let (f3, r3) = ledger.shared(vec!["members".into()], "PATCH /Groups/{id}".into());
-        assert_eq!(
-            (&*f3, &*r3),
-            (&["members".to_string()][..], "PATCH /Groups/{id}")
-        );
-        assert!(!std::sync::Arc::ptr_eq(&f1, &f3));
     }
 
     /// A server numbering users and groups in separate sequences gives both an id "1": the

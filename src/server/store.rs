@@ -404,13 +404,9 @@ fn created_of(body: &Body) -> Option<String> {
         #[serde(default)]
         created: Option<Value>,
     }
-    let tree;
-    let r: Resource = match body {
-        Body::Text(text) => serde_json::from_str(text).ok()?,
-        Body::Tree(v) => {
-            tree = v;
-            Resource::deserialize(tree).ok()?
-        }
+    let r = match body {
+        Body::Text(text) => serde_json::from_str::<Resource>(text).ok()?,
+        Body::Tree(v) => Resource::deserialize(v).ok()?,
     };
     r.meta?.created?.as_str().map(str::to_string)
 }
